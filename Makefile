@@ -1,0 +1,98 @@
+# corpusprep build. `make` builds the CLI; `make test`, `make demo`, `make bench`, `make asan` as in README.
+# Every src/*.c and src/*.cc (but main.c and the MPI module) goes into build/libcorpusprep.a; every
+# tests/test_*.c becomes one cmocka executable. WERROR=1 (set by CI) turns warnings into errors.
+
+CC       ?= gcc
+CXX      ?= g++
+BUILD    ?= build
+OPT      ?= -O2 -g
+PREFIX   ?= /usr/local
+WERROR   ?=
+WARN      = -Wall -Wextra $(if $(WERROR),-Werror)
+OMP      ?= -fopenmp
+CPPFLAGS += -Iinclude -MMD -MP -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(OMP) $(SAN)
+CXXFLAGS += -std=c++14 $(OPT) $(WARN) $(SAN)
+# The full CLD2 tables live in libcld2_full, which nothing references by symbol: keep it linked.
+LDLIBS   += -ljansson -lz -lzstd -lxxhash -lutf8proc -Wl,--no-as-needed -lcld2_full -lcld2 -Wl,--as-needed \
+            -lstdc++ -lm -lpthread
+LDFLAGS  += $(OMP) $(SAN)
+
+DEB_BUILD = gcc g++ make pkg-config libjansson-dev zlib1g-dev libzstd-dev libxxhash-dev libutf8proc-dev \
+            libcld2-dev libcmocka-dev
+DEB_RUN   = gzip zstd python3 wamerican wdutch wngerman wfrench wspanish witalian wportuguese
+DEB_BENCH = python3-langdetect time
+DEB_ALL   = $(DEB_BUILD) $(DEB_RUN)
+
+LIB_C    = $(filter-out src/main.c src/mpi_%.c,$(wildcard src/*.c))
+LIB_CC   = $(wildcard src/*.cc)
+CONFIGS  = $(shell find configs -type f \( -name '*.json' -o -name '*.txt' \) | LC_ALL=C sort)
+LIB_OBJ  = $(LIB_C:src/%.c=$(BUILD)/obj/%.o) $(LIB_CC:src/%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/configs_embed.o
+LIB      = $(BUILD)/libcorpusprep.a
+BIN      = $(BUILD)/corpusprep
+TESTS    = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
+
+.PHONY: all deps test unit e2e demo bench asan install clean sample
+all: $(BIN)
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: src/%.cc | $(BUILD)/obj
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+$(BUILD)/obj:
+	mkdir -p $@
+# configs/ is compiled into the library: the built-in defaults and presets are the files themselves.
+$(BUILD)/gen/configs_embed.c: configs/embed.sh $(CONFIGS)
+	mkdir -p $(BUILD)/gen && sh configs/embed.sh $@
+$(BUILD)/obj/configs_embed.o: $(BUILD)/gen/configs_embed.c | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(LIB): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BIN): $(BUILD)/obj/main.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/test_%: tests/test_%.c $(LIB) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(LIB) $(LDFLAGS) -lcmocka $(LDLIBS) -o $@
+
+# Installs what is missing with apt-get when root; otherwise prints the command to run.
+deps:
+	@missing=$$(for p in $(DEB_ALL) $(EXTRA_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	  grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing: $$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/dev/null \
+	    || { echo "apt-get install failed for: $$missing" >&2; exit 1; }; \
+	  else echo "missing Debian packages; run as root:" >&2; \
+	    echo "  apt-get install -y $$missing" >&2; exit 1; fi; fi
+
+test: deps
+	$(MAKE) --no-print-directory $(BIN) $(TESTS)
+	BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+
+asan: deps
+	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+sample: deps $(BIN)
+	@python3 bench/make_sample.py $(BUILD)/sample
+
+demo: deps
+	$(MAKE) --no-print-directory $(BIN) sample
+	rm -rf $(BUILD)/demo-out
+	$(BIN) -o $(BUILD)/demo-out --keep-rejected $(BUILD)/sample
+	@echo "demo output in $(BUILD)/demo-out (stats: $(BUILD)/demo-out/stats.json)"
+
+bench: deps
+	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_BENCH)" deps $(BIN) $(BUILD)/bench_stages
+	sh bench/run.sh
+
+$(BUILD)/bench_%: bench/bench_%.c $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/corpusprep
+
+clean:
+	rm -rf build build-asan
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/*.d)

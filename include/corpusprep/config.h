@@ -1,0 +1,57 @@
+/* config: one effective configuration from built-in defaults < config file < command-line flags.
+ * The configuration is a JSON tree (what --print-config shows); cp_config_resolve turns the pipeline's
+ * own sections into a plain struct, while stage sections ("clean", "filter", "near_dedup") are handed to
+ * the stages as JSON. Load everything before threads start; afterwards it is read-only. */
+#ifndef CORPUSPREP_CONFIG_H
+#define CORPUSPREP_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { CP_COMPRESS_NONE, CP_COMPRESS_GZIP, CP_COMPRESS_ZSTD };
+
+typedef struct {
+    json_t *tree;               /* the effective configuration (borrowed from the caller) */
+    char **text_fields;         /* first present string field wins */
+    size_t n_text_fields;
+    uint64_t max_line_bytes;    /* longer lines are rejected as line_too_long */
+    uint64_t batch_bytes;       /* input bytes per batch */
+    size_t langid_sample_bytes; /* bytes of text CLD2 looks at (0 = all) */
+    char **keep_langs;          /* empty = keep every language */
+    size_t n_keep_langs;
+    double min_lang_score;
+    int dedup_exact, dedup_url, dup_of;
+    int compress;               /* CP_COMPRESS_* */
+    int level;
+    uint64_t shard_bytes;       /* uncompressed bytes per output shard */
+    int split_by_lang;
+    int keep_rejected;
+    int threads;                /* 0 = all cores */
+} cp_config;
+
+/* The built-in defaults (configs/defaults.json merged with the default preset configs/news.json, both
+ * compiled in). Returns a new tree or NULL with a message. */
+json_t *cp_config_defaults(char *err, size_t errlen);
+
+/* Merges a config file over tree (objects merge key by key; other values replace). name is a path, or the
+ * name of a built-in preset ("news", "c4", "gopher", "fineweb") when no such file exists. Files that the
+ * config refers to (cp_config_read) are then looked up beside it first. Returns 0 or -1 with a message. */
+int cp_config_merge_file(json_t *tree, const char *name, char *err, size_t errlen);
+
+/* Sets tree[section][key] = value (value reference stolen), for command-line flags. */
+void cp_config_set(json_t *tree, const char *section, const char *key, json_t *value);
+
+/* Validates the pipeline sections and fills *c (c->tree = tree). Returns 0 or -1 with a message. */
+int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen);
+void cp_config_free(cp_config *c);
+
+/* Parses "256M", "4k", "1G", "123" (powers of 1024) into bytes. Returns 0 or -1. */
+int cp_parse_size(const char *s, uint64_t *out);
+
+/* Reads a file of the configuration, named relative to configs/ (e.g. "boilerplate/nl.json"): first beside
+ * the config file given with -c, then from the built-in copy of configs/. Returns malloc'd NUL-terminated
+ * contents and its length, or NULL when there is no such file. Thread-safe after loading. */
+char *cp_config_read(const char *relpath, size_t *len);
+
+#endif

@@ -1,0 +1,71 @@
+/* doc: the unit of work. A batch owns a run of consecutive input lines and everything computed from them;
+ * the pipeline fills slot i of a batch in parallel and frees the whole batch in one place.
+ * Plain data: stages read and write the fields they own, documented below. */
+#ifndef CORPUSPREP_DOC_H
+#define CORPUSPREP_DOC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "corpusprep/langid.h"
+
+typedef struct {
+    uint32_t key_off, key_len; /* raw key (without quotes) in the record line */
+    uint32_t val_off, val_len; /* raw value */
+} cp_member;
+
+typedef struct {
+    /* reader */
+    const char *raw;       /* the line (not NUL-terminated) in the batch arena; NULL for line_too_long */
+    size_t raw_len;
+    uint32_t file;         /* index into the run's file list */
+    uint64_t line;         /* 1-based line number in that file */
+    uint64_t seq;          /* 0-based position among all documents of the run (input order) */
+
+    /* parse */
+    json_t *json;          /* the record; dropped once the output line is built */
+    char *line_fixed;      /* the line with invalid UTF-8 repaired, when it needed it (else NULL) */
+    size_t line_utf8_fixes;
+    cp_member *members;    /* top-level members of the record, in order */
+    uint32_t n_members;
+    int text_member;       /* index of the member the text came from */
+    char *id;              /* "id" of the record, or "<file>:<line>" */
+    const char *url;       /* borrowed from json */
+    size_t url_len;
+    char *parse_error;     /* jansson's message, for parse_error rejects */
+
+    /* normalise + clean */
+    char *text;            /* the text every later stage sees, NUL-terminated, valid UTF-8 */
+    size_t text_len;
+    size_t text_in_len;    /* length of the text field as read */
+
+    /* langid */
+    cp_lang_result lang;
+    int has_lang;
+
+    /* dedup keys (parallel) and decision (ordered step) */
+    uint64_t h_exact, h_url;
+    int has_url_key;
+    uint64_t *bands;       /* near-dup band keys, when near-dup is on */
+    uint64_t dup_of;       /* dedup ordinal of the first occurrence; valid when reject is a dup_* */
+
+    /* the verdict: NULL = kept; otherwise a static reason string ("parse_error", "dup_exact", ...) */
+    const char *reject;
+} cp_doc;
+
+typedef struct {
+    uint64_t index;        /* batch number, from 0, in input order */
+    cp_doc *docs;
+    size_t n, cap;
+    char *arena;           /* the lines */
+    size_t arena_len, arena_cap;
+    uint64_t blank_lines;  /* blank lines skipped while filling it */
+    uint64_t bytes_in;     /* uncompressed bytes of the lines, newlines included */
+    char **events;         /* input errors that happened while filling it, in order */
+    size_t n_events;
+    int *event_fatal;      /* 1 when the event means a file was not read completely */
+    int last;              /* no batch follows */
+} cp_batch;
+
+#endif

@@ -1,0 +1,22 @@
+/* langid: language identification with CLD2 (full tables) behind a C interface.
+ * Thread-safe: CLD2 keeps no mutable state, so any number of threads may call cp_langid_detect at once. */
+#ifndef CORPUSPREP_LANGID_H
+#define CORPUSPREP_LANGID_H
+
+#include <stddef.h>
+
+typedef struct {
+    char code[16];   /* ISO 639-1 where one exists ("nl"), else CLD2's code ("haw"); "und" when unknown */
+    double score;    /* 0..1, confidence in code */
+    int reliable;    /* CLD2's is_reliable flag */
+} cp_lang_result;
+
+/* Detects the language of text[0..len) (valid UTF-8), looking at no more than sample_bytes of it
+ * (0 = all of it); the sample is cut on a character boundary. Never fails: unknown text gives "und", 0. */
+void cp_langid_detect(const char *text, size_t len, size_t sample_bytes, cp_lang_result *out);
+
+/* Number of languages the linked CLD2 tables can return (about 160 with the full tables), to check at
+ * start-up that the right library was linked. */
+int cp_langid_language_count(void);
+
+#endif

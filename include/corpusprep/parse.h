@@ -1,0 +1,26 @@
+/* parse: one JSONL line in, one record with its text out; and the way back, a record out as a JSON line.
+ * Pure per document and thread-safe; jansson values are never shared between threads. */
+#ifndef CORPUSPREP_PARSE_H
+#define CORPUSPREP_PARSE_H
+
+#include "corpusprep/doc.h"
+#include "corpusprep/util.h"
+
+/* Parses d->raw: repairs invalid UTF-8 (U+FFFD) and drops raw NUL bytes first, so that one bad byte does
+ * not cost the whole record; then jansson. On success sets d->json, members, text (the first of
+ * text_fields that is a string; not yet normalised, a copy), id, url, and returns 0. Otherwise sets
+ * d->reject to "parse_error" (not JSON; d->parse_error says why), "not_object" or "no_text" and returns -1.
+ * file_name is used to make "<file>:<line>" ids. */
+int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, const char *file_name);
+
+/* Appends to out the output line of d: the input record with every member kept byte for byte, except that the text member
+ * becomes "text" with d->text, and "lang", "lang_score", "id" (when absent), "reject_reason" and "dup_of"
+ * (for rejects) are set. Lines that did not parse become
+ * {"reject_reason":"parse_error","source":"<file>:<line>","error":...,"raw":"<the line>"}.
+ * dup_of_id is the id of the first occurrence for dup_* rejects, else NULL. */
+void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, cp_buf *out);
+
+/* Frees what parse and emit allocated in d (not d->raw, which the batch owns). */
+void cp_doc_release(cp_doc *d);
+
+#endif

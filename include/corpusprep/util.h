@@ -1,0 +1,46 @@
+/* Small helpers shared by every stage: a growable byte buffer, allocation that treats out-of-memory as
+ * fatal (there is no useful way to go on without memory in a batch pipeline), and UTF-8 repair.
+ * Everything here is thread-safe as long as each buffer is used by one thread at a time. */
+#ifndef CORPUSPREP_UTIL_H
+#define CORPUSPREP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte buffer. Zero-initialise ({0}) before first use; data is always NUL-terminated after an
+ * append so it can be handed to C string functions, but len never counts that NUL. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} cp_buf;
+
+void cp_buf_reserve(cp_buf *b, size_t extra);
+void cp_buf_append(cp_buf *b, const void *p, size_t n);
+void cp_buf_putc(cp_buf *b, char c);
+void cp_buf_puts(cp_buf *b, const char *s);
+void cp_buf_printf(cp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cp_buf_free(cp_buf *b);
+
+/* malloc/realloc/strdup that print a message and abort() when memory runs out. */
+void *cp_xmalloc(size_t n);
+void *cp_xcalloc(size_t n, size_t size);
+void *cp_xrealloc(void *p, size_t n);
+char *cp_xstrdup(const char *s);
+char *cp_xstrndup(const char *s, size_t n);
+
+/* Appends s[0..n) to out with every invalid UTF-8 sequence (overlong forms, surrogates, code points above
+ * U+10FFFF, truncated sequences) replaced by U+FFFD, and raw NUL bytes dropped.
+ * Returns the number of replacements plus dropped NULs; 0 means out received s unchanged. */
+size_t cp_utf8_repair(const char *s, size_t n, cp_buf *out);
+
+/* Length of the longest prefix of s[0..n) that is valid UTF-8 without NUL bytes (n when all is valid). */
+size_t cp_utf8_valid_prefix(const char *s, size_t n);
+
+/* Appends s[0..n) as a JSON string literal (with quotes). s must be valid UTF-8; control characters are
+ * escaped, everything else is written as is. */
+void cp_json_escape(cp_buf *out, const char *s, size_t n);
+
+/* Seconds on a monotonic clock, for timings. */
+double cp_now(void);
+
+#endif

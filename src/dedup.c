@@ -1,0 +1,275 @@
+/* Exact-dedup keys (normalised text hash, normalised URL hash) and the ordered step's key table.
+ * The normaliser is on the hot path: ASCII goes through a table, other code points through utf8proc. */
+#include "corpusprep/dedup.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+#include <xxhash.h>
+
+/* For ASCII: 0 drop (punctuation), 1 space, otherwise the byte to write. */
+static unsigned char ascii_map[128];
+static int ascii_map_ready;
+
+static void init_ascii_map(void)
+{
+    for (int c = 0; c < 128; c++) {
+        unsigned char v;
+        if (c >= 'A' && c <= 'Z')
+            v = (unsigned char)(c - 'A' + 'a');
+        else if (c >= '0' && c <= '9')
+            v = '0';
+        else if (c >= 'a' && c <= 'z')
+            v = (unsigned char)c;
+        else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
+            v = 1;
+        else if (c < 0x20 || c == 0x7f)
+            v = 1;
+        else
+            v = 0; /* ASCII punctuation and symbols */
+        ascii_map[c] = v;
+    }
+    /* Symbols that carry meaning in text stay (they are not punctuation in Unicode either). */
+    const char *keep = "$+<=>^`|~";
+    for (const char *p = keep; *p; p++)
+        ascii_map[(unsigned char)*p] = (unsigned char)*p;
+    ascii_map_ready = 1;
+}
+
+void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
+{
+    if (!ascii_map_ready)
+        init_ascii_map(); /* idempotent; the first call happens before threads start in practice */
+    const unsigned char *s = (const unsigned char *)str;
+    cp_buf_reserve(out, n);
+    int pending_space = 0;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            unsigned char v = ascii_map[c];
+            i++;
+            if (v == 0)
+                continue;
+            if (v == 1) {
+                pending_space = 1;
+                continue;
+            }
+            if (pending_space && out->len)
+                out->data[out->len++] = ' ';
+            pending_space = 0;
+            out->data[out->len++] = (char)v;
+            continue;
+        }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0) { /* invalid: callers pass repaired text, but never loop forever */
+            i++;
+            continue;
+        }
+        i += (size_t)k;
+        const utf8proc_property_t *p = utf8proc_get_property(cp);
+        switch (p->category) {
+        case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+        case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+        case UTF8PROC_CATEGORY_PO: case UTF8PROC_CATEGORY_CF:
+            continue;
+        case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+        case UTF8PROC_CATEGORY_CC:
+            pending_space = 1;
+            continue;
+        case UTF8PROC_CATEGORY_ND:
+            cp = '0';
+            break;
+        default:
+            cp = utf8proc_tolower(cp);
+        }
+        if (pending_space && out->len) {
+            cp_buf_reserve(out, 1);
+            out->data[out->len++] = ' ';
+        }
+        pending_space = 0;
+        cp_buf_reserve(out, 4);
+        out->len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out->data + out->len);
+    }
+    cp_buf_reserve(out, 0);
+    out->data[out->len] = 0;
+}
+
+uint64_t cp_dedup_text_hash(const char *s, size_t n, cp_buf *scratch)
+{
+    scratch->len = 0;
+    cp_dedup_normalize(s, n, scratch);
+    return XXH3_64bits(scratch->data, scratch->len);
+}
+
+static int is_tracking_param(const char *p, size_t n)
+{
+    return (n >= 4 && !strncmp(p, "utm_", 4)) || (n == 6 && !strncmp(p, "fbclid", 6)) ||
+           (n == 5 && !strncmp(p, "gclid", 5));
+}
+
+int cp_url_hash(const char *u, size_t n, uint64_t *hash, cp_buf *b)
+{
+    while (n && (*u == ' ' || *u == '\t')) {
+        u++;
+        n--;
+    }
+    while (n && (u[n - 1] == ' ' || u[n - 1] == '\t'))
+        n--;
+    size_t skip;
+    if (n >= 7 && !strncasecmp(u, "http://", 7))
+        skip = 7;
+    else if (n >= 8 && !strncasecmp(u, "https://", 8))
+        skip = 8;
+    else
+        return -1;
+    /* http and https versions of a page are the same page for dedup purposes. */
+    u += skip;
+    n -= skip;
+    const char *frag = memchr(u, '#', n);
+    if (frag)
+        n = (size_t)(frag - u);
+    size_t host_end = 0;
+    while (host_end < n && u[host_end] != '/' && u[host_end] != '?')
+        host_end++;
+    b->len = 0;
+    size_t h = 0;
+    if (host_end >= 4 && !strncasecmp(u, "www.", 4))
+        h = 4;
+    size_t hlen = host_end;
+    if (hlen >= 3 && !strncmp(u + hlen - 3, ":80", 3))
+        hlen -= 3;
+    else if (hlen >= 4 && !strncmp(u + hlen - 4, ":443", 4))
+        hlen -= 4;
+    for (; h < hlen; h++) {
+        char c = u[h];
+        cp_buf_putc(b, (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c);
+    }
+    const char *q = memchr(u + host_end, '?', n - host_end);
+    size_t path_end = q ? (size_t)(q - u) : n;
+    size_t plen = path_end - host_end;
+    while (plen && u[host_end + plen - 1] == '/')
+        plen--;
+    cp_buf_putc(b, '/');
+    cp_buf_append(b, u + host_end + (plen && u[host_end] == '/'), plen - (plen && u[host_end] == '/'));
+    if (q) {
+        const char *p = q + 1, *end = u + n;
+        int first = 1;
+        while (p < end) {
+            const char *amp = memchr(p, '&', (size_t)(end - p));
+            const char *e = amp ? amp : end;
+            const char *eq = memchr(p, '=', (size_t)(e - p));
+            size_t klen = (size_t)((eq ? eq : e) - p);
+            if (e > p && !is_tracking_param(p, klen)) {
+                cp_buf_putc(b, first ? '?' : '&');
+                cp_buf_append(b, p, (size_t)(e - p));
+                first = 0;
+            }
+            p = e + 1;
+        }
+    }
+    *hash = XXH3_64bits(b->data, b->len);
+    return 0;
+}
+
+/* Linear probing with a separate occupancy byte, so that every 64-bit key (0 included) is storable.
+ * 17 bytes a slot is fine for exact dedup (one key a document); the near-dup index has its own
+ * compact tables. */
+typedef struct {
+    uint64_t key, value;
+} slot_t;
+
+struct cp_keymap {
+    slot_t *slots;
+    uint8_t *used;
+    size_t mask, count;
+};
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 1024;
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+cp_keymap *cp_keymap_create(size_t expected)
+{
+    cp_keymap *m = cp_xcalloc(1, sizeof *m);
+    size_t cap = pow2_at_least(expected + expected / 3 + 1);
+    m->slots = cp_xmalloc(cap * sizeof *m->slots);
+    m->used = cp_xcalloc(cap, 1);
+    m->mask = cap - 1;
+    return m;
+}
+
+void cp_keymap_destroy(cp_keymap *m)
+{
+    if (!m)
+        return;
+    free(m->slots);
+    free(m->used);
+    free(m);
+}
+
+static inline size_t home(uint64_t key, size_t mask)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+}
+
+static void grow(cp_keymap *m)
+{
+    size_t ocap = m->mask + 1, cap = ocap * 2;
+    slot_t *os = m->slots;
+    uint8_t *ou = m->used;
+    m->slots = cp_xmalloc(cap * sizeof *m->slots);
+    m->used = cp_xcalloc(cap, 1);
+    m->mask = cap - 1;
+    for (size_t i = 0; i < ocap; i++) {
+        if (!ou[i])
+            continue;
+        size_t j = home(os[i].key, m->mask);
+        while (m->used[j])
+            j = (j + 1) & m->mask;
+        m->used[j] = 1;
+        m->slots[j] = os[i];
+    }
+    free(os);
+    free(ou);
+}
+
+int cp_keymap_check_insert(cp_keymap *m, uint64_t key, uint64_t value, uint64_t *first)
+{
+    size_t j = home(key, m->mask);
+    while (m->used[j]) {
+        if (m->slots[j].key == key) {
+            if (first)
+                *first = m->slots[j].value;
+            return 1;
+        }
+        j = (j + 1) & m->mask;
+    }
+    m->used[j] = 1;
+    m->slots[j].key = key;
+    m->slots[j].value = value;
+    if (++m->count * 4 > (m->mask + 1) * 3)
+        grow(m);
+    return 0;
+}
+
+int cp_keymap_get(const cp_keymap *m, uint64_t key, uint64_t *value)
+{
+    size_t j = home(key, m->mask);
+    while (m->used[j]) {
+        if (m->slots[j].key == key) {
+            *value = m->slots[j].value;
+            return 1;
+        }
+        j = (j + 1) & m->mask;
+    }
+    return 0;
+}
+
+size_t cp_keymap_count(const cp_keymap *m) { return m->count; }
+size_t cp_keymap_bytes(const cp_keymap *m) { return (m->mask + 1) * (sizeof(slot_t) + 1); }

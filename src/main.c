@@ -1,0 +1,256 @@
+/* corpusprep command line: options in, exit code out. Everything else lives in the library.
+ * Exit codes: 0 success, 1 runtime failure (an input not read to its end, output not written),
+ * 2 usage or configuration error, 130 interrupted. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "corpusprep/config.h"
+#include "corpusprep/langid.h"
+#include "corpusprep/pipeline.h"
+#include "corpusprep/reader.h"
+#include "corpusprep/writer.h"
+
+#define CORPUSPREP_VERSION "0.1.0"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+"Usage: corpusprep [options] -o OUTDIR INPUT...\n"
+"Cleans, deduplicates and language-labels JSONL crawl dumps (one JSON document per line).\n"
+"INPUT is a file (.jsonl, .jsonl.gz, .json.gz, .jsonl.zst; compression is detected from content),\n"
+"a folder (every such file below it, in sorted order) or - for standard input.\n"
+"\n"
+"Input:\n"
+"  --text-field a,b,c     fields to take the text from, first present wins [text,maintext,content,body]\n"
+"  --max-line SIZE        longer lines are rejected as line_too_long [256M]\n"
+"Language:\n"
+"  --langs nl,en          keep only these languages (ISO 639-1) [all]\n"
+"  --min-lang-score X     reject documents whose language score is below X (0..1) [0]\n"
+"Deduplication:\n"
+"  --no-dedup             no exact deduplication [exact on]\n"
+"  --dedup-url            also reject later documents with the same normalised url [off]\n"
+"Output:\n"
+"  -o, --output DIR       output folder (must be empty, or use --force) [required]\n"
+"  --force                replace the shards and stats.json of a previous run in DIR\n"
+"  --keep-rejected        also write rejected documents, with reject_reason, to DIR/rejected/\n"
+"  --split-by lang        one folder per language, DIR/<lang>/part-...\n"
+"  --shard-size SIZE      uncompressed bytes per output shard [256M]\n"
+"  --compress KIND        gzip, zstd or none [gzip]\n"
+"  --level N              compression level (gzip 0-9, zstd -7..19) [1]\n"
+"Run:\n"
+"  -t, --threads N        worker threads [all cores]\n"
+"  -c, --config FILE      JSON config merged over the defaults (or a preset: news, c4, gopher, fineweb)\n"
+"  --print-config         print the effective configuration as JSON and exit\n"
+"  -q, --quiet            only errors on stderr\n"
+"  -v, --verbose          every per-document warning (not just the first %d of each kind)\n"
+"  -h, --help             this help\n"
+"  --version              version and libraries\n"
+"Precedence: built-in defaults < config file < flags. Exit codes: 0 ok, 1 runtime failure (an input\n"
+"not read to its end, output not written), 2 usage or configuration error, 130 interrupted.\n", 10);
+}
+
+static json_t *split_list(const char *s)
+{
+    json_t *a = json_array();
+    const char *p = s;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n)
+            json_array_append_new(a, json_stringn(p, n));
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return a;
+}
+
+enum {
+    OPT_TEXT_FIELD = 256, OPT_LANGS, OPT_MIN_LANG_SCORE, OPT_KEEP_REJECTED, OPT_SPLIT_BY, OPT_SHARD_SIZE,
+    OPT_LEVEL, OPT_PRINT_CONFIG, OPT_VERSION, OPT_COMPRESS, OPT_FORCE, OPT_MAX_LINE, OPT_NO_DEDUP, OPT_DEDUP_URL
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},       {"threads", required_argument, 0, 't'},
+        {"config", required_argument, 0, 'c'},       {"text-field", required_argument, 0, OPT_TEXT_FIELD},
+        {"langs", required_argument, 0, OPT_LANGS},  {"min-lang-score", required_argument, 0, OPT_MIN_LANG_SCORE},
+        {"keep-rejected", no_argument, 0, OPT_KEEP_REJECTED}, {"split-by", required_argument, 0, OPT_SPLIT_BY},
+        {"shard-size", required_argument, 0, OPT_SHARD_SIZE}, {"level", required_argument, 0, OPT_LEVEL},
+        {"compress", required_argument, 0, OPT_COMPRESS}, {"print-config", no_argument, 0, OPT_PRINT_CONFIG},
+        {"force", no_argument, 0, OPT_FORCE},        {"max-line", required_argument, 0, OPT_MAX_LINE},
+        {"no-dedup", no_argument, 0, OPT_NO_DEDUP},  {"dedup-url", no_argument, 0, OPT_DEDUP_URL},
+        {"quiet", no_argument, 0, 'q'},              {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, OPT_VERSION},
+        {0, 0, 0, 0}};
+    char err[2048];
+    const char *outdir = NULL, *config_file = NULL;
+    int quiet = 0, verbose = 0, print_config = 0, force = 0;
+    /* Flags are applied after the config file, whatever their position: collect them first. */
+    json_t *flags = json_object();
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:t:c:qvh", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'o': outdir = optarg; break;
+        case 'c': config_file = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
+        case 'h': usage(stdout); json_decref(flags); return 0;
+        case OPT_VERSION:
+            printf("corpusprep %s (jansson %s, zlib %s, CLD2 with %d languages)\n", CORPUSPREP_VERSION,
+                   JANSSON_VERSION, ZLIB_VERSION, cp_langid_language_count());
+            json_decref(flags);
+            return 0;
+        case OPT_PRINT_CONFIG: print_config = 1; break;
+        case OPT_FORCE: force = 1; break;
+        case 't': {
+            long t = strtol(optarg, &end, 10);
+            if (*end || t < 1 || t > 4096) {
+                fprintf(stderr, "corpusprep: -t needs a number of threads from 1 to 4096, not '%s'\n", optarg);
+                return 2;
+            }
+            json_object_set_new(flags, "run.threads", json_integer(t));
+            break;
+        }
+        case OPT_TEXT_FIELD: json_object_set_new(flags, "input.text_fields", split_list(optarg)); break;
+        case OPT_MAX_LINE: json_object_set_new(flags, "input.max_line_bytes", json_string(optarg)); break;
+        case OPT_LANGS: json_object_set_new(flags, "langid.keep_langs", split_list(optarg)); break;
+        case OPT_MIN_LANG_SCORE: {
+            double v = strtod(optarg, &end);
+            if (*end || end == optarg) {
+                fprintf(stderr, "corpusprep: --min-lang-score needs a number from 0 to 1, not '%s'\n", optarg);
+                return 2;
+            }
+            json_object_set_new(flags, "langid.min_score", json_real(v));
+            break;
+        }
+        case OPT_KEEP_REJECTED: json_object_set_new(flags, "output.keep_rejected", json_true()); break;
+        case OPT_SPLIT_BY: json_object_set_new(flags, "output.split_by", json_string(optarg)); break;
+        case OPT_SHARD_SIZE: json_object_set_new(flags, "output.shard_size", json_string(optarg)); break;
+        case OPT_COMPRESS: json_object_set_new(flags, "output.compress", json_string(optarg)); break;
+        case OPT_NO_DEDUP: json_object_set_new(flags, "dedup.exact", json_false()); break;
+        case OPT_DEDUP_URL: json_object_set_new(flags, "dedup.url", json_true()); break;
+        case OPT_LEVEL: {
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg) {
+                fprintf(stderr, "corpusprep: --level needs a whole number, not '%s'\n", optarg);
+                return 2;
+            }
+            json_object_set_new(flags, "output.level", json_integer(v));
+            break;
+        }
+        default:
+            if (optopt)
+                fprintf(stderr, "corpusprep: option -%c %s\n", optopt,
+                        strchr("otc", optopt) ? "needs a value" : "is unknown");
+            else
+                fprintf(stderr, "corpusprep: unknown option or missing value: %s\n", argv[optind - 1]);
+            fprintf(stderr, "Try 'corpusprep --help'.\n");
+            json_decref(flags);
+            return 2;
+        }
+    }
+
+    json_t *tree = cp_config_defaults(err, sizeof err);
+    if (!tree) {
+        fprintf(stderr, "corpusprep: %s\n", err);
+        return 2;
+    }
+    if (config_file && cp_config_merge_file(tree, config_file, err, sizeof err)) {
+        fprintf(stderr, "corpusprep: %s\n", err);
+        json_decref(tree);
+        return 2;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(flags, k, v) {
+        char sect[64];
+        const char *dot = strchr(k, '.');
+        snprintf(sect, sizeof sect, "%.*s", (int)(dot - k), k);
+        cp_config_set(tree, sect, dot + 1, json_incref(v));
+    }
+    json_decref(flags);
+    cp_config cfg;
+    if (cp_config_resolve(tree, &cfg, err, sizeof err)) {
+        fprintf(stderr, "corpusprep: %s\n", err);
+        json_decref(tree);
+        return 2;
+    }
+    if (print_config) {
+        json_dumpf(tree, stdout, JSON_INDENT(2));
+        putchar('\n');
+        cp_config_free(&cfg);
+        json_decref(tree);
+        return 0;
+    }
+    int rc = 2;
+    char **files = NULL;
+    size_t nfiles = 0;
+    if (!outdir) {
+        fprintf(stderr, "corpusprep: no output folder (-o OUTDIR)\nTry 'corpusprep --help'.\n");
+        goto done;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "corpusprep: no input (give files, folders or - for standard input)\n"
+                        "Try 'corpusprep --help'.\n");
+        goto done;
+    }
+    if (cp_inputs_expand(argv + optind, (size_t)(argc - optind), &files, &nfiles, err, sizeof err)) {
+        fprintf(stderr, "corpusprep: %s\n", err);
+        rc = 1;
+        goto done;
+    }
+    if (!nfiles && !quiet)
+        fprintf(stderr, "corpusprep: warning: no input files found (looked for *.jsonl, *.jsonl.gz, *.json.gz, "
+                        "*.jsonl.zst)\n");
+    int prep = cp_output_prepare(outdir, force, err, sizeof err);
+    if (prep) {
+        fprintf(stderr, "corpusprep: %s\n", err);
+        rc = prep == -2 ? 2 : 1;
+        goto done;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    cp_pipeline_opts po = {&cfg, files, nfiles, outdir, 0, quiet, verbose, &interrupted};
+    cp_stats st;
+    memset(&st, 0, sizeof st);
+    int r = cp_pipeline_run(&po, &st, err, sizeof err);
+    if (r < 0) {
+        fprintf(stderr, "corpusprep: error: %s\n", err);
+        rc = 1;
+    } else if (r == 130) {
+        fprintf(stderr, "corpusprep: interrupted; partial output removed\n");
+        rc = 130;
+    } else if (r == 1) {
+        fprintf(stderr, "corpusprep: some input could not be read to its end (see above); exit status 1\n");
+        rc = 1;
+    } else {
+        rc = 0;
+    }
+    cp_stats_free(&st);
+done:
+    cp_inputs_free(files, nfiles);
+    cp_config_free(&cfg);
+    json_decref(tree);
+    return rc;
+}

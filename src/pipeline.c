@@ -1,0 +1,703 @@
+/* The pipeline: how corpusprep moves documents through its stages, and the only file that knows the
+ * order of the stages and the threading.
+ *
+ * Design. A feeder thread reads the input files in order and cuts them into numbered batches of about
+ * batch_bytes of lines (pigz's and kt_pipeline's shape). It keeps at most QUEUE_BATCHES ready batches
+ * ahead, which is the back-pressure that bounds memory. The main thread takes batches in order and runs
+ * each through phases that alternate between parallel loops over the batch's documents (OpenMP, dynamic
+ * schedule, per-thread scratch indexed by thread number) and short serial steps that run in input order:
+ *
+ *   P1 parallel  parse, normalise, clean               (pure per document)
+ *   S1 serial    corpus-wide line dedup decisions      (first occurrence = first in input order)
+ *   P2 parallel  langid, document filters, dedup keys  (pure per document)
+ *   S2 serial    exact/URL/near dedup decisions, counters, per-document messages
+ *   P3 parallel  output lines built and compressed in chunks (one gzip member / zstd frame each)
+ *   S3 serial    chunks appended to the shards
+ *
+ * Every decision that depends on other documents is taken in a serial step in input order, and chunk
+ * boundaries depend only on the input, so the output is byte-identical for any thread count. Dedup
+ * decisions are functions of (key, position in input order): a later cluster mode can compute the same
+ * decisions by exchanging keys. The parallel phases never share a jansson value between threads.
+ */
+#include "corpusprep/pipeline.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_thread_num(void) { return 0; }
+static int omp_get_max_threads(void) { return 1; }
+static void omp_set_num_threads(int n) { (void)n; }
+#endif
+
+#include "corpusprep/dedup.h"
+#include "corpusprep/doc.h"
+#include "corpusprep/langid.h"
+#include "corpusprep/normalize.h"
+#include "corpusprep/parse.h"
+#include "corpusprep/reader.h"
+#include "corpusprep/writer.h"
+
+#define QUEUE_BATCHES 3
+#define MAX_BATCH_DOCS 100000
+#define CHUNK_BYTES (1u << 20) /* uncompressed input bytes per compressed chunk */
+#define MESSAGES_PER_KIND 10
+
+/* ---- feeder: files -> numbered batches ---------------------------------------------------------- */
+
+typedef struct {
+    const cp_config *cfg;
+    char *const *files;
+    size_t nfiles;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    cp_batch *queue[QUEUE_BATCHES];
+    size_t q_head, q_count;
+    int stop;                 /* main asks the feeder to end early */
+    /* feeder-owned state */
+    size_t file_idx;
+    cp_reader *r;
+    uint64_t seq, batch_index;
+    uint64_t done_compressed; /* compressed bytes of files already closed */
+    double read_seconds;
+    _Atomic uint64_t progress_bytes;
+} feeder_t;
+
+static void batch_event(cp_batch *b, int fatal, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void batch_event(cp_batch *b, int fatal, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    b->events = cp_xrealloc(b->events, (b->n_events + 1) * sizeof *b->events);
+    b->event_fatal = cp_xrealloc(b->event_fatal, (b->n_events + 1) * sizeof *b->event_fatal);
+    b->events[b->n_events] = cp_xstrdup(msg);
+    b->event_fatal[b->n_events++] = fatal;
+}
+
+static cp_doc *batch_add(cp_batch *b)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1024;
+        b->docs = cp_xrealloc(b->docs, b->cap * sizeof *b->docs);
+    }
+    cp_doc *d = &b->docs[b->n++];
+    memset(d, 0, sizeof *d);
+    return d;
+}
+
+static int is_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+static void close_reader(feeder_t *f)
+{
+    if (!f->r)
+        return;
+    f->done_compressed += cp_reader_bytes_in(f->r);
+    cp_reader_close(f->r);
+    f->r = NULL;
+    f->file_idx++;
+}
+
+/* Fills one batch. Line bytes go to the arena by offset and become pointers at the end, because the arena
+ * may move while it grows. */
+static cp_batch *fill_batch(feeder_t *f)
+{
+    double t0 = cp_now();
+    cp_batch *b = cp_xcalloc(1, sizeof *b);
+    b->index = f->batch_index++;
+    const cp_config *cfg = f->cfg;
+    while (b->arena_len < cfg->batch_bytes && b->n < MAX_BATCH_DOCS) {
+        if (!f->r) {
+            if (f->file_idx >= f->nfiles) {
+                b->last = 1;
+                break;
+            }
+            char err[1024];
+            f->r = cp_reader_open(f->files[f->file_idx], cfg->max_line_bytes, err, sizeof err);
+            if (!f->r) {
+                batch_event(b, 1, "%s", err);
+                f->file_idx++;
+                continue;
+            }
+        }
+        const char *line;
+        size_t len;
+        uint64_t line_no;
+        int st = cp_reader_getline(f->r, &line, &len, &line_no);
+        if (st == 1 || st == 2) {
+            b->bytes_in += len + 1;
+            if (st == 1 && is_blank(line, len)) {
+                b->blank_lines++;
+                continue;
+            }
+            cp_doc *d = batch_add(b);
+            d->file = (uint32_t)f->file_idx;
+            d->line = line_no;
+            d->seq = f->seq++;
+            d->raw_len = len;
+            if (st == 2) {
+                d->raw = NULL;
+                d->reject = "line_too_long";
+                continue;
+            }
+            if (b->arena_len + len > b->arena_cap) {
+                size_t cap = b->arena_cap ? b->arena_cap : cfg->batch_bytes + 65536;
+                while (cap < b->arena_len + len)
+                    cap *= 2;
+                b->arena = cp_xrealloc(b->arena, cap);
+                b->arena_cap = cap;
+            }
+            memcpy(b->arena + b->arena_len, line, len);
+            d->raw = (const char *)(uintptr_t)(b->arena_len + 1); /* offset + 1; 0 would mean NULL */
+            b->arena_len += len;
+            continue;
+        }
+        if (st < 0)
+            batch_event(b, 1, "%s", cp_reader_error(f->r));
+        close_reader(f);
+    }
+    for (size_t i = 0; i < b->n; i++)
+        if (b->docs[i].raw)
+            b->docs[i].raw = b->arena + ((uintptr_t)b->docs[i].raw - 1);
+    atomic_store(&f->progress_bytes, f->done_compressed + (f->r ? cp_reader_bytes_in(f->r) : 0));
+    f->read_seconds += cp_now() - t0;
+    return b;
+}
+
+static void *feeder_main(void *arg)
+{
+    feeder_t *f = arg;
+    for (;;) {
+        cp_batch *b = fill_batch(f);
+        pthread_mutex_lock(&f->mu);
+        while (f->q_count == QUEUE_BATCHES && !f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (f->stop) {
+            pthread_mutex_unlock(&f->mu);
+            /* the batch is dropped: the run is ending early */
+            for (size_t i = 0; i < b->n_events; i++)
+                free(b->events[i]);
+            free(b->events);
+            free(b->event_fatal);
+            free(b->docs);
+            free(b->arena);
+            free(b);
+            break;
+        }
+        f->queue[(f->q_head + f->q_count++) % QUEUE_BATCHES] = b;
+        int last = b->last;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (last)
+            break;
+    }
+    if (f->r)
+        close_reader(f);
+    return NULL;
+}
+
+static cp_batch *feeder_pop(feeder_t *f)
+{
+    pthread_mutex_lock(&f->mu);
+    while (!f->q_count)
+        pthread_cond_wait(&f->cv, &f->mu);
+    cp_batch *b = f->queue[f->q_head];
+    f->q_head = (f->q_head + 1) % QUEUE_BATCHES;
+    f->q_count--;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return b;
+}
+
+static void feeder_stop(feeder_t *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->stop = 1;
+    while (f->q_count) {
+        cp_batch *b = f->queue[f->q_head];
+        f->q_head = (f->q_head + 1) % QUEUE_BATCHES;
+        f->q_count--;
+        for (size_t i = 0; i < b->n_events; i++)
+            free(b->events[i]);
+        free(b->events);
+        free(b->event_fatal);
+        free(b->docs);
+        free(b->arena);
+        free(b);
+    }
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* ---- per-thread scratch ------------------------------------------------------------------------ */
+
+typedef struct {
+    cp_buf a, b, c;           /* general scratch */
+    cp_compressor *comp;
+    double t[CP_T_N];
+    cp_norm_counts nc;
+    uint64_t line_utf8_fixes;
+    char pad[64];             /* keeps neighbours' counters off this thread's cache lines */
+} scratch_t;
+
+/* ---- the run ----------------------------------------------------------------------------------- */
+
+typedef struct {
+    const cp_pipeline_opts *o;
+    const cp_config *cfg;
+    cp_stats *st;
+    scratch_t *scr;
+    int nthreads;
+    cp_writer *w;
+    cp_keymap *exact, *url;
+    /* ids of documents that reached the dedup step, by dedup ordinal, for "dup_of" */
+    cp_buf ids;
+    uint64_t *id_off;
+    size_t n_ids, cap_ids;
+    uint64_t messages[8];
+    int failed_input;
+} run_t;
+
+static const char *file_name(const run_t *r, uint32_t file)
+{
+    return r->o->files[file];
+}
+
+static const char *dup_id(const run_t *r, uint64_t ordinal)
+{
+    if (!r->cfg->dup_of || ordinal >= r->n_ids)
+        return NULL;
+    return r->ids.data + r->id_off[ordinal];
+}
+
+static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
+{
+    const cp_config *cfg = r->cfg;
+    double t0 = cp_now();
+    if (!d->reject && !cp_parse_doc(d, cfg->text_fields, cfg->n_text_fields, file_name(r, d->file)))
+        s->line_utf8_fixes += d->line_utf8_fixes;
+    double t1 = cp_now();
+    s->t[CP_T_PARSE] += t1 - t0;
+    if (d->reject)
+        return;
+    s->a.len = 0;
+    cp_normalize_text(d->text, d->text_len, &s->a, &s->b, &s->nc);
+    if (s->a.len <= d->text_len) {
+        memcpy(d->text, s->a.data, s->a.len + 1);
+    } else {
+        free(d->text);
+        d->text = cp_xstrndup(s->a.data, s->a.len);
+    }
+    d->text_len = s->a.len;
+    s->t[CP_T_NORMALIZE] += cp_now() - t1;
+}
+
+static int lang_wanted(const cp_config *cfg, const char *code)
+{
+    if (!cfg->n_keep_langs)
+        return 1;
+    for (size_t i = 0; i < cfg->n_keep_langs; i++)
+        if (!strcmp(cfg->keep_langs[i], code))
+            return 1;
+    return 0;
+}
+
+static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
+{
+    const cp_config *cfg = r->cfg;
+    if (d->reject)
+        return;
+    if (!d->text_len) {
+        d->reject = "empty_text";
+        return;
+    }
+    double t0 = cp_now();
+    cp_langid_detect(d->text, d->text_len, cfg->langid_sample_bytes, &d->lang);
+    d->has_lang = 1;
+    double t1 = cp_now();
+    s->t[CP_T_LANGID] += t1 - t0;
+    if (!lang_wanted(cfg, d->lang.code))
+        d->reject = "lang:not_selected";
+    else if (d->lang.score < cfg->min_lang_score)
+        d->reject = "lang:low_score";
+    double t2 = cp_now();
+    s->t[CP_T_FILTER] += t2 - t1;
+    if (d->reject)
+        return;
+    if (cfg->dedup_exact)
+        d->h_exact = cp_dedup_text_hash(d->text, d->text_len, &s->c);
+    if (cfg->dedup_url && d->url)
+        d->has_url_key = !cp_url_hash(d->url, d->url_len, &d->h_url, &s->c);
+    s->t[CP_T_DEDUP_KEYS] += cp_now() - t2;
+}
+
+static void note(run_t *r, int kind, const cp_doc *d, const char *detail)
+{
+    if (r->o->quiet)
+        return;
+    uint64_t n = ++r->messages[kind];
+    if (n > MESSAGES_PER_KIND && !r->o->verbose) {
+        if (n == MESSAGES_PER_KIND + 1)
+            fprintf(stderr, "corpusprep: further '%s' messages suppressed (counted in stats.json; -v shows all)\n",
+                    d->reject);
+        return;
+    }
+    fprintf(stderr, "corpusprep: %s:%" PRIu64 ": %s%s%s\n", file_name(r, d->file), d->line, d->reject,
+            detail ? ": " : "", detail ? detail : "");
+}
+
+/* S2: dedup decisions and counters, in input order. */
+static void s2_doc(run_t *r, cp_doc *d)
+{
+    cp_stats *st = r->st;
+    const cp_config *cfg = r->cfg;
+    st->docs_in++;
+    st->text_chars_in += d->text_in_len;
+    if (!d->reject) {
+        uint64_t ord = r->n_ids, first;
+        if (cfg->dup_of) {
+            if (r->n_ids == r->cap_ids) {
+                r->cap_ids = r->cap_ids ? r->cap_ids * 2 : 4096;
+                r->id_off = cp_xrealloc(r->id_off, r->cap_ids * sizeof *r->id_off);
+            }
+            r->id_off[r->n_ids] = r->ids.len;
+            cp_buf_append(&r->ids, d->id, strlen(d->id) + 1);
+        }
+        r->n_ids++;
+        /* Every document that reaches this step inserts all its keys; the first key that was already
+         * present names the reason. */
+        const char *why = NULL;
+        if (cfg->dedup_exact && cp_keymap_check_insert(r->exact, d->h_exact, ord, &first) && !why) {
+            why = "dup_exact";
+            d->dup_of = first;
+        }
+        if (d->has_url_key && cp_keymap_check_insert(r->url, d->h_url, ord, &first) && !why) {
+            why = "dup_url";
+            d->dup_of = first;
+        }
+        d->reject = why;
+    }
+    if (d->reject) {
+        cp_counters_add(&st->rejected, d->reject, 1, d->text_len);
+        if (!strcmp(d->reject, "parse_error"))
+            note(r, 0, d, d->parse_error);
+        else if (!strcmp(d->reject, "not_object") || !strcmp(d->reject, "no_text"))
+            note(r, 1, d, NULL);
+        else if (!strcmp(d->reject, "line_too_long")) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "%zu bytes", d->raw_len);
+            note(r, 2, d, msg);
+        }
+        if (d->line_utf8_fixes && r->o->verbose)
+            fprintf(stderr, "corpusprep: %s:%" PRIu64 ": %zu invalid UTF-8 sequences replaced\n",
+                    file_name(r, d->file), d->line, d->line_utf8_fixes);
+    } else {
+        st->docs_kept++;
+        st->text_chars_out += d->text_len;
+        cp_counters_add(&st->langs, d->lang.code, 1, d->text_len);
+    }
+}
+
+typedef struct {
+    const char *dest;         /* subdir: "", a language code, "rejected" */
+    size_t *docs;
+    size_t n, cap;
+    uint64_t raw;
+    cp_buf out;
+    uint64_t out_raw;
+    int failed;
+} chunk_t;
+
+static chunk_t *chunk_for(chunk_t **chunks, size_t *n, size_t *cap, chunk_t **open, size_t nopen_max,
+                          size_t *nopen, const char *dest)
+{
+    for (size_t i = 0; i < *nopen; i++)
+        if (!strcmp(open[i]->dest, dest))
+            return open[i];
+    (void)nopen_max;
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *chunks = cp_xrealloc(*chunks, *cap * sizeof **chunks);
+        /* open[] points into chunks: rebuild it after the move */
+    }
+    return NULL;
+}
+
+static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
+{
+    const cp_config *cfg = r->cfg;
+    long n = (long)b->n;
+    for (size_t i = 0; i < b->n_events; i++) {
+        fprintf(stderr, "corpusprep: %s\n", b->events[i]);
+        if (b->event_fatal[i]) {
+            r->failed_input = 1;
+            r->st->files_failed++;
+        }
+    }
+    r->st->blank_lines += b->blank_lines;
+    r->st->bytes_in += b->bytes_in;
+
+#pragma omp parallel for schedule(dynamic, 8)
+    for (long i = 0; i < n; i++)
+        p1_doc(r, &b->docs[i], &r->scr[omp_get_thread_num()]);
+
+#pragma omp parallel for schedule(dynamic, 8)
+    for (long i = 0; i < n; i++)
+        p2_doc(r, &b->docs[i], &r->scr[omp_get_thread_num()]);
+
+    double t0 = cp_now();
+    for (long i = 0; i < n; i++)
+        s2_doc(r, &b->docs[i]);
+    r->st->stage_seconds[CP_T_DEDUP_COMMIT] += cp_now() - t0;
+
+    /* Chunks: consecutive documents of one destination, cut by their input bytes. */
+    chunk_t *chunks = NULL;
+    size_t nchunks = 0, cap = 0;
+    size_t open_idx[256];
+    size_t nopen = 0;
+    for (long i = 0; i < n; i++) {
+        cp_doc *d = &b->docs[i];
+        const char *dest;
+        if (d->reject)
+            dest = cfg->keep_rejected ? "rejected" : NULL;
+        else
+            dest = cfg->split_by_lang ? d->lang.code : "";
+        if (!dest)
+            continue;
+        chunk_t *c = NULL;
+        for (size_t k = 0; k < nopen; k++)
+            if (!strcmp(chunks[open_idx[k]].dest, dest)) {
+                c = &chunks[open_idx[k]];
+                if (c->raw >= CHUNK_BYTES) {
+                    open_idx[k] = open_idx[--nopen];
+                    c = NULL;
+                }
+                break;
+            }
+        if (!c) {
+            if (nchunks == cap) {
+                cap = cap ? cap * 2 : 16;
+                chunks = cp_xrealloc(chunks, cap * sizeof *chunks);
+            }
+            c = &chunks[nchunks];
+            memset(c, 0, sizeof *c);
+            c->dest = dest;
+            if (nopen == sizeof open_idx / sizeof *open_idx) /* many languages: close the oldest */
+                memmove(open_idx, open_idx + 1, --nopen * sizeof *open_idx);
+            open_idx[nopen++] = nchunks++;
+        }
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 64;
+            c->docs = cp_xrealloc(c->docs, c->cap * sizeof *c->docs);
+        }
+        c->docs[c->n++] = (size_t)i;
+        c->raw += d->raw_len + 1;
+    }
+    (void)chunk_for;
+
+    long nc = (long)nchunks;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long k = 0; k < nc; k++) {
+        scratch_t *s = &r->scr[omp_get_thread_num()];
+        chunk_t *c = &chunks[k];
+        double t1 = cp_now();
+        s->a.len = 0;
+        for (size_t j = 0; j < c->n; j++) {
+            cp_doc *d = &b->docs[c->docs[j]];
+            const char *of = d->reject && !strncmp(d->reject, "dup_", 4) ? dup_id(r, d->dup_of) : NULL;
+            cp_emit_doc(d, file_name(r, d->file), of, &s->a);
+        }
+        double t2 = cp_now();
+        c->out_raw = s->a.len;
+        if (cp_compress(s->comp, s->a.data, s->a.len, &c->out))
+            c->failed = 1;
+        s->t[CP_T_EMIT] += t2 - t1;
+        s->t[CP_T_COMPRESS] += cp_now() - t2;
+    }
+
+    int rc = 0;
+    t0 = cp_now();
+    for (size_t k = 0; k < nchunks; k++) {
+        chunk_t *c = &chunks[k];
+        if (!rc && c->failed) {
+            snprintf(err, errlen, "compression failed");
+            rc = -1;
+        }
+        if (!rc && cp_writer_append(r->w, c->dest, c->out.data, c->out.len, c->out_raw, err, errlen))
+            rc = -1;
+        cp_buf_free(&c->out);
+        free(c->docs);
+    }
+    free(chunks);
+    r->st->stage_seconds[CP_T_WRITE] += cp_now() - t0;
+
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++)
+        cp_doc_release(&b->docs[i]);
+    return rc;
+}
+
+static void free_batch(cp_batch *b)
+{
+    for (size_t i = 0; i < b->n_events; i++)
+        free(b->events[i]);
+    free(b->events);
+    free(b->event_fatal);
+    free(b->docs);
+    free(b->arena);
+    free(b);
+}
+
+static uint64_t total_input_bytes(char *const *files, size_t n)
+{
+    uint64_t t = 0;
+    struct stat sb;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(files[i], "-") && stat(files[i], &sb) == 0)
+            t += (uint64_t)sb.st_size;
+    return t;
+}
+
+static void progress(const run_t *r, feeder_t *f, double start, uint64_t total, int final)
+{
+    double el = cp_now() - start;
+    uint64_t done = atomic_load(&f->progress_bytes);
+    double mbs = el > 0 ? r->st->bytes_in / 1e6 / el : 0;
+    double dps = el > 0 ? r->st->docs_in / el : 0;
+    char eta[32] = "";
+    if (total && done && done < total && el > 1)
+        snprintf(eta, sizeof eta, ", ETA %.0f s", el * (double)(total - done) / (double)done);
+    fprintf(stderr, "\r%.1f of %.1f MB read, %.1f MB/s, %.0f docs/s, %" PRIu64 " docs%s\033[K%s", done / 1e6,
+            total / 1e6, mbs, dps, r->st->docs_in, eta, final ? "\n" : "");
+}
+
+int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t errlen)
+{
+    const cp_config *cfg = o->cfg;
+    double start = cp_now();
+    run_t r = {0};
+    r.o = o;
+    r.cfg = cfg;
+    r.st = st;
+    if (cfg->threads > 0)
+        omp_set_num_threads(cfg->threads);
+    r.nthreads = omp_get_max_threads();
+    r.scr = cp_xcalloc((size_t)r.nthreads, sizeof *r.scr);
+    for (int i = 0; i < r.nthreads; i++)
+        r.scr[i].comp = cp_compressor_create(cfg->compress, cfg->level);
+    r.exact = cp_keymap_create(1 << 16);
+    r.url = cp_keymap_create(1 << 10);
+    r.w = cp_writer_create(o->outdir, o->rank, cfg->compress, cfg->shard_bytes);
+    st->files = o->nfiles;
+
+    feeder_t f = {0};
+    f.cfg = cfg;
+    f.files = o->files;
+    f.nfiles = o->nfiles;
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    int rc = 0;
+    if (pthread_create(&f.thread, NULL, feeder_main, &f)) {
+        snprintf(err, errlen, "cannot start the reader thread");
+        rc = -1;
+    }
+    uint64_t total = total_input_bytes(o->files, o->nfiles);
+    int show = !o->quiet && isatty(2);
+    double last_shown = start;
+    while (!rc) {
+        cp_batch *b = feeder_pop(&f);
+        int last = b->last;
+        if (process_batch(&r, b, err, errlen))
+            rc = -1;
+        free_batch(b);
+        if (o->interrupted && *o->interrupted) {
+            rc = 130;
+            break;
+        }
+        if (show && cp_now() - last_shown > 0.5) {
+            progress(&r, &f, start, total, 0);
+            last_shown = cp_now();
+        }
+        if (last)
+            break;
+    }
+    if (rc)
+        feeder_stop(&f);
+    pthread_join(f.thread, NULL);
+    if (show)
+        progress(&r, &f, start, total, 1);
+    st->bytes_in_compressed = f.done_compressed;
+    st->stage_seconds[CP_T_READ] += f.read_seconds;
+    for (int i = 0; i < r.nthreads; i++) {
+        for (int k = 0; k < CP_T_N; k++)
+            st->stage_seconds[k] += r.scr[i].t[k];
+        st->utf8_fixed += r.scr[i].nc.utf8_fixed + r.scr[i].line_utf8_fixes;
+        st->controls_removed += r.scr[i].nc.controls;
+        st->nfc_changed += r.scr[i].nc.nfc_changed;
+    }
+    if (!rc && cp_writer_finish(r.w, err, errlen))
+        rc = -1;
+    if (rc)
+        cp_writer_abort(r.w);
+    st->bytes_out = cp_writer_bytes(r.w);
+    st->shards = cp_writer_shards(r.w);
+    if (!rc) {
+        json_t *extra = json_object();
+        json_object_set_new(extra, "dedup_exact_keys", json_integer((json_int_t)cp_keymap_count(r.exact)));
+        json_object_set_new(extra, "dedup_table_bytes",
+                            json_integer((json_int_t)(cp_keymap_bytes(r.exact) + cp_keymap_bytes(r.url) +
+                                                      r.ids.cap + r.cap_ids * sizeof *r.id_off)));
+        json_object_set_new(extra, "threads", json_integer(r.nthreads));
+        st->extra = extra;
+        cp_stats_finish(st, cp_now() - start);
+        json_t *j = cp_stats_to_json(st);
+        json_object_set(j, "config", cfg->tree);
+        char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+        json_decref(j);
+        cp_buf p = {0};
+        cp_buf_printf(&p, "%s/stats.json", o->outdir);
+        size_t tl = strlen(text);
+        text = cp_xrealloc(text, tl + 2);
+        text[tl] = '\n';
+        if (cp_write_file_atomic(p.data, text, tl + 1, err, errlen))
+            rc = -1;
+        free(text);
+        cp_buf_free(&p);
+        if (!rc && !o->quiet)
+            cp_stats_print(st);
+        if (!rc && r.failed_input)
+            rc = 1;
+    }
+    for (int i = 0; i < r.nthreads; i++) {
+        cp_buf_free(&r.scr[i].a);
+        cp_buf_free(&r.scr[i].b);
+        cp_buf_free(&r.scr[i].c);
+        cp_compressor_destroy(r.scr[i].comp);
+    }
+    free(r.scr);
+    cp_keymap_destroy(r.exact);
+    cp_keymap_destroy(r.url);
+    cp_buf_free(&r.ids);
+    free(r.id_off);
+    cp_writer_destroy(r.w);
+    pthread_mutex_destroy(&f.mu);
+    pthread_cond_destroy(&f.cv);
+    return rc;
+}

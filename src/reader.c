@@ -1,0 +1,518 @@
+/* reader: turns one input file (plain, gzip or zstd; "-" for stdin) into a stream of lines, and expands the
+ * command-line inputs into the list of files of a run.
+ *
+ * Data flows file -> in (compressed, 256 KiB) -> out (decoded, 1 MiB) -> lines. Plain input is read straight
+ * into out. A line that lies wholly inside out is returned as a pointer into it, so the common case copies
+ * nothing; only a line that straddles two fills of out is assembled in acc, which never grows beyond
+ * max_line_bytes: a longer line is counted, not stored. The format is sniffed from the first four bytes,
+ * which are kept and handed to the decoder, so stdin needs no seeking.
+ *
+ * Decoding problems are latched: data decoded before an error is still split into lines, then the error is
+ * returned for good. A reader is owned by one thread at a time; there is no shared state between readers. */
+#include "corpusprep/reader.h"
+
+#include "corpusprep/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define IN_BYTES (256u << 10)
+#define OUT_BYTES (1u << 20)
+
+enum format { FMT_PLAIN, FMT_GZIP, FMT_ZSTD };
+
+struct cp_reader {
+    char *name; /* for messages: the path, or "stdin" */
+    int fd;
+    bool own_fd; /* false for stdin, which stays open */
+    enum format fmt;
+    size_t max_line;
+
+    unsigned char *in; /* compressed input (not used for plain) */
+    size_t in_pos, in_len;
+    bool in_eof;
+
+    char *out; /* decoded bytes; out[out_pos..out_len) not yet split */
+    size_t out_pos, out_len;
+
+    char *acc; /* a line that straddles fills of out */
+    size_t acc_len, acc_cap;
+    bool skipping;      /* inside a line longer than max_line: only its length is kept */
+    uint64_t skip_len;  /* bytes of that line seen so far */
+
+    z_stream zs;
+    bool zs_ready;
+    bool member_done; /* a gzip member ended; the next byte must start another one */
+
+    ZSTD_DStream *zds;
+    size_t zstd_hint; /* last ZSTD_decompressStream result: 0 exactly at a frame boundary */
+
+    bool last_out_full; /* the decoder filled out, so it may hold more output without new input */
+    int src_status;     /* 0 while the source has data, then 1 at its clean end or -1 after an error */
+    bool done;          /* getline has reported the end: it repeats final_status */
+    int final_status;
+
+    uint64_t line_no, read_total, bytes_out;
+    char cause[256]; /* what went wrong, before the file and line are known */
+    char err[512];
+};
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* Records the first error of the source. The line number is added when getline reaches the error: the
+ * decoder runs up to a buffer ahead of the line splitting. */
+static void set_error(cp_reader *r, const char *fmt, const char *detail)
+{
+    if (r->src_status < 0)
+        return;
+    snprintf(r->cause, sizeof r->cause, fmt, detail);
+    r->src_status = -1;
+}
+
+/* read() that retries on EINTR; returns bytes read, 0 at end of file, -1 with errno set. */
+static ssize_t read_some(int fd, void *buf, size_t n)
+{
+    for (;;) {
+        ssize_t k = read(fd, buf, n);
+        if (k >= 0 || errno != EINTR)
+            return k;
+    }
+}
+
+/* Refills the compressed buffer, which must be empty. Returns false after an I/O error. */
+static bool read_input(cp_reader *r)
+{
+    ssize_t k = read_some(r->fd, r->in, IN_BYTES);
+    if (k < 0) {
+        set_error(r, "read error: %s", strerror(errno));
+        return false;
+    }
+    r->in_pos = 0;
+    r->in_len = (size_t)k;
+    r->read_total += (uint64_t)k;
+    if (k == 0)
+        r->in_eof = true;
+    return true;
+}
+
+/* Each fill_* decodes into out[0..OUT_BYTES) and returns the number of bytes produced. When it stops short
+ * because the source ended or failed, it sets src_status; bytes already produced are still returned. */
+
+static size_t fill_plain(cp_reader *r)
+{
+    ssize_t k = read_some(r->fd, r->out, OUT_BYTES);
+    if (k < 0) {
+        set_error(r, "read error: %s", strerror(errno));
+        return 0;
+    }
+    if (k == 0)
+        r->src_status = 1;
+    r->read_total += (uint64_t)k;
+    return (size_t)k;
+}
+
+static size_t fill_gzip(cp_reader *r)
+{
+    z_stream *zs = &r->zs;
+    zs->next_out = (unsigned char *)r->out;
+    zs->avail_out = OUT_BYTES;
+    while (zs->avail_out > 0) {
+        if (zs->avail_in == 0 && !r->in_eof) {
+            if (!read_input(r))
+                break;
+            zs->next_in = r->in;
+            zs->avail_in = (uInt)r->in_len;
+        }
+        if (r->member_done) {
+            if (zs->avail_in == 0) { /* in_eof: the file ends on a member boundary */
+                r->src_status = 1;
+                break;
+            }
+            /* Another member must follow; anything else is the "trailing garbage" gzip -d complains of. */
+            if (zs->next_in[0] != 0x1f || (zs->avail_in > 1 && zs->next_in[1] != 0x8b)) {
+                set_error(r, "%s", "trailing garbage after gzip data");
+                break;
+            }
+            inflateReset(zs);
+            r->member_done = false;
+        }
+        if (zs->avail_in == 0 && !r->last_out_full) {
+            set_error(r, "%s", "unexpected end of gzip data (truncated file?)");
+            break;
+        }
+        int ret = inflate(zs, Z_NO_FLUSH);
+        r->last_out_full = zs->avail_out == 0;
+        if (ret == Z_STREAM_END) {
+            r->member_done = true;
+        } else if (ret == Z_BUF_ERROR) {
+            /* No progress was possible: inflate wants input. At end of file that means truncation. */
+            if (r->in_eof) {
+                set_error(r, "%s", "unexpected end of gzip data (truncated file?)");
+                break;
+            }
+        } else if (ret == Z_MEM_ERROR) {
+            set_error(r, "%s", "out of memory in zlib");
+            break;
+        } else if (ret != Z_OK) {
+            set_error(r, "corrupt gzip data (%s)", zs->msg ? zs->msg : "unknown zlib error");
+            break;
+        }
+    }
+    r->in_pos = r->in_len - zs->avail_in; /* keeps bytes_in exact */
+    return OUT_BYTES - zs->avail_out;
+}
+
+static size_t fill_zstd(cp_reader *r)
+{
+    ZSTD_outBuffer ob = { r->out, OUT_BYTES, 0 };
+    while (ob.pos < ob.size) {
+        if (r->in_pos == r->in_len && !r->in_eof && !read_input(r))
+            break;
+        if (r->in_pos == r->in_len && !r->last_out_full) {
+            if (r->zstd_hint == 0)
+                r->src_status = 1;
+            else
+                set_error(r, "%s", "unexpected end of zstd data (truncated file?)");
+            break;
+        }
+        ZSTD_inBuffer ib = { r->in, r->in_len, r->in_pos };
+        size_t out_before = ob.pos, in_before = ib.pos;
+        size_t ret = ZSTD_decompressStream(r->zds, &ob, &ib);
+        r->in_pos = ib.pos;
+        if (ZSTD_isError(ret)) {
+            set_error(r, "corrupt zstd data (%s)", ZSTD_getErrorName(ret));
+            break;
+        }
+        /* A call that did nothing (empty input, nothing left to flush) returns a hint for the next frame
+         * header, not 0, so only a call that made progress tells whether we sit on a frame boundary. */
+        bool progressed = ob.pos != out_before || ib.pos != in_before;
+        if (progressed)
+            r->zstd_hint = ret;
+        r->last_out_full = progressed && ob.pos == ob.size;
+    }
+    return ob.pos;
+}
+
+/* Replaces the consumed contents of out with newly decoded bytes. Returns the number of bytes now in out;
+ * 0 means the source has ended (src_status 1) or failed (src_status -1). */
+static size_t refill(cp_reader *r)
+{
+    r->out_pos = r->out_len = 0;
+    if (r->src_status != 0)
+        return 0;
+    size_t n = r->fmt == FMT_PLAIN ? fill_plain(r) : r->fmt == FMT_GZIP ? fill_gzip(r) : fill_zstd(r);
+    r->out_len = n;
+    r->bytes_out += n;
+    return n;
+}
+
+/* Adds a piece of the current line to acc, or switches to counting once the line outgrows max_line. */
+static void keep_piece(cp_reader *r, const char *p, size_t n)
+{
+    if (r->skipping) {
+        r->skip_len += n;
+        return;
+    }
+    if (n > r->max_line - r->acc_len) {
+        r->skipping = true;
+        r->skip_len = (uint64_t)r->acc_len + n;
+        r->acc_len = 0;
+        return;
+    }
+    if (r->acc_len + n > r->acc_cap) {
+        size_t cap = r->acc_cap ? r->acc_cap : 4096;
+        while (cap < r->acc_len + n)
+            cap = cap > r->max_line / 2 ? r->max_line : cap * 2;
+        r->acc = cp_xrealloc(r->acc, cap);
+        r->acc_cap = cap;
+    }
+    memcpy(r->acc + r->acc_len, p, n);
+    r->acc_len += n;
+}
+
+/* Hands out the line assembled in acc (or the length of a skipped one) and starts a new one. */
+static int emit_assembled(cp_reader *r, const char **line, size_t *len, uint64_t *line_no)
+{
+    *line_no = ++r->line_no;
+    if (r->skipping) {
+        r->skipping = false;
+        *line = NULL;
+        *len = (size_t)r->skip_len;
+        return 2;
+    }
+    *line = r->acc ? r->acc : "";
+    *len = r->acc_len;
+    r->acc_len = 0; /* the bytes stay valid until the next call appends */
+    return 1;
+}
+
+int cp_reader_getline(cp_reader *r, const char **line, size_t *len, uint64_t *line_no)
+{
+    if (r->done)
+        return r->final_status;
+    for (;;) {
+        if (r->out_pos < r->out_len) {
+            char *p = r->out + r->out_pos;
+            size_t n = r->out_len - r->out_pos;
+            char *nl = memchr(p, '\n', n);
+            if (!nl) {
+                keep_piece(r, p, n);
+                r->out_pos = r->out_len;
+                continue;
+            }
+            size_t seg = (size_t)(nl - p);
+            r->out_pos += seg + 1;
+            if (r->acc_len == 0 && !r->skipping) {
+                *line_no = ++r->line_no;
+                *len = seg;
+                if (seg > r->max_line) {
+                    *line = NULL;
+                    return 2;
+                }
+                *line = p;
+                return 1;
+            }
+            keep_piece(r, p, seg);
+            return emit_assembled(r, line, len, line_no);
+        }
+        if (refill(r) > 0)
+            continue;
+        r->done = true;
+        r->final_status = r->src_status < 0 ? -1 : 0;
+        /* A last line without '\n', or the decoded part of a line cut short by an error; the error is in
+         * that line, else in the one after the last line returned. */
+        bool pending = r->acc_len > 0 || r->skipping;
+        if (r->final_status < 0)
+            snprintf(r->err, sizeof r->err, "%s: line %llu: %s", r->name,
+                     (unsigned long long)r->line_no + 1, r->cause);
+        if (pending)
+            return emit_assembled(r, line, len, line_no);
+        return r->final_status;
+    }
+}
+
+const char *cp_reader_error(const cp_reader *r) { return r->err; }
+
+uint64_t cp_reader_bytes_in(const cp_reader *r) { return r->read_total - (r->in_len - r->in_pos); }
+
+uint64_t cp_reader_bytes_out(const cp_reader *r) { return r->bytes_out; }
+
+void cp_reader_close(cp_reader *r)
+{
+    if (!r)
+        return;
+    if (r->own_fd)
+        close(r->fd);
+    if (r->zs_ready)
+        inflateEnd(&r->zs);
+    ZSTD_freeDStream(r->zds);
+    free(r->in);
+    free(r->out);
+    free(r->acc);
+    free(r->name);
+    free(r);
+}
+
+cp_reader *cp_reader_open(const char *path, size_t max_line_bytes, char *err, size_t errlen)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    cp_reader *r = cp_xcalloc(1, sizeof *r);
+    r->name = cp_xstrdup(is_stdin ? "stdin" : path);
+    r->max_line = max_line_bytes;
+    r->fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        cp_reader_close(r);
+        return NULL;
+    }
+    r->own_fd = !is_stdin;
+    posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* fails harmlessly on pipes */
+
+    /* Sniff the magic; a pipe may deliver it in pieces. */
+    unsigned char magic[4];
+    size_t got = 0;
+    while (got < sizeof magic) {
+        ssize_t k = read_some(r->fd, magic + got, sizeof magic - got);
+        if (k < 0) {
+            snprintf(err, errlen, "%s: %s", r->name, strerror(errno));
+            cp_reader_close(r);
+            return NULL;
+        }
+        if (k == 0)
+            break;
+        got += (size_t)k;
+    }
+    r->read_total = got;
+    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        r->fmt = FMT_GZIP;
+    else if (got == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+        r->fmt = FMT_ZSTD;
+    else
+        r->fmt = FMT_PLAIN;
+
+    const char *want = has_suffix(path, ".gz") ? "gzip" : has_suffix(path, ".zst") ? "zstd" : NULL;
+    if (want && strcmp(want, r->fmt == FMT_GZIP ? "gzip" : r->fmt == FMT_ZSTD ? "zstd" : "plain") != 0) {
+        snprintf(err, errlen, "%s: not in %s format", path, want);
+        cp_reader_close(r);
+        return NULL;
+    }
+
+    r->out = cp_xmalloc(OUT_BYTES);
+    if (r->fmt == FMT_PLAIN) {
+        memcpy(r->out, magic, got);
+        r->out_len = got;
+        r->bytes_out = got;
+        return r;
+    }
+    r->in = cp_xmalloc(IN_BYTES);
+    memcpy(r->in, magic, got);
+    r->in_len = got;
+    if (r->fmt == FMT_GZIP) {
+        r->zs.next_in = r->in;
+        r->zs.avail_in = (uInt)got;
+        int ret = inflateInit2(&r->zs, 15 + 16); /* gzip wrapper only */
+        if (ret != Z_OK) {
+            snprintf(err, errlen, "%s: cannot start zlib: %s", r->name, r->zs.msg ? r->zs.msg : zError(ret));
+            cp_reader_close(r);
+            return NULL;
+        }
+        r->zs_ready = true;
+    } else {
+        r->zds = ZSTD_createDStream();
+        size_t ret = r->zds ? ZSTD_initDStream(r->zds) : 0;
+        if (!r->zds || ZSTD_isError(ret)) {
+            snprintf(err, errlen, "%s: cannot start zstd: %s", r->name,
+                     r->zds ? ZSTD_getErrorName(ret) : "out of memory");
+            cp_reader_close(r);
+            return NULL;
+        }
+        r->zstd_hint = 1; /* inside a frame until the decoder says otherwise */
+    }
+    return r;
+}
+
+/* ---- input list ---- */
+
+static const char *const input_suffixes[] = { ".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst" };
+
+static bool is_input_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof input_suffixes / sizeof input_suffixes[0]; i++)
+        if (has_suffix(name, input_suffixes[i]))
+            return true;
+    return false;
+}
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} strvec;
+
+static void strvec_push(strvec *sv, char *s)
+{
+    if (sv->n == sv->cap) {
+        sv->cap = sv->cap ? sv->cap * 2 : 16;
+        sv->v = cp_xrealloc(sv->v, sv->cap * sizeof *sv->v);
+    }
+    sv->v[sv->n++] = s;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Collects matching files below dir. Symbolic links to files count as files; symbolic links to directories
+ * are not followed, so a link cycle cannot trap the walk. */
+static int walk_dir(const char *dir, strvec *out, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    cp_buf path = { 0 };
+    for (;;) {
+        errno = 0;
+        if (!(e = readdir(d))) {
+            if (errno) {
+                snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+                rc = -1;
+            }
+            break;
+        }
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        path.len = 0;
+        cp_buf_puts(&path, dir);
+        if (path.len == 0 || path.data[path.len - 1] != '/')
+            cp_buf_putc(&path, '/');
+        cp_buf_puts(&path, e->d_name);
+
+        bool is_dir = e->d_type == DT_DIR, is_file = e->d_type == DT_REG;
+        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+            struct stat st;
+            if (lstat(path.data, &st) == 0 && S_ISDIR(st.st_mode))
+                is_dir = true;
+            else if (stat(path.data, &st) == 0 && S_ISREG(st.st_mode))
+                is_file = true;
+        }
+        if (is_dir) {
+            if ((rc = walk_dir(path.data, out, err, errlen)) != 0)
+                break;
+        } else if (is_file && is_input_name(e->d_name)) {
+            strvec_push(out, cp_xstrdup(path.data));
+        }
+    }
+    cp_buf_free(&path);
+    closedir(d);
+    return rc;
+}
+
+void cp_inputs_free(char **files, size_t nfiles)
+{
+    for (size_t i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
+}
+
+int cp_inputs_expand(char *const *args, size_t nargs, char ***files, size_t *nfiles, char *err, size_t errlen)
+{
+    strvec all = { 0 };
+    *files = NULL;
+    *nfiles = 0;
+    for (size_t i = 0; i < nargs; i++) {
+        struct stat st;
+        if (strcmp(args[i], "-") != 0 && stat(args[i], &st) != 0) {
+            snprintf(err, errlen, "%s: %s", args[i], strerror(errno));
+            cp_inputs_free(all.v, all.n);
+            return -1;
+        }
+        if (strcmp(args[i], "-") == 0 || !S_ISDIR(st.st_mode)) {
+            strvec_push(&all, cp_xstrdup(args[i]));
+            continue;
+        }
+        size_t first = all.n;
+        if (walk_dir(args[i], &all, err, errlen) != 0) {
+            cp_inputs_free(all.v, all.n);
+            return -1;
+        }
+        if (all.n > first)
+            qsort(all.v + first, all.n - first, sizeof *all.v, cmp_str);
+    }
+    *files = all.v;
+    *nfiles = all.n;
+    return 0;
+}

@@ -1,0 +1,172 @@
+/* Run statistics: counters keyed by name (reject reasons, languages, cleaning rules), timings, and the
+ * two views of them, stats.json and the stderr summary. Keys in stats.json are sorted so that reruns
+ * produce the same file apart from timings. */
+#include "corpusprep/stats.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "corpusprep/util.h"
+
+const char *const cp_stage_names[CP_T_N] = {"read", "parse", "normalize", "clean", "langid", "filter",
+                                            "dedup_keys", "minhash", "dedup_commit", "emit", "compress",
+                                            "write"};
+
+void cp_counters_add(cp_counters *c, const char *name, uint64_t docs, uint64_t chars)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->items[i].name, name)) {
+            c->items[i].docs += docs;
+            c->items[i].chars += chars;
+            return;
+        }
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->items = cp_xrealloc(c->items, c->cap * sizeof *c->items);
+    }
+    c->items[c->n++] = (cp_counter){cp_xstrdup(name), docs, chars};
+}
+
+uint64_t cp_counters_total(const cp_counters *c)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < c->n; i++)
+        t += c->items[i].docs;
+    return t;
+}
+
+static void counters_free(cp_counters *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->items[i].name);
+    free(c->items);
+    memset(c, 0, sizeof *c);
+}
+
+void cp_stats_free(cp_stats *s)
+{
+    counters_free(&s->rejected);
+    counters_free(&s->langs);
+    counters_free(&s->rules);
+    json_decref(s->extra);
+    s->extra = NULL;
+}
+
+void cp_stats_finish(cp_stats *s, double wall_seconds)
+{
+    struct rusage ru;
+    s->wall_seconds = wall_seconds;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        s->cpu_user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
+        s->cpu_sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+        s->peak_rss_kb = ru.ru_maxrss;
+    }
+}
+
+static json_t *counters_json(const cp_counters *c, int with_chars)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < c->n; i++) {
+        if (with_chars)
+            json_object_set_new(o, c->items[i].name,
+                                json_pack("{sIsI}", "docs", (json_int_t)c->items[i].docs, "chars",
+                                          (json_int_t)c->items[i].chars));
+        else
+            json_object_set_new(o, c->items[i].name, json_integer((json_int_t)c->items[i].docs));
+    }
+    return o;
+}
+
+json_t *cp_stats_to_json(const cp_stats *s)
+{
+    json_t *o = json_object();
+#define I(name, v) json_object_set_new(o, name, json_integer((json_int_t)(v)))
+    I("docs_in", s->docs_in);
+    I("docs_kept", s->docs_kept);
+    json_object_set_new(o, "docs_rejected", counters_json(&s->rejected, 0));
+    json_object_set_new(o, "rejected_chars", counters_json(&s->rejected, 1));
+    json_object_set_new(o, "langs", counters_json(&s->langs, 0));
+    json_object_set_new(o, "clean_rules", counters_json(&s->rules, 1));
+    I("files", s->files);
+    I("files_failed", s->files_failed);
+    I("blank_lines", s->blank_lines);
+    I("bytes_in_compressed", s->bytes_in_compressed);
+    I("bytes_in_uncompressed", s->bytes_in);
+    I("bytes_out", s->bytes_out);
+    I("shards", s->shards);
+    I("text_bytes_in", s->text_chars_in);
+    I("text_bytes_kept", s->text_chars_out);
+    I("utf8_replacements", s->utf8_fixed);
+    I("control_chars_removed", s->controls_removed);
+    I("nfc_changed_docs", s->nfc_changed);
+#undef I
+    json_t *t = json_object();
+    double cpu_stages = 0;
+    for (int i = 0; i < CP_T_N; i++) {
+        json_object_set_new(t, cp_stage_names[i], json_real(s->stage_seconds[i]));
+        cpu_stages += s->stage_seconds[i];
+    }
+    json_object_set_new(o, "stage_cpu_seconds", t);
+    json_object_set_new(o, "wall_seconds", json_real(s->wall_seconds));
+    json_object_set_new(o, "cpu_seconds", json_real(s->cpu_user + s->cpu_sys));
+    double mb = s->bytes_in / 1e6;
+    json_object_set_new(o, "mb_per_s", json_real(s->wall_seconds > 0 ? mb / s->wall_seconds : 0));
+    json_object_set_new(o, "mb_per_cpu_s",
+                        json_real(s->cpu_user + s->cpu_sys > 0 ? mb / (s->cpu_user + s->cpu_sys) : 0));
+    json_object_set_new(o, "docs_per_s", json_real(s->wall_seconds > 0 ? s->docs_in / s->wall_seconds : 0));
+    json_object_set_new(o, "peak_rss_mb", json_real(s->peak_rss_kb / 1024.0));
+    if (s->extra) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(s->extra, k, v) json_object_set(o, k, v);
+    }
+    return o;
+}
+
+static int cmp_counter(const void *a, const void *b)
+{
+    const cp_counter *x = a, *y = b;
+    if (x->docs != y->docs)
+        return x->docs < y->docs ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+void cp_stats_print(const cp_stats *s)
+{
+    double cpu = s->cpu_user + s->cpu_sys;
+    uint64_t rej = cp_counters_total(&s->rejected);
+    fprintf(stderr, "corpusprep: %llu files (%llu failed), %llu docs in, %llu kept (%.1f%%), %llu rejected\n",
+            (unsigned long long)s->files, (unsigned long long)s->files_failed, (unsigned long long)s->docs_in,
+            (unsigned long long)s->docs_kept, s->docs_in ? 100.0 * s->docs_kept / s->docs_in : 0.0,
+            (unsigned long long)rej);
+    if (s->rejected.n) {
+        cp_counter *v = cp_xmalloc(s->rejected.n * sizeof *v);
+        memcpy(v, s->rejected.items, s->rejected.n * sizeof *v);
+        qsort(v, s->rejected.n, sizeof *v, cmp_counter);
+        fprintf(stderr, "  rejected:");
+        for (size_t i = 0; i < s->rejected.n; i++)
+            fprintf(stderr, "%s %s %llu", i ? "," : "", v[i].name, (unsigned long long)v[i].docs);
+        fprintf(stderr, "\n");
+        free(v);
+    }
+    if (s->langs.n) {
+        cp_counter *v = cp_xmalloc(s->langs.n * sizeof *v);
+        memcpy(v, s->langs.items, s->langs.n * sizeof *v);
+        qsort(v, s->langs.n, sizeof *v, cmp_counter);
+        fprintf(stderr, "  languages:");
+        for (size_t i = 0; i < s->langs.n && i < 12; i++)
+            fprintf(stderr, "%s %s %llu", i ? "," : "", v[i].name, (unsigned long long)v[i].docs);
+        if (s->langs.n > 12)
+            fprintf(stderr, ", ... (%zu in all)", s->langs.n);
+        fprintf(stderr, "\n");
+        free(v);
+    }
+    fprintf(stderr, "  %.1f MB in (%.1f MB compressed), %.1f MB out in %llu shards\n", s->bytes_in / 1e6,
+            s->bytes_in_compressed / 1e6, s->bytes_out / 1e6, (unsigned long long)s->shards);
+    fprintf(stderr, "  real %.2f s, CPU %.2f s, %.1f MB/s, %.1f MB/s per CPU second, %.0f docs/s, peak RSS %.1f MB\n",
+            s->wall_seconds, cpu, s->wall_seconds > 0 ? s->bytes_in / 1e6 / s->wall_seconds : 0.0,
+            cpu > 0 ? s->bytes_in / 1e6 / cpu : 0.0, s->wall_seconds > 0 ? s->docs_in / s->wall_seconds : 0.0,
+            s->peak_rss_kb / 1024.0);
+}
