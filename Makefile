@@ -50,8 +50,8 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN): $(BUILD)/obj/main.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BUILD)/test_%: tests/test_%.c $(LIB) | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(LIB) $(LDFLAGS) -lcmocka $(LDLIBS) -o $@
+$(BUILD)/test_%: tests/test_%.c tests/cli_util.c tests/cli_util.h $(LIB) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< tests/cli_util.c $(LIB) $(LDFLAGS) -lcmocka $(LDLIBS) -o $@
 
 # Installs what is missing with apt-get when root; otherwise prints the command to run.
 deps:

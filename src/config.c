@@ -178,6 +178,9 @@ int cp_parse_size(const char *s, uint64_t *out)
         end++;
     if (*end)
         return -1;
+    /* strtod also reads "inf", "nan" and 1e30, which do not convert to a 64-bit size (undefined) */
+    if (!(v * mult < 18446744073709551616.0))
+        return -1;
     *out = (uint64_t)(v * mult);
     return 0;
 }

@@ -41,7 +41,10 @@ void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
     if (!ascii_map_ready)
         init_ascii_map(); /* idempotent; the first call happens before threads start in practice */
     const unsigned char *s = (const unsigned char *)str;
+    /* Output never outgrows the input it came from, except where a lower-case letter is longer than its
+     * capital (U+023A -> U+2C65): the non-ASCII branch re-reserves for itself and all the rest. */
     cp_buf_reserve(out, n);
+    const size_t start = out->len;
     int pending_space = 0;
     size_t i = 0;
     while (i < n) {
@@ -55,7 +58,7 @@ void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
                 pending_space = 1;
                 continue;
             }
-            if (pending_space && out->len)
+            if (pending_space && out->len > start)
                 out->data[out->len++] = ' ';
             pending_space = 0;
             out->data[out->len++] = (char)v;
@@ -84,12 +87,10 @@ void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
         default:
             cp = utf8proc_tolower(cp);
         }
-        if (pending_space && out->len) {
-            cp_buf_reserve(out, 1);
+        cp_buf_reserve(out, 5 + (n - i));
+        if (pending_space && out->len > start)
             out->data[out->len++] = ' ';
-        }
         pending_space = 0;
-        cp_buf_reserve(out, 4);
         out->len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out->data + out->len);
     }
     cp_buf_reserve(out, 0);

@@ -1,93 +1,166 @@
 /* Text normalisation: UTF-8 repair, NFC, line ends, control characters, blank lines.
- * NFC is skipped when no code point can be affected by it: every code point below U+0300 is NFC-stable
- * and cannot combine with a preceding one, and all of them encode with lead bytes below 0xCC. That keeps
- * most Latin-script text on a fast path that never calls utf8proc. */
+ * NFC (utf8proc_map) is called only when a quick check finds a code point it could change. */
 #include "corpusprep/normalize.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
-static int needs_nfc(const unsigned char *s, size_t n)
+/* NFC quick check (the Unicode quick-check idea, made conservative): a code point is "stable" when it
+ * has combining class 0, cannot be the second part of a canonical composition, is not Hangul (composed by
+ * algorithm) and, when it has a canonical decomposition, is a precomposed character that NFC keeps (not
+ * excluded from composition, not a singleton, starting with a starter). Text made only of stable code
+ * points is already NFC, so utf8proc_map runs only for text with combining marks and the like. The answers
+ * for U+0000..U+1FFFF (which covers emoji) are computed once into a bit table; above that we ask utf8proc. */
+#define NFC_TABLE_LIMIT 0x20000
+static uint8_t nfc_stable[NFC_TABLE_LIMIT / 8];
+static pthread_once_t nfc_once = PTHREAD_ONCE_INIT;
+
+static int stable_cp(utf8proc_int32_t cp)
 {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] >= 0xCC)
-            return 1;
-    return 0;
+    if ((cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F) || (cp >= 0xAC00 && cp <= 0xD7FF))
+        return 0;
+    const utf8proc_property_t *p = utf8proc_get_property(cp);
+    if (p->combining_class)
+        return 0;
+    if (p->comb_index != UINT16_MAX && (p->comb_index & 0x8000))
+        return 0;
+    if (p->decomp_seqindex != UINT16_MAX && p->decomp_type == 0) {
+        if (p->comp_exclusion)
+            return 0;
+        utf8proc_int32_t d[8];
+        int last = 0;
+        utf8proc_ssize_t k = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, &last);
+        if (k < 2 || k > 8 || utf8proc_get_property(d[0])->combining_class)
+            return 0;
+    }
+    return 1;
 }
 
-/* Removes controls and fixes line ends and blank lines, from in to out. */
-static void tidy_lines(const char *in, size_t n, cp_buf *out, cp_norm_counts *c)
+static void nfc_table_init(void)
 {
-    const unsigned char *s = (const unsigned char *)in;
-    cp_buf_reserve(out, n);
-    size_t line_start = out->len; /* where the current output line starts */
-    int blank_run = 0;            /* blank lines seen since the last non-blank line */
-    int have_text = 0;            /* some non-blank line written */
+    for (utf8proc_int32_t cp = 0; cp < NFC_TABLE_LIMIT; cp++)
+        if (stable_cp(cp))
+            nfc_stable[cp >> 3] |= (uint8_t)(1u << (cp & 7));
+}
+
+static int needs_nfc(const unsigned char *s, size_t n)
+{
+    pthread_once(&nfc_once, nfc_table_init);
     size_t i = 0;
-    while (i <= n) {
-        int eol = (i == n) || s[i] == '\n' || s[i] == '\r';
-        if (!eol) {
-            unsigned char ch = s[i];
-            if (ch < 0x20 && ch != '\t') {
-                c->controls++;
-                i++;
-                continue;
-            }
-            if (ch == 0x7f) {
-                c->controls++;
-                i++;
-                continue;
-            }
-            if (ch == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) { /* C1 control */
-                c->controls++;
-                i += 2;
-                continue;
-            }
-            if (ch == 0xEF && i + 2 < n && s[i + 1] == 0xBB && s[i + 2] == 0xBF) { /* BOM / ZWNBSP */
-                c->controls++;
-                i += 3;
-                continue;
-            }
-            out->data[out->len++] = (char)ch;
+    while (i < n) {
+        if (s[i] < 0xCC) { /* below U+0300: always stable */
             i++;
             continue;
         }
-        /* end of a line: trim trailing blanks */
-        while (out->len > line_start && (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
-            out->len--;
-        int blank = 1;
-        for (size_t k = line_start; k < out->len; k++)
-            if (out->data[k] != ' ' && out->data[k] != '\t') {
-                blank = 0;
-                break;
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0)
+            return 1;
+        i += (size_t)k;
+        if (cp >= NFC_TABLE_LIMIT ? !stable_cp(cp) : !(nfc_stable[cp >> 3] & (1u << (cp & 7))))
+            return 1;
+    }
+    return 0;
+}
+
+/* Bytes that need a decision: C0 controls (line ends and TAB among them), DEL, the lead byte of C1
+ * controls (C2) and of the BOM (EF). Everything else is copied in runs. */
+static unsigned char special[256];
+static int special_ready;
+
+static void init_special(void)
+{
+    for (int c = 0; c < 0x20; c++)
+        special[c] = 1;
+    special[0x7f] = special[0xC2] = special[0xEF] = 1;
+    special_ready = 1;
+}
+
+/* Removes controls and fixes line ends and blank lines, from in to out. A line's separator is written
+ * before the line and taken back when the line turns out blank, so nothing is moved twice. */
+static void tidy_lines(const char *in, size_t n, cp_buf *out, cp_norm_counts *c)
+{
+    if (!special_ready)
+        init_special();
+    const unsigned char *s = (const unsigned char *)in;
+    cp_buf_reserve(out, n + 2);
+    char *o = out->data + out->len;
+    char *const o0 = o;
+    char *line_start = o; /* first byte of the current line's content */
+    char *sep_start = o;  /* where the separator before it starts */
+    int blank_run = 0, have_text = 0;
+    size_t i = 0;
+    for (;;) {
+        /* copy a run of ordinary bytes */
+        size_t j = i;
+        while (j < n && !special[s[j]])
+            j++;
+        memcpy(o, s + i, j - i);
+        o += j - i;
+        i = j;
+        if (i < n) {
+            unsigned char ch = s[i];
+            if (ch == '\t') {
+                *o++ = '\t';
+                i++;
+                continue;
             }
-        if (blank) {
-            out->len = line_start;
+            if (ch == 0xC2) {
+                if (i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) { /* C1 control */
+                    c->controls++;
+                    i += 2;
+                } else {
+                    *o++ = (char)ch;
+                    i++;
+                }
+                continue;
+            }
+            if (ch == 0xEF) {
+                if (i + 2 < n && s[i + 1] == 0xBB && s[i + 2] == 0xBF) { /* BOM / ZWNBSP */
+                    c->controls++;
+                    i += 3;
+                } else {
+                    *o++ = (char)ch;
+                    i++;
+                }
+                continue;
+            }
+            if (ch != '\n' && ch != '\r') {
+                c->controls++;
+                i++;
+                continue;
+            }
+        }
+        /* end of a line (or of the text) */
+        while (o > line_start && (o[-1] == ' ' || o[-1] == '\t'))
+            o--;
+        if (o == line_start) {
+            o = sep_start; /* blank: take the separator back */
             if (have_text)
                 blank_run++;
         } else {
-            if (line_start > 0 || have_text) {
-                /* the line is already in place after line_start; insert separators before it */
-                size_t len = out->len - line_start;
-                size_t sep = blank_run ? 2 : 1;
-                cp_buf_reserve(out, sep);
-                memmove(out->data + line_start + sep, out->data + line_start, len);
-                out->data[line_start] = '\n';
-                if (sep == 2)
-                    out->data[line_start + 1] = '\n';
-                out->len += sep;
-            }
             have_text = 1;
             blank_run = 0;
         }
-        line_start = out->len;
-        if (i == n)
+        if (i >= n)
             break;
         if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
             i++;
         i++;
+        sep_start = o;
+        if (have_text) {
+            *o++ = '\n';
+            if (blank_run)
+                *o++ = '\n';
+        }
+        line_start = o;
     }
+    /* a separator is at most two bytes and replaces at least one input byte (the line end) plus the
+     * blank line(s) it stands for, so out never exceeds n + 2 bytes */
+    out->len += (size_t)(o - o0);
     out->data[out->len] = 0;
 }
 
@@ -101,19 +174,20 @@ void cp_normalize_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_nor
         src = tmp->data;
         len = tmp->len;
     }
-    utf8proc_uint8_t *nfc = NULL;
-    if (needs_nfc((const unsigned char *)src, len)) {
-        utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)src, (utf8proc_ssize_t)len, &nfc,
-                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-        if (r >= 0) {
-            if ((size_t)r != len || memcmp(nfc, src, len))
-                c->nfc_changed++;
-            src = (const char *)nfc;
-            len = (size_t)r;
-        } else {
-            nfc = NULL;
-        }
-    }
+    /* NFC comes after tidying: removing a control can bring a combining mark next to the letter it
+     * composes with, and NFC never creates controls, line ends or trailing blanks, so one pass is final. */
+    size_t start = out->len;
     tidy_lines(src, len, out, c);
-    free(nfc);
+    if (needs_nfc((const unsigned char *)out->data + start, out->len - start)) {
+        utf8proc_uint8_t *nfc = NULL;
+        utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)out->data + start,
+                                          (utf8proc_ssize_t)(out->len - start), &nfc,
+                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        if (r >= 0 && ((size_t)r != out->len - start || memcmp(nfc, out->data + start, (size_t)r))) {
+            c->nfc_changed++;
+            out->len = start;
+            cp_buf_append(out, nfc, (size_t)r);
+        }
+        free(nfc);
+    }
 }

@@ -130,17 +130,21 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
 {
     if (!d->raw)
         return -1; /* line_too_long, set by the reader */
-    if (cp_utf8_valid_prefix(d->raw, d->raw_len) != d->raw_len) {
+    size_t len = d->raw_len;
+    const char *line = d->raw;
+    json_error_t err;
+    /* jansson refuses invalid UTF-8 and raw NUL bytes; validating first would cost every line a pass, so
+     * repair only lines that fail, and retry. */
+    d->json = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+    if (!d->json && cp_utf8_valid_prefix(d->raw, d->raw_len) != d->raw_len) {
         cp_buf fixed = {0};
         d->line_utf8_fixes = cp_utf8_repair(d->raw, d->raw_len, &fixed);
         cp_buf_reserve(&fixed, 0);
         fixed.data[fixed.len] = 0;
         d->line_fixed = fixed.data;
+        line = line_of(d, &len);
+        d->json = json_loadb(line, len, JSON_ALLOW_NUL, &err);
     }
-    size_t len;
-    const char *line = line_of(d, &len);
-    json_error_t err;
-    d->json = json_loadb(line, len, JSON_ALLOW_NUL, &err);
     if (!d->json) {
         d->reject = "parse_error";
         cp_buf b = {0};

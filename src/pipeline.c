@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -213,11 +214,24 @@ static void *feeder_main(void *arg)
     return NULL;
 }
 
-static cp_batch *feeder_pop(feeder_t *f)
+/* Waits for the next batch; NULL when interrupted meanwhile (the feeder may be blocked on a quiet pipe). */
+static cp_batch *feeder_pop(feeder_t *f, volatile sig_atomic_t *interrupted)
 {
     pthread_mutex_lock(&f->mu);
-    while (!f->q_count)
-        pthread_cond_wait(&f->cv, &f->mu);
+    while (!f->q_count) {
+        if (interrupted && *interrupted) {
+            pthread_mutex_unlock(&f->mu);
+            return NULL;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+    }
     cp_batch *b = f->queue[f->q_head];
     f->q_head = (f->q_head + 1) % QUEUE_BATCHES;
     f->q_count--;
@@ -622,7 +636,11 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     int show = !o->quiet && isatty(2);
     double last_shown = start;
     while (!rc) {
-        cp_batch *b = feeder_pop(&f);
+        cp_batch *b = feeder_pop(&f, o->interrupted);
+        if (!b) {
+            rc = 130;
+            break;
+        }
         int last = b->last;
         if (process_batch(&r, b, err, errlen))
             rc = -1;
@@ -640,6 +658,8 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     }
     if (rc)
         feeder_stop(&f);
+    if (rc == 130)
+        pthread_cancel(f.thread); /* it may sit in read() on a pipe that stays quiet */
     pthread_join(f.thread, NULL);
     if (show)
         progress(&r, &f, start, total, 1);

@@ -109,17 +109,19 @@ static int is_part_file(const char *name)
     return !strncmp(name, "part-", 5);
 }
 
-/* Removes part files (and temporaries) in dir; removes dir itself when it ends up empty and rmdir_too. */
+/* Removes part files (and temporaries) in dir; with rmdir_too, removes dir itself when it held part files
+ * and ends up empty (an empty folder that never held our files is not ours to remove). */
 static int clear_parts(const char *dir, int rmdir_too, char *err, size_t errlen)
 {
     DIR *d = opendir(dir);
     if (!d)
         return 0;
     struct dirent *e;
-    int rc = 0;
+    int rc = 0, removed = 0;
     while ((e = readdir(d))) {
         if (!is_part_file(e->d_name))
             continue;
+        removed = 1;
         cp_buf p = {0};
         cp_buf_printf(&p, "%s/%s", dir, e->d_name);
         if (unlink(p.data) && errno != ENOENT) {
@@ -129,7 +131,7 @@ static int clear_parts(const char *dir, int rmdir_too, char *err, size_t errlen)
         cp_buf_free(&p);
     }
     closedir(d);
-    if (rmdir_too)
+    if (rmdir_too && removed)
         rmdir(dir); /* fails harmlessly when the user keeps other files there */
     return rc;
 }
@@ -157,8 +159,8 @@ int cp_output_prepare(const char *outdir, int force, char *err, size_t errlen)
                 break;
             cp_buf p = {0};
             cp_buf_printf(&p, "%s/%s", outdir, e->d_name);
-            struct stat es;
-            if (stat(p.data, &es) == 0 && S_ISDIR(es.st_mode)) {
+            struct stat es; /* lstat: a link to a folder elsewhere is not our output */
+            if (lstat(p.data, &es) == 0 && S_ISDIR(es.st_mode)) {
                 if (clear_parts(p.data, 1, err, errlen)) {
                     cp_buf_free(&p);
                     closedir(d);

@@ -12,11 +12,15 @@ typedef struct {
 } cp_lang_result;
 
 /* Detects the language of text[0..len) (valid UTF-8), looking at no more than sample_bytes of it
- * (0 = all of it); the sample is cut on a character boundary. Never fails: unknown text gives "und", 0. */
+ * (0 = all of it); the sample is cut on a character boundary, just after whitespace when there is some in
+ * its last 32 bytes. 1024 is the measured sweet spot (bench/bench_langid.c): as accurate as the whole text
+ * on news, 99.6 % the same answer, about 3 times faster. Invalid UTF-8 is not an error: only the valid
+ * prefix is looked at. Never fails: unknown text gives "und", 0. */
 void cp_langid_detect(const char *text, size_t len, size_t sample_bytes, cp_lang_result *out);
 
-/* Number of languages the linked CLD2 tables can return (about 160 with the full tables), to check at
- * start-up that the right library was linked. */
+/* Number of languages the linked CLD2 tables can return, to check at start-up that the right library was
+ * linked: distinct codes (as cp_langid_detect gives them) that a scoring table was trained on or that a script
+ * alone identifies; 161 with the full tables (libcld2_full), 95 with the small ones. */
 int cp_langid_language_count(void);
 
 #endif

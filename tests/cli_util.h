@@ -1,0 +1,32 @@
+/* Helpers for the end-to-end tests: temporary folders, fixture files, running the real corpusprep binary
+ * (CP_BIN, default build/corpusprep) and reading back what it wrote. */
+#ifndef CORPUSPREP_TEST_CLI_UTIL_H
+#define CORPUSPREP_TEST_CLI_UTIL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* A new empty folder under /tmp (removed by rm_rf). */
+char *tmp_dir(void);
+void rm_rf(const char *path);
+char *path_join(const char *a, const char *b);
+/* Writes data to path; gz = 1 writes gzip. */
+void write_file(const char *path, const char *data, size_t n, int gz);
+/* Runs CP_BIN with args (NULL-terminated). stdin_path may be NULL. Returns the exit code (or 128+signal).
+ * stderr is kept in *err_out (malloc'd) when err_out is not NULL. */
+int run_cli(const char *const *args, const char *stdin_path, char **err_out);
+/* All records below dir (recursively, sorted paths, .jsonl/.jsonl.gz/.jsonl.zst, not *.tmp), as one JSON
+ * array; skip_rejected leaves out dir/rejected. */
+json_t *read_records(const char *dir, int skip_rejected);
+json_t *read_stats(const char *dir);
+/* Concatenated decompressed bytes of every shard below dir, in sorted path order. */
+char *read_all_shards(const char *dir, size_t *len);
+/* Number of files below dir whose name ends in suffix. */
+int count_files(const char *dir, const char *suffix);
+/* The shared data folder (CP_SHARED, default ../shared) or NULL when it is absent. */
+const char *shared_dir(void);
+json_t *find_by_id(json_t *records, const char *id);
+/* docs_in == docs_kept + sum(docs_rejected) */
+int invariant_holds(json_t *stats);
+
+#endif
