@@ -301,7 +301,10 @@ static void check_keys(sect_t *s, const char *const *known)
         for (const char *const *p = known; *p && !ok; p++)
             ok = !strcmp(*p, k);
         if (!ok && !s->bad) {
-            snprintf(s->err, s->errlen, "configuration: unknown setting %s.%s", s->name, k);
+            if (s->name[0] == '(')
+                snprintf(s->err, s->errlen, "configuration: unknown section \"%s\"", k);
+            else
+                snprintf(s->err, s->errlen, "configuration: unknown setting %s.%s", s->name, k);
             s->bad = 1;
         }
     }
@@ -312,6 +315,12 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
     memset(c, 0, sizeof *c);
     c->tree = tree;
     int bad = 0;
+    static const char *const sections[] = {"about", "input", "langid", "dedup", "near_dedup", "output", "run", "clean",
+                                            "filter", NULL};
+    sect_t top = {tree, "(top level)", err, errlen, 0};
+    check_keys(&top, sections);
+    if (top.bad)
+        return -1;
 #define SECTION(var, nm) sect_t var = {json_object_get(tree, nm), nm, err, errlen, 0}
     SECTION(in, "input");
     static const char *const in_keys[] = {"text_fields", "max_line_bytes", "batch_bytes", NULL};
@@ -341,6 +350,29 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
         c->dedup_url = get_bool(&dd, "url", 0);
         c->dup_of = get_bool(&dd, "dup_of", 1);
         bad |= dd.bad;
+    }
+
+    SECTION(nd, "near_dedup");
+    static const char *const nd_keys[] = {"enabled", "bands", "rows", "ngram", "char_ngram", "seed", "shingles",
+                                          NULL};
+    check_keys(&nd, nd_keys);
+    if (!bad) {
+        c->near_dedup = get_bool(&nd, "enabled", 1);
+        c->near_bands = (int)get_num(&nd, "bands", 14, 1, 1024);
+        c->near_rows = (int)get_num(&nd, "rows", 8, 1, 64);
+        c->near_ngram = (int)get_num(&nd, "ngram", 5, 1, 64);
+        c->near_char_ngram = (int)get_num(&nd, "char_ngram", 5, 1, 64);
+        c->near_seed = (uint64_t)get_num(&nd, "seed", 1, 0, 9007199254740992.0);
+        const char *sh = get_str(&nd, "shingles", "auto");
+        if (!strcmp(sh, "auto"))
+            c->near_shingle_mode = 0;
+        else if (!strcmp(sh, "words"))
+            c->near_shingle_mode = 1;
+        else if (!strcmp(sh, "chars"))
+            c->near_shingle_mode = 2;
+        else
+            fail(&nd, "shingles", "\"auto\", \"words\" or \"chars\"");
+        bad |= nd.bad;
     }
 
     SECTION(out, "output");

@@ -2,6 +2,7 @@
  * The normaliser is on the hot path: ASCII goes through a table, other code points through utf8proc. */
 #include "corpusprep/dedup.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -9,7 +10,7 @@
 
 /* For ASCII: 0 drop (punctuation), 1 space, otherwise the byte to write. */
 static unsigned char ascii_map[128];
-static int ascii_map_ready;
+static pthread_once_t ascii_map_once = PTHREAD_ONCE_INIT;
 
 static void init_ascii_map(void)
 {
@@ -33,13 +34,12 @@ static void init_ascii_map(void)
     const char *keep = "$+<=>^`|~";
     for (const char *p = keep; *p; p++)
         ascii_map[(unsigned char)*p] = (unsigned char)*p;
-    ascii_map_ready = 1;
 }
 
 void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
 {
-    if (!ascii_map_ready)
-        init_ascii_map(); /* idempotent; the first call happens before threads start in practice */
+    /* the first call comes from the parallel dedup-key stage: a plain flag would be a data race */
+    pthread_once(&ascii_map_once, init_ascii_map);
     const unsigned char *s = (const unsigned char *)str;
     /* Output never outgrows the input it came from, except where a lower-case letter is longer than its
      * capital (U+023A -> U+2C65): the non-ASCII branch re-reserves for itself and all the rest. */
@@ -216,7 +216,9 @@ void cp_keymap_destroy(cp_keymap *m)
 
 static inline size_t home(uint64_t key, size_t mask)
 {
-    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    /* xor-shift first so keys that differ only in high bits spread too; the product's high half mixes */
+    key ^= key >> 29;
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
 }
 
 static void grow(cp_keymap *m)
@@ -257,6 +259,25 @@ int cp_keymap_check_insert(cp_keymap *m, uint64_t key, uint64_t value, uint64_t 
     if (++m->count * 4 > (m->mask + 1) * 3)
         grow(m);
     return 0;
+}
+
+uint64_t *cp_keymap_upsert(cp_keymap *m, uint64_t key, uint64_t init)
+{
+    size_t j = home(key, m->mask);
+    while (m->used[j]) {
+        if (m->slots[j].key == key)
+            return &m->slots[j].value;
+        j = (j + 1) & m->mask;
+    }
+    if ((m->count + 1) * 4 > (m->mask + 1) * 3) {
+        grow(m);
+        return cp_keymap_upsert(m, key, init);
+    }
+    m->used[j] = 1;
+    m->slots[j].key = key;
+    m->slots[j].value = init;
+    m->count++;
+    return &m->slots[j].value;
 }
 
 int cp_keymap_get(const cp_keymap *m, uint64_t key, uint64_t *value)

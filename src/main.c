@@ -231,11 +231,15 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    cp_pipeline_opts po = {&cfg, files, nfiles, outdir, 0, quiet, verbose, &interrupted};
+    cp_pipeline_opts po = {.cfg = &cfg, .files = files, .nfiles = nfiles, .outdir = outdir, .quiet = quiet,
+                           .verbose = verbose, .interrupted = &interrupted};
     cp_stats st;
     memset(&st, 0, sizeof st);
     int r = cp_pipeline_run(&po, &st, err, sizeof err);
-    if (r < 0) {
+    if (r == -2) {
+        fprintf(stderr, "corpusprep: %s\n", err);
+        rc = 2;
+    } else if (r < 0) {
         fprintf(stderr, "corpusprep: error: %s\n", err);
         rc = 1;
     } else if (r == 130) {

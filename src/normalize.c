@@ -35,6 +35,10 @@ static int stable_cp(utf8proc_int32_t cp)
         utf8proc_ssize_t k = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, &last);
         if (k < 2 || k > 8 || utf8proc_get_property(d[0])->combining_class)
             return 0;
+        /* a singleton whose target decomposes further (U+212B -> U+00C5 -> A U+030A, U+1F71 -> U+03AC)
+         * passes the tests above: NFC must give the code point itself back */
+        if (utf8proc_normalize_utf32(d, k, UTF8PROC_COMPOSE | UTF8PROC_STABLE) != 1 || d[0] != cp)
+            return 0;
     }
     return 1;
 }
@@ -69,22 +73,20 @@ static int needs_nfc(const unsigned char *s, size_t n)
 /* Bytes that need a decision: C0 controls (line ends and TAB among them), DEL, the lead byte of C1
  * controls (C2) and of the BOM (EF). Everything else is copied in runs. */
 static unsigned char special[256];
-static int special_ready;
+static pthread_once_t special_once = PTHREAD_ONCE_INIT; /* first use is in the parallel stage */
 
 static void init_special(void)
 {
     for (int c = 0; c < 0x20; c++)
         special[c] = 1;
     special[0x7f] = special[0xC2] = special[0xEF] = 1;
-    special_ready = 1;
 }
 
 /* Removes controls and fixes line ends and blank lines, from in to out. A line's separator is written
  * before the line and taken back when the line turns out blank, so nothing is moved twice. */
 static void tidy_lines(const char *in, size_t n, cp_buf *out, cp_norm_counts *c)
 {
-    if (!special_ready)
-        init_special();
+    pthread_once(&special_once, init_special);
     const unsigned char *s = (const unsigned char *)in;
     cp_buf_reserve(out, n + 2);
     char *o = out->data + out->len;

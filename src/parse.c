@@ -122,7 +122,9 @@ static int key_is(const char *line, const cp_member *m, const char *name)
 static char *make_source(const char *file_name, uint64_t line)
 {
     cp_buf b = {0};
-    cp_buf_printf(&b, "%s:%" PRIu64, strcmp(file_name, "-") ? file_name : "stdin", line);
+    const char *f = strcmp(file_name, "-") ? file_name : "stdin";
+    cp_utf8_repair(f, strlen(f), &b); /* file names need not be UTF-8; JSON output must be */
+    cp_buf_printf(&b, ":%" PRIu64, line);
     return b.data;
 }
 
@@ -164,8 +166,10 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
         cp_buf b = {0};
         cp_buf_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
         d->id = b.data;
-    } else
+    } else {
         d->id = make_source(file_name, d->line);
+        d->id_generated = 1;
+    }
     json_t *url = json_object_get(d->json, "url");
     if (json_is_string(url)) {
         d->url = json_string_value(url);
@@ -239,8 +243,11 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
                 skip = key_is(line, m, *o);
             if (skip)
                 continue;
-            if (!has_id && key_is(line, m, "id"))
+            if (key_is(line, m, "id")) {
+                if (d->id_generated && !json_is_integer(json_object_get(d->json, "id")))
+                    continue; /* "" or a non-scalar id: ours replaces it, so dup_of names what is written */
                 has_id = 1;
+            }
             if (!first)
                 cp_buf_putc(b, ',');
             first = 0;
@@ -255,14 +262,10 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
             cp_buf_printf(b, ",\"lang_score\":%.4f", d->lang.score);
             sep = ",";
         }
-        if (!has_id || !json_is_string(json_object_get(d->json, "id"))) {
-            if (has_id) {
-                /* an id that is not a string stays as it was; ours would be a duplicate key */
-            } else {
-                cp_buf_printf(b, "%s\"id\":", sep);
-                cp_json_escape(b, d->id, strlen(d->id));
-                sep = ",";
-            }
+        if (!has_id) {
+            cp_buf_printf(b, "%s\"id\":", sep);
+            cp_json_escape(b, d->id, strlen(d->id));
+            sep = ",";
         }
         if (d->reject) {
             cp_buf_printf(b, "%s\"reject_reason\":", sep);
@@ -286,6 +289,9 @@ void cp_doc_release(cp_doc *d)
     free(d->parse_error);
     free(d->text);
     free(d->bands);
+    free(d->drop);
+    cp_line_hashes_free(&d->lines);
+    d->drop = NULL;
     d->line_fixed = d->parse_error = d->text = d->id = NULL;
     d->members = NULL;
     d->bands = NULL;

@@ -39,9 +39,12 @@ static int omp_get_max_threads(void) { return 1; }
 static void omp_set_num_threads(int n) { (void)n; }
 #endif
 
+#include "corpusprep/clean.h"
 #include "corpusprep/dedup.h"
+#include "corpusprep/filter.h"
 #include "corpusprep/doc.h"
 #include "corpusprep/langid.h"
+#include "corpusprep/minhash.h"
 #include "corpusprep/normalize.h"
 #include "corpusprep/parse.h"
 #include "corpusprep/reader.h"
@@ -265,6 +268,10 @@ static void feeder_stop(feeder_t *f)
 typedef struct {
     cp_buf a, b, c;           /* general scratch */
     cp_compressor *comp;
+    cp_minhash_scratch *ms;
+    cp_clean_scratch *cs;
+    cp_filter_scratch *fs;
+    cp_clean_stats clean;     /* summed per thread: sums do not depend on the schedule */
     double t[CP_T_N];
     cp_norm_counts nc;
     uint64_t line_utf8_fixes;
@@ -281,12 +288,25 @@ typedef struct {
     int nthreads;
     cp_writer *w;
     cp_keymap *exact, *url;
+    cp_cleaner *cl;           /* NULL when the config has no "clean" section */
+    cp_filter *flt;           /* NULL when the config has no "filter" section */
+    int line_mode;            /* CP_LINE_DEDUP_* */
+    unsigned line_min_docs;
+    cp_keymap *lines;         /* line hash -> first position (mode first) or document count (mode all) */
+    int counting;             /* pass 1 of mode all: only count lines */
+    uint64_t line_drops, line_drop_bytes;
+    cp_minhash *mh;           /* NULL when near-dup is off */
+    cp_lsh *lsh;              /* made at the first batch, sized from the input */
+    int nbands;
+    uint64_t *near_of;        /* dedup ordinal of the first document, per near duplicate (for the histogram) */
+    size_t n_near, cap_near;
     /* ids of documents that reached the dedup step, by dedup ordinal, for "dup_of" */
     cp_buf ids;
     uint64_t *id_off;
     size_t n_ids, cap_ids;
     uint64_t messages[8];
     int failed_input;
+    uint64_t total_input, first_batch_compressed;
 } run_t;
 
 static const char *file_name(const run_t *r, uint32_t file)
@@ -294,11 +314,14 @@ static const char *file_name(const run_t *r, uint32_t file)
     return r->o->files[file];
 }
 
-static const char *dup_id(const run_t *r, uint64_t ordinal)
+static const char *dup_id(const run_t *r, uint64_t first)
 {
-    if (!r->cfg->dup_of || ordinal >= r->n_ids)
+    const cp_cluster_hooks *h = r->o->hooks;
+    if (!r->cfg->dup_of)
         return NULL;
-    return r->ids.data + r->id_off[ordinal];
+    if (h && h->phase == CP_PHASE_DECIDE)
+        return h->id_of(h->ctx, first);
+    return first < r->n_ids ? r->ids.data + r->id_off[first] : NULL;
 }
 
 static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
@@ -320,29 +343,63 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
         d->text = cp_xstrndup(s->a.data, s->a.len);
     }
     d->text_len = s->a.len;
-    s->t[CP_T_NORMALIZE] += cp_now() - t1;
-}
-
-static int lang_wanted(const cp_config *cfg, const char *code)
-{
-    if (!cfg->n_keep_langs)
-        return 1;
-    for (size_t i = 0; i < cfg->n_keep_langs; i++)
-        if (!strcmp(cfg->keep_langs[i], code))
-            return 1;
-    return 0;
-}
-
-static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
-{
-    const cp_config *cfg = r->cfg;
+    double t2 = cp_now();
+    s->t[CP_T_NORMALIZE] += t2 - t1;
+    if (r->cl) {
+        cp_clean_stats cs;
+        d->reject = cp_clean_doc(r->cl, d->text, d->text_len, s->cs, &s->a, &cs);
+        cp_clean_stats_add(&s->clean, &cs);
+        memcpy(d->text, s->a.data, s->a.len + 1); /* cleaning only removes */
+        d->text_len = s->a.len;
+        if (!d->reject && r->line_mode != CP_LINE_DEDUP_OFF)
+            cp_clean_hash_lines(r->cl, d->text, d->text_len, s->cs, &d->lines);
+        s->t[CP_T_CLEAN] += cp_now() - t2;
+    }
     if (d->reject)
         return;
     if (!d->text_len) {
         d->reject = "empty_text";
         return;
     }
+    /* Document keys come from the text before corpus-wide line dedup: that step removes what earlier
+     * documents already said, so after it a copy would look like an empty or unrelated text. */
+    double t3 = cp_now();
+    if (cfg->dedup_exact || r->mh)
+        d->h_exact = cp_dedup_text_hash(d->text, d->text_len, &s->c); /* leaves the normalised text in s->c */
+    if (cfg->dedup_url && d->url)
+        d->has_url_key = !cp_url_hash(d->url, d->url_len, &d->h_url, &s->b);
+    double t4 = cp_now();
+    s->t[CP_T_DEDUP_KEYS] += t4 - t3;
+    if (r->mh) {
+        d->bands = cp_xmalloc((size_t)r->nbands * sizeof *d->bands);
+        cp_minhash_bands(r->mh, s->ms, s->c.data, s->c.len, d->bands);
+        s->t[CP_T_MINHASH] += cp_now() - t4;
+    }
+}
+
+static int lang_wanted(const cp_config *cfg, const char *code);
+
+static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
+{
+    const cp_config *cfg = r->cfg;
+    if (d->reject)
+        return;
     double t0 = cp_now();
+    if (d->drop) {
+        cp_clean_drop_lines(d->text, d->text_len, &d->lines, d->drop, &s->a);
+        memcpy(d->text, s->a.data, s->a.len + 1);
+        d->text_len = s->a.len;
+        s->t[CP_T_CLEAN] += cp_now() - t0;
+        if (!d->text_len) {
+            d->reject = "dup_lines"; /* every line was already said by earlier documents */
+            return;
+        }
+    }
+    if (!d->text_len) {
+        d->reject = "empty_text";
+        return;
+    }
+    t0 = cp_now();
     cp_langid_detect(d->text, d->text_len, cfg->langid_sample_bytes, &d->lang);
     d->has_lang = 1;
     double t1 = cp_now();
@@ -351,15 +408,9 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
         d->reject = "lang:not_selected";
     else if (d->lang.score < cfg->min_lang_score)
         d->reject = "lang:low_score";
-    double t2 = cp_now();
-    s->t[CP_T_FILTER] += t2 - t1;
-    if (d->reject)
-        return;
-    if (cfg->dedup_exact)
-        d->h_exact = cp_dedup_text_hash(d->text, d->text_len, &s->c);
-    if (cfg->dedup_url && d->url)
-        d->has_url_key = !cp_url_hash(d->url, d->url_len, &d->h_url, &s->c);
-    s->t[CP_T_DEDUP_KEYS] += cp_now() - t2;
+    else if (r->flt)
+        d->reject = cp_filter_doc(r->flt, d->text, d->text_len, d->lang.code, s->fs);
+    s->t[CP_T_FILTER] += cp_now() - t1;
 }
 
 static void note(run_t *r, int kind, const cp_doc *d, const char *detail)
@@ -377,37 +428,150 @@ static void note(run_t *r, int kind, const cp_doc *d, const char *detail)
             detail ? ": " : "", detail ? detail : "");
 }
 
-/* S2: dedup decisions and counters, in input order. */
+static uint64_t doc_pos(const run_t *r, const cp_doc *d)
+{
+    return CP_POS(r->o->file_index ? r->o->file_index[d->file] : d->file, d->line);
+}
+
+/* One key of a document reaching the dedup step: 1 when an earlier document has it (*first says which,
+ * as a dedup ordinal locally or a position in cluster mode). Locally every document inserts its keys. */
+static int seen_key(run_t *r, int kind, uint64_t key, uint64_t ord, uint64_t pos, uint64_t *first)
+{
+    const cp_cluster_hooks *h = r->o->hooks;
+    if (h && h->phase != CP_PHASE_LOCAL) {
+        if (h->phase == CP_PHASE_COLLECT_DOCS) {
+            h->collect(h->ctx, kind, key, pos);
+            return 0;
+        }
+        return h->first(h->ctx, kind, key, pos, first); /* line keys never come here */
+    }
+    if (kind == CP_KEY_EXACT)
+        return cp_keymap_check_insert(r->exact, key, ord, first);
+    if (kind == CP_KEY_URL)
+        return cp_keymap_check_insert(r->url, key, ord, first);
+    return 0;
+}
+
+/* Document dedup decision, in input order: exact, URL, near. Every document that reaches it inserts all its
+ * keys; the first kind of key already present names the reason. */
+static void decide_doc(run_t *r, cp_doc *d)
+{
+    const cp_config *cfg = r->cfg;
+    const cp_cluster_hooks *h = r->o->hooks;
+    int cluster = h && h->phase != CP_PHASE_LOCAL;
+    uint64_t ord = r->n_ids, first, pos = doc_pos(r, d);
+    if (cluster) {
+        if (h->phase == CP_PHASE_COLLECT_DOCS && h->collect_id)
+            h->collect_id(h->ctx, pos, d->id);
+    } else if (cfg->dup_of && !r->counting) {
+        if (r->n_ids == r->cap_ids) {
+            r->cap_ids = r->cap_ids ? r->cap_ids * 2 : 4096;
+            r->id_off = cp_xrealloc(r->id_off, r->cap_ids * sizeof *r->id_off);
+        }
+        r->id_off[r->n_ids] = r->ids.len;
+        cp_buf_append(&r->ids, d->id, strlen(d->id) + 1);
+    }
+    r->n_ids++;
+    const char *why = NULL;
+    if (cfg->dedup_exact && seen_key(r, CP_KEY_EXACT, d->h_exact, ord, pos, &first) && !why) {
+        why = "dup_exact";
+        d->dup_of = first;
+    }
+    if (d->has_url_key && seen_key(r, CP_KEY_URL, d->h_url, ord, pos, &first) && !why) {
+        why = "dup_url";
+        d->dup_of = first;
+    }
+    if (d->bands) {
+        uint64_t near = CP_LSH_NONE;
+        if (cluster) {
+            for (int b = 0; b < r->nbands; b++)
+                if (seen_key(r, CP_KEY_BAND, d->bands[b], ord, pos, &first) && first < near)
+                    near = first;
+        } else {
+            near = cp_lsh_check_insert(r->lsh, ord, d->bands);
+        }
+        if (near != CP_LSH_NONE && !why) {
+            why = "dup_near";
+            d->dup_of = near;
+            if (!r->counting) {
+                if (r->n_near == r->cap_near) {
+                    r->cap_near = r->cap_near ? r->cap_near * 2 : 1024;
+                    r->near_of = cp_xrealloc(r->near_of, r->cap_near * sizeof *r->near_of);
+                }
+                r->near_of[r->n_near++] = near;
+            }
+        }
+    }
+    d->reject = why;
+}
+
+/* S1, in input order: the document's dedup decision, then corpus-wide line dedup. Mode first: a line already seen in an earlier document goes.
+ * Mode all: a line found in at least min_docs documents goes everywhere (counted in a first pass). */
+static void s1_doc(run_t *r, cp_doc *d)
+{
+    if (d->reject)
+        return;
+    const cp_cluster_hooks *hk = r->o->hooks;
+    decide_doc(r, d);
+    /* duplicates do not count for line dedup: a hundred copies of an article must not make its own lines
+     * look like boilerplate, and their lines were seen in the original anyway */
+    if (d->reject || !d->lines.n || (hk && hk->phase == CP_PHASE_COLLECT_DOCS))
+        return;
+    const cp_cluster_hooks *h = r->o->hooks;
+    uint64_t pos = doc_pos(r, d);
+    if (r->counting) {
+        /* a line counts once per document */
+        for (size_t i = 0; i < d->lines.n; i++) {
+            uint64_t *last = cp_keymap_upsert(r->lines, d->lines.v[i].hash ^ 0x5bd1e995u, UINT64_MAX);
+            if (*last == pos)
+                continue;
+            *last = pos;
+            (*cp_keymap_upsert(r->lines, d->lines.v[i].hash, 0))++;
+        }
+        return;
+    }
+    for (size_t i = 0; i < d->lines.n; i++) {
+        uint64_t hash = d->lines.v[i].hash, first = 0;
+        int gone;
+        if (h && h->phase != CP_PHASE_LOCAL) {
+            if (h->phase == CP_PHASE_COLLECT_LINES) {
+                h->collect(h->ctx, CP_KEY_LINE, hash, pos);
+                continue;
+            }
+            gone = h->first(h->ctx, CP_KEY_LINE, hash, pos, &first);
+        } else if (r->line_mode == CP_LINE_DEDUP_ALL) {
+            uint64_t count = 0;
+            gone = cp_keymap_get(r->lines, hash, &count) && count >= r->line_min_docs;
+        } else {
+            uint64_t *v = cp_keymap_upsert(r->lines, hash, pos);
+            gone = *v != pos;
+        }
+        if (!gone)
+            continue;
+        if (!d->drop)
+            d->drop = cp_xcalloc(d->lines.n, 1);
+        d->drop[i] = 1;
+        r->line_drops++;
+        r->line_drop_bytes += d->lines.v[i].len + 1;
+    }
+}
+
+static int lang_wanted(const cp_config *cfg, const char *code)
+{
+    if (!cfg->n_keep_langs)
+        return 1;
+    for (size_t i = 0; i < cfg->n_keep_langs; i++)
+        if (!strcmp(cfg->keep_langs[i], code))
+            return 1;
+    return 0;
+}
+
+/* S2: counters and per-document messages, in input order. */
 static void s2_doc(run_t *r, cp_doc *d)
 {
     cp_stats *st = r->st;
-    const cp_config *cfg = r->cfg;
     st->docs_in++;
     st->text_chars_in += d->text_in_len;
-    if (!d->reject) {
-        uint64_t ord = r->n_ids, first;
-        if (cfg->dup_of) {
-            if (r->n_ids == r->cap_ids) {
-                r->cap_ids = r->cap_ids ? r->cap_ids * 2 : 4096;
-                r->id_off = cp_xrealloc(r->id_off, r->cap_ids * sizeof *r->id_off);
-            }
-            r->id_off[r->n_ids] = r->ids.len;
-            cp_buf_append(&r->ids, d->id, strlen(d->id) + 1);
-        }
-        r->n_ids++;
-        /* Every document that reaches this step inserts all its keys; the first key that was already
-         * present names the reason. */
-        const char *why = NULL;
-        if (cfg->dedup_exact && cp_keymap_check_insert(r->exact, d->h_exact, ord, &first) && !why) {
-            why = "dup_exact";
-            d->dup_of = first;
-        }
-        if (d->has_url_key && cp_keymap_check_insert(r->url, d->h_url, ord, &first) && !why) {
-            why = "dup_url";
-            d->dup_of = first;
-        }
-        d->reject = why;
-    }
     if (d->reject) {
         cp_counters_add(&st->rejected, d->reject, 1, d->text_len);
         if (!strcmp(d->reject, "parse_error"))
@@ -454,23 +618,57 @@ static chunk_t *chunk_for(chunk_t **chunks, size_t *n, size_t *cap, chunk_t **op
     return NULL;
 }
 
+/* Sizes the near-dup index from the first batch: documents per input byte times the input's size. The
+ * index is most accurate when sized up front (see minhash.c), and a run that cannot fit is better told
+ * now than after hours. */
+static void make_lsh(run_t *r, const cp_batch *b)
+{
+    uint64_t expected = 0;
+    if (r->total_input && b->bytes_in && r->first_batch_compressed)
+        expected = (uint64_t)((double)b->n * (double)r->total_input / (double)r->first_batch_compressed * 1.2);
+    r->lsh = cp_lsh_create(r->nbands, expected);
+    double need = (double)expected * cp_lsh_bytes_per_doc_estimate(r->nbands);
+    double ram = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (expected && need > 0.7 * ram)
+        fprintf(stderr,
+                "corpusprep: warning: about %.0f million documents expected; the near-duplicate index would need "
+                "about %.1f GB of the %.1f GB of RAM (turn near_dedup off or split the run across nodes)\n",
+                expected / 1e6, need / 1e9, ram / 1e9);
+}
+
 static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
 {
     const cp_config *cfg = r->cfg;
     long n = (long)b->n;
-    for (size_t i = 0; i < b->n_events; i++) {
+    for (size_t i = 0; i < b->n_events && !r->counting; i++) {
         fprintf(stderr, "corpusprep: %s\n", b->events[i]);
         if (b->event_fatal[i]) {
             r->failed_input = 1;
             r->st->files_failed++;
         }
     }
-    r->st->blank_lines += b->blank_lines;
-    r->st->bytes_in += b->bytes_in;
+    if (!r->counting) {
+        r->st->blank_lines += b->blank_lines;
+        r->st->bytes_in += b->bytes_in;
+    }
 
 #pragma omp parallel for schedule(dynamic, 8)
     for (long i = 0; i < n; i++)
         p1_doc(r, &b->docs[i], &r->scr[omp_get_thread_num()]);
+
+    if (r->mh && !r->lsh && !(r->o->hooks && r->o->hooks->phase != CP_PHASE_LOCAL))
+        make_lsh(r, b);
+    double t1 = cp_now();
+    for (long i = 0; i < n; i++)
+        s1_doc(r, &b->docs[i]);
+    r->st->stage_seconds[CP_T_DEDUP_COMMIT] += cp_now() - t1;
+    if (r->counting || (r->o->hooks && (r->o->hooks->phase == CP_PHASE_COLLECT_LINES ||
+                                        r->o->hooks->phase == CP_PHASE_COLLECT_DOCS))) {
+#pragma omp parallel for schedule(static)
+        for (long i = 0; i < n; i++)
+            cp_doc_release(&b->docs[i]);
+        return 0;
+    }
 
 #pragma omp parallel for schedule(dynamic, 8)
     for (long i = 0; i < n; i++)
@@ -482,6 +680,8 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
     r->st->stage_seconds[CP_T_DEDUP_COMMIT] += cp_now() - t0;
 
     /* Chunks: consecutive documents of one destination, cut by their input bytes. */
+    int collecting = r->o->hooks && (r->o->hooks->phase == CP_PHASE_COLLECT_LINES ||
+                                     r->o->hooks->phase == CP_PHASE_COLLECT_DOCS);
     chunk_t *chunks = NULL;
     size_t nchunks = 0, cap = 0;
     size_t open_idx[256];
@@ -489,7 +689,9 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
     for (long i = 0; i < n; i++) {
         cp_doc *d = &b->docs[i];
         const char *dest;
-        if (d->reject)
+        if (collecting)
+            dest = NULL;
+        else if (d->reject)
             dest = cfg->keep_rejected ? "rejected" : NULL;
         else
             dest = cfg->split_by_lang ? d->lang.code : "";
@@ -579,6 +781,72 @@ static void free_batch(cp_batch *b)
     free(b);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Histogram of near-duplicate cluster sizes (first document + its near duplicates), as
+ * {"2": clusters of two, ..., "11-100": ..., "101+": ...}. */
+static json_t *near_histogram(run_t *r)
+{
+    qsort(r->near_of, r->n_near, sizeof *r->near_of, cmp_u64);
+    uint64_t counts[13] = {0};
+    static const char *const names[13] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11-100", "101+"};
+    for (size_t i = 0; i < r->n_near;) {
+        size_t j = i;
+        while (j < r->n_near && r->near_of[j] == r->near_of[i])
+            j++;
+        uint64_t size = j - i + 1;
+        counts[size <= 10 ? size : size <= 100 ? 11 : 12]++;
+        i = j;
+    }
+    json_t *h = json_object();
+    for (int k = 2; k < 13; k++)
+        if (counts[k])
+            json_object_set_new(h, names[k], json_integer((json_int_t)counts[k]));
+    return h;
+}
+
+static json_t *stats_extra(run_t *r)
+{
+    json_t *extra = json_object();
+    json_object_set_new(extra, "dedup_exact_keys", json_integer((json_int_t)cp_keymap_count(r->exact)));
+    json_object_set_new(extra, "dedup_table_bytes",
+                        json_integer((json_int_t)(cp_keymap_bytes(r->exact) + cp_keymap_bytes(r->url) +
+                                                  r->ids.cap + r->cap_ids * sizeof *r->id_off)));
+    json_object_set_new(extra, "threads", json_integer(r->nthreads));
+    if (r->mh)
+        json_object_set_new(extra, "near_dup_clusters", near_histogram(r));
+    if (r->lsh) {
+        size_t bytes = cp_lsh_bytes(r->lsh);
+        json_object_set_new(extra, "near_dup_index_bytes", json_integer((json_int_t)bytes));
+        json_object_set_new(extra, "near_dup_bytes_per_doc",
+                            json_real(r->n_ids ? (double)bytes / (double)r->n_ids : 0));
+    }
+    return extra;
+}
+
+static int write_stats(run_t *r, cp_stats *st, char *err, size_t errlen)
+{
+    json_t *j = cp_stats_to_json(st);
+    json_object_set(j, "config", r->cfg->tree);
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(j);
+    cp_buf p = {0};
+    cp_buf_printf(&p, "%s/stats.json", r->o->outdir);
+    size_t tl = strlen(text);
+    text = cp_xrealloc(text, tl + 2);
+    text[tl] = '\n';
+    int rc = cp_write_file_atomic(p.data, text, tl + 1, err, errlen);
+    free(text);
+    cp_buf_free(&p);
+    if (!rc && !r->o->quiet)
+        cp_stats_print(st);
+    return rc;
+}
+
 static uint64_t total_input_bytes(char *const *files, size_t n)
 {
     uint64_t t = 0;
@@ -602,6 +870,61 @@ static void progress(const run_t *r, feeder_t *f, double start, uint64_t total, 
             total / 1e6, mbs, dps, r->st->docs_in, eta, final ? "\n" : "");
 }
 
+/* One pass over every input: the feeder thread reads, this thread runs the batches. */
+static int run_pass(run_t *r, double start, char *err, size_t errlen)
+{
+    const cp_pipeline_opts *o = r->o;
+    feeder_t f = {0};
+    f.cfg = r->cfg;
+    f.files = o->files;
+    f.nfiles = o->nfiles;
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    if (pthread_create(&f.thread, NULL, feeder_main, &f)) {
+        snprintf(err, errlen, "cannot start the reader thread");
+        return -1;
+    }
+    int rc = 0;
+    int show = !o->quiet && isatty(2);
+    double last_shown = start;
+    while (!rc) {
+        cp_batch *b = feeder_pop(&f, o->interrupted);
+        if (!b) {
+            rc = 130;
+            break;
+        }
+        if (!r->first_batch_compressed)
+            r->first_batch_compressed = atomic_load(&f.progress_bytes);
+        int last = b->last;
+        if (process_batch(r, b, err, errlen))
+            rc = -1;
+        free_batch(b);
+        if (o->interrupted && *o->interrupted) {
+            rc = 130;
+            break;
+        }
+        if (show && cp_now() - last_shown > 0.5) {
+            progress(r, &f, start, r->total_input, 0);
+            last_shown = cp_now();
+        }
+        if (last)
+            break;
+    }
+    if (rc)
+        feeder_stop(&f);
+    if (rc == 130)
+        pthread_cancel(f.thread); /* it may sit in read() on a pipe that stays quiet */
+    pthread_join(f.thread, NULL);
+    if (show)
+        progress(r, &f, start, r->total_input, 1);
+    r->st->stage_seconds[CP_T_READ] += f.read_seconds;
+    if (!r->counting)
+        r->st->bytes_in_compressed = f.done_compressed;
+    pthread_mutex_destroy(&f.mu);
+    pthread_cond_destroy(&f.cv);
+    return rc;
+}
+
 int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t errlen)
 {
     const cp_config *cfg = o->cfg;
@@ -614,63 +937,99 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
         omp_set_num_threads(cfg->threads);
     r.nthreads = omp_get_max_threads();
     r.scr = cp_xcalloc((size_t)r.nthreads, sizeof *r.scr);
-    for (int i = 0; i < r.nthreads; i++)
+    int rc = 0;
+    json_t *clean = json_object_get(cfg->tree, "clean"), *filter = json_object_get(cfg->tree, "filter");
+    /* "clean": false / "filter": false turn a stage off (the none preset) */
+    if (json_is_object(clean) && !(r.cl = cp_cleaner_create(clean, err, errlen)))
+        rc = -2;
+    if (!rc && json_is_object(filter) && !(r.flt = cp_filter_create(filter, err, errlen)))
+        rc = -2;
+    if (!rc && r.cl) {
+        const cp_line_dedup_params *lp = cp_cleaner_line_dedup(r.cl);
+        r.line_mode = lp->mode;
+        r.line_min_docs = lp->min_docs;
+        if (r.line_mode != CP_LINE_DEDUP_OFF)
+            r.lines = cp_keymap_create(1 << 16);
+        for (size_t i = 0; i < o->nfiles && r.line_mode == CP_LINE_DEDUP_ALL && !o->hooks; i++)
+            if (!strcmp(o->files[i], "-")) {
+                snprintf(err, errlen, "clean.line_dedup.mode \"all\" reads the input twice, so it cannot read "
+                                      "standard input; use mode \"first\" or give files");
+                rc = -2;
+            }
+    }
+    if (!rc && cfg->near_dedup) {
+        cp_minhash_params mp;
+        cp_minhash_params_default(&mp);
+        mp.bands = cfg->near_bands;
+        mp.rows = cfg->near_rows;
+        mp.ngram = cfg->near_ngram;
+        mp.char_ngram = cfg->near_char_ngram;
+        mp.seed = cfg->near_seed;
+        mp.mode = (cp_shingle_mode)cfg->near_shingle_mode;
+        r.mh = cp_minhash_create(&mp, err, errlen);
+        if (!r.mh)
+            rc = -1;
+        else
+            r.nbands = cp_minhash_bands_count(r.mh);
+    }
+    for (int i = 0; i < r.nthreads; i++) {
         r.scr[i].comp = cp_compressor_create(cfg->compress, cfg->level);
+        r.scr[i].ms = r.mh ? cp_minhash_scratch_create() : NULL;
+        r.scr[i].cs = r.cl ? cp_clean_scratch_create() : NULL;
+        r.scr[i].fs = r.flt ? cp_filter_scratch_create() : NULL;
+    }
     r.exact = cp_keymap_create(1 << 16);
     r.url = cp_keymap_create(1 << 10);
     r.w = cp_writer_create(o->outdir, o->rank, cfg->compress, cfg->shard_bytes);
     st->files = o->nfiles;
+    r.total_input = total_input_bytes(o->files, o->nfiles);
 
-    feeder_t f = {0};
-    f.cfg = cfg;
-    f.files = o->files;
-    f.nfiles = o->nfiles;
-    pthread_mutex_init(&f.mu, NULL);
-    pthread_cond_init(&f.cv, NULL);
-    int rc = 0;
-    if (pthread_create(&f.thread, NULL, feeder_main, &f)) {
-        snprintf(err, errlen, "cannot start the reader thread");
-        rc = -1;
+    if (!rc && r.line_mode == CP_LINE_DEDUP_ALL && !o->hooks) {
+        /* CCNet semantics need every line's document count before the first decision: count in a first
+         * pass (P1 only), then run for real. The counting pass's work is real CPU and stays in the
+         * stage timings; its per-document counters are dropped. */
+        r.counting = 1;
+        rc = run_pass(&r, start, err, errlen);
+        r.counting = 0;
+        r.first_batch_compressed = 0;
+        /* the real pass decides document dedup again from scratch */
+        cp_keymap_destroy(r.exact);
+        cp_keymap_destroy(r.url);
+        r.exact = cp_keymap_create(1 << 16);
+        r.url = cp_keymap_create(1 << 10);
+        cp_lsh_destroy(r.lsh);
+        r.lsh = NULL;
+        r.n_ids = 0;
+        for (int i = 0; i < r.nthreads; i++) {
+            memset(&r.scr[i].nc, 0, sizeof r.scr[i].nc);
+            memset(&r.scr[i].clean, 0, sizeof r.scr[i].clean);
+            r.scr[i].line_utf8_fixes = 0;
+        }
+        if (!rc)
+            st->line_dedup_distinct = cp_keymap_count(r.lines);
     }
-    uint64_t total = total_input_bytes(o->files, o->nfiles);
-    int show = !o->quiet && isatty(2);
-    double last_shown = start;
-    while (!rc) {
-        cp_batch *b = feeder_pop(&f, o->interrupted);
-        if (!b) {
-            rc = 130;
-            break;
-        }
-        int last = b->last;
-        if (process_batch(&r, b, err, errlen))
-            rc = -1;
-        free_batch(b);
-        if (o->interrupted && *o->interrupted) {
-            rc = 130;
-            break;
-        }
-        if (show && cp_now() - last_shown > 0.5) {
-            progress(&r, &f, start, total, 0);
-            last_shown = cp_now();
-        }
-        if (last)
-            break;
-    }
-    if (rc)
-        feeder_stop(&f);
-    if (rc == 130)
-        pthread_cancel(f.thread); /* it may sit in read() on a pipe that stays quiet */
-    pthread_join(f.thread, NULL);
-    if (show)
-        progress(&r, &f, start, total, 1);
-    st->bytes_in_compressed = f.done_compressed;
-    st->stage_seconds[CP_T_READ] += f.read_seconds;
+    if (!rc)
+        rc = run_pass(&r, start, err, errlen);
+
+    cp_clean_stats clean_sum;
+    memset(&clean_sum, 0, sizeof clean_sum);
     for (int i = 0; i < r.nthreads; i++) {
         for (int k = 0; k < CP_T_N; k++)
             st->stage_seconds[k] += r.scr[i].t[k];
         st->utf8_fixed += r.scr[i].nc.utf8_fixed + r.scr[i].line_utf8_fixes;
         st->controls_removed += r.scr[i].nc.controls;
         st->nfc_changed += r.scr[i].nc.nfc_changed;
+        cp_clean_stats_add(&clean_sum, &r.scr[i].clean);
+    }
+    if (r.cl)
+        for (int k = 0; k < CP_CLEAN_NRULES; k++)
+            if (clean_sum.lines[k] || clean_sum.chars[k])
+                cp_counters_add(&st->rules, cp_clean_rule_name(k), clean_sum.lines[k], clean_sum.chars[k]);
+    if (r.lines) {
+        cp_counters_add(&st->rules, "line_dedup", r.line_drops, r.line_drop_bytes);
+        if (r.line_mode == CP_LINE_DEDUP_FIRST)
+            st->line_dedup_distinct = cp_keymap_count(r.lines);
+        st->line_dedup_table_bytes = cp_keymap_bytes(r.lines);
     }
     if (!rc && cp_writer_finish(r.w, err, errlen))
         rc = -1;
@@ -678,46 +1037,37 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
         cp_writer_abort(r.w);
     st->bytes_out = cp_writer_bytes(r.w);
     st->shards = cp_writer_shards(r.w);
-    if (!rc) {
-        json_t *extra = json_object();
-        json_object_set_new(extra, "dedup_exact_keys", json_integer((json_int_t)cp_keymap_count(r.exact)));
-        json_object_set_new(extra, "dedup_table_bytes",
-                            json_integer((json_int_t)(cp_keymap_bytes(r.exact) + cp_keymap_bytes(r.url) +
-                                                      r.ids.cap + r.cap_ids * sizeof *r.id_off)));
-        json_object_set_new(extra, "threads", json_integer(r.nthreads));
-        st->extra = extra;
+    if (!rc || rc == 1) {
+        st->extra = stats_extra(&r);
         cp_stats_finish(st, cp_now() - start);
-        json_t *j = cp_stats_to_json(st);
-        json_object_set(j, "config", cfg->tree);
-        char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-        json_decref(j);
-        cp_buf p = {0};
-        cp_buf_printf(&p, "%s/stats.json", o->outdir);
-        size_t tl = strlen(text);
-        text = cp_xrealloc(text, tl + 2);
-        text[tl] = '\n';
-        if (cp_write_file_atomic(p.data, text, tl + 1, err, errlen))
-            rc = -1;
-        free(text);
-        cp_buf_free(&p);
-        if (!rc && !o->quiet)
-            cp_stats_print(st);
-        if (!rc && r.failed_input)
-            rc = 1;
     }
+    if (!rc && !o->no_stats_file)
+        rc = write_stats(&r, st, err, errlen);
+    if (!rc && r.failed_input)
+        rc = 1;
     for (int i = 0; i < r.nthreads; i++) {
         cp_buf_free(&r.scr[i].a);
         cp_buf_free(&r.scr[i].b);
         cp_buf_free(&r.scr[i].c);
         cp_compressor_destroy(r.scr[i].comp);
+        if (r.scr[i].ms)
+            cp_minhash_scratch_destroy(r.scr[i].ms);
+        if (r.scr[i].cs)
+            cp_clean_scratch_destroy(r.scr[i].cs);
+        if (r.scr[i].fs)
+            cp_filter_scratch_destroy(r.scr[i].fs);
     }
+    cp_cleaner_destroy(r.cl);
+    cp_filter_destroy(r.flt);
+    cp_keymap_destroy(r.lines);
+    cp_minhash_destroy(r.mh);
+    cp_lsh_destroy(r.lsh);
+    free(r.near_of);
     free(r.scr);
     cp_keymap_destroy(r.exact);
     cp_keymap_destroy(r.url);
     cp_buf_free(&r.ids);
     free(r.id_off);
     cp_writer_destroy(r.w);
-    pthread_mutex_destroy(&f.mu);
-    pthread_cond_destroy(&f.cv);
     return rc;
 }

@@ -101,6 +101,8 @@ json_t *cp_stats_to_json(const cp_stats *s)
     I("utf8_replacements", s->utf8_fixed);
     I("control_chars_removed", s->controls_removed);
     I("nfc_changed_docs", s->nfc_changed);
+    I("line_dedup_distinct_lines", s->line_dedup_distinct);
+    I("line_dedup_table_bytes", s->line_dedup_table_bytes);
 #undef I
     json_t *t = json_object();
     double cpu_stages = 0;

@@ -22,6 +22,10 @@ typedef struct {
     size_t n_keep_langs;
     double min_lang_score;
     int dedup_exact, dedup_url, dup_of;
+    int near_dedup;             /* MinHash LSH near-duplicate removal on */
+    int near_bands, near_rows, near_ngram, near_char_ngram;
+    uint64_t near_seed;
+    int near_shingle_mode;      /* cp_shingle_mode */
     int compress;               /* CP_COMPRESS_* */
     int level;
     uint64_t shard_bytes;       /* uncompressed bytes per output shard */

@@ -31,6 +31,9 @@ cp_keymap *cp_keymap_create(size_t expected);
 void cp_keymap_destroy(cp_keymap *m);
 /* If key is present returns 1 and sets *first to its value; otherwise inserts (key, value), returns 0. */
 int cp_keymap_check_insert(cp_keymap *m, uint64_t key, uint64_t value, uint64_t *first);
+/* Returns the value slot of key, inserting (key, init) first when absent; valid until the next insert.
+ * For counters (corpus-wide line frequencies). */
+uint64_t *cp_keymap_upsert(cp_keymap *m, uint64_t key, uint64_t init);
 /* Returns 1 and sets *value when key is present. */
 int cp_keymap_get(const cp_keymap *m, uint64_t key, uint64_t *value);
 size_t cp_keymap_count(const cp_keymap *m);

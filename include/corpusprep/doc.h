@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "corpusprep/clean.h"
 #include "corpusprep/langid.h"
 
 typedef struct {
@@ -30,7 +31,8 @@ typedef struct {
     cp_member *members;    /* top-level members of the record, in order */
     uint32_t n_members;
     int text_member;       /* index of the member the text came from */
-    char *id;              /* "id" of the record, or "<file>:<line>" */
+    char *id;              /* "id" of the record (a string, or an integer written in decimal), else "<file>:<line>" */
+    int id_generated;      /* id is "<file>:<line>" */
     const char *url;       /* borrowed from json */
     size_t url_len;
     char *parse_error;     /* jansson's message, for parse_error rejects */
@@ -39,6 +41,8 @@ typedef struct {
     char *text;            /* the text every later stage sees, NUL-terminated, valid UTF-8 */
     size_t text_len;
     size_t text_in_len;    /* length of the text field as read */
+    cp_line_hashes lines;  /* corpus-wide line dedup: the document's lines worth hashing */
+    unsigned char *drop;   /* per line of `lines`: removed by line dedup (ordered step), or NULL */
 
     /* langid */
     cp_lang_result lang;

@@ -4,9 +4,40 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "corpusprep/config.h"
 #include "corpusprep/stats.h"
+
+/* Cluster mode. Every dedup decision is "does an earlier document, in global input order, that reached the
+ * dedup step carry this key?". A position is CP_POS(global file index, line). Document keys (exact, URL,
+ * near) come from each document's cleaned text before corpus-wide line dedup; line keys are inserted only
+ * by documents that are not duplicates. So a cluster driver runs three phases with these hooks:
+ *   COLLECT_DOCS  hands it every document key with its position (nothing decided or written);
+ *   COLLECT_LINES asks it for document decisions (first()) and hands it the line keys of documents that
+ *                 survive them (mode "all": it should answer line first() with "seen in >= min_docs");
+ *   DECIDE        asks it for every decision and writes the output.
+ * With no hooks the pipeline decides locally, which gives the same answers for one process. */
+#define CP_POS(file, line) (((uint64_t)(file) << 40) | (uint64_t)(line))
+enum { CP_KEY_LINE, CP_KEY_EXACT, CP_KEY_URL, CP_KEY_BAND }; /* band keys already mix in the band number */
+enum {
+    CP_PHASE_LOCAL,         /* decide with local tables (single process) */
+    CP_PHASE_COLLECT_DOCS,  /* report document keys; nothing decided or written */
+    CP_PHASE_COLLECT_LINES, /* document decisions from hooks; report line keys; nothing written */
+    CP_PHASE_DECIDE         /* every decision from hooks; output written */
+};
+typedef struct {
+    int phase;
+    void *ctx;
+    /* called from the ordered step, in input order, for every key of every document that reaches it */
+    void (*collect)(void *ctx, int kind, uint64_t key, uint64_t pos);
+    /* collect phase for documents: the id of each document that reaches the dedup step */
+    void (*collect_id)(void *ctx, uint64_t pos, const char *id);
+    /* decide: returns 1 and sets *first when a document before pos carries key, else 0 */
+    int (*first)(void *ctx, int kind, uint64_t key, uint64_t pos, uint64_t *first);
+    /* decide: id of the document at pos (for "dup_of"), or NULL */
+    const char *(*id_of)(void *ctx, uint64_t pos);
+} cp_cluster_hooks;
 
 typedef struct {
     const cp_config *cfg;
@@ -16,12 +47,16 @@ typedef struct {
     int rank;                 /* shard names part-<rank>-<seq>; 0 outside cluster mode */
     int quiet, verbose;       /* -q: errors only; -v: every per-document warning */
     volatile sig_atomic_t *interrupted; /* set by a signal handler; checked between batches */
+    const uint32_t *file_index; /* global index of each file (cluster mode); NULL = 0, 1, 2, ... */
+    const cp_cluster_hooks *hooks; /* NULL outside cluster mode */
+    int no_stats_file;        /* do not write OUTDIR/stats.json nor print the summary (the caller merges) */
 } cp_pipeline_opts;
 
 /* Runs the whole job: reads every file, processes, writes shards and OUTDIR/stats.json, prints the summary.
  * Returns 0 when every input was read completely and all output written; 1 when some input could not be
  * read to its end (the rest of the run went on; named on stderr, counted in stats.json); -1 when the run
  * had to stop (output could not be written, stage set-up failed; message in err, temporary files removed);
+ * -2 for a configuration that cannot work with these inputs (message in err);
  * 130 when interrupted (temporary files removed, no stats.json). */
 int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t errlen);
 

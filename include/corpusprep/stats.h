@@ -28,6 +28,7 @@ typedef struct {
     uint64_t bytes_in_compressed, bytes_in, bytes_out, shards;
     uint64_t text_chars_in, text_chars_out;  /* bytes of text before normalisation, and in kept output */
     uint64_t utf8_fixed, controls_removed, nfc_changed;
+    uint64_t line_dedup_distinct, line_dedup_table_bytes; /* corpus-wide line dedup table */
     cp_counters rejected;   /* reason -> documents, and text bytes they carried */
     cp_counters langs;      /* language -> kept documents, text bytes */
     cp_counters rules;      /* cleaning rule -> lines removed (docs), bytes removed (chars) */

@@ -1,0 +1,1089 @@
+/* clean: line-level cleaning of one document. Every line goes through a fixed chain of rules (order in
+ * clean.h); all phrase lists (C4's policy phrases, per-language news boilerplate) are compiled at create
+ * time into one Aho-Corasick automaton over case-folded bytes, so a line is scanned once whatever the
+ * number of phrases. The cleaner is read-only after create; per-document state lives in the scratch. */
+#include "corpusprep/clean.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "corpusprep/config.h"
+#include "corpusprep/dedup.h"
+
+static const char *const rule_names[CP_CLEAN_NRULES] = {
+    "boilerplate:tail", "doc_repeat_line", "c4:long_word", "c4:javascript", "c4:policy",
+    "boilerplate:line", "boilerplate:banner", "boilerplate:caption", "boilerplate:marker",
+    "c4:citation", "c4:min_words", "c4:terminal_punct",
+};
+
+const char *cp_clean_rule_name(int rule)
+{
+    return rule >= 0 && rule < CP_CLEAN_NRULES ? rule_names[rule] : "?";
+}
+
+void cp_clean_stats_add(cp_clean_stats *sum, const cp_clean_stats *doc)
+{
+    for (int i = 0; i < CP_CLEAN_NRULES; i++) {
+        sum->lines[i] += doc->lines[i];
+        sum->chars[i] += doc->chars[i];
+    }
+}
+
+/* ---------------------------------------------------------------- phrase automaton */
+
+/* What a phrase means when found in a line. A phrase may carry several kinds. */
+enum {
+    K_LINE = 1,     /* the whole line is the phrase */
+    K_BANNER = 2,   /* anywhere in a short line */
+    K_CAPTION = 4,  /* anywhere in a line up to caption_max_words */
+    K_MARKER = 8,   /* the whole line, or at its end after a word boundary */
+    K_TAIL = 16,    /* the whole line */
+    K_JS = 32,      /* anywhere (C4) */
+    K_POLICY = 64,  /* anywhere (C4) */
+    K_LOREM = 128,  /* anywhere: the document goes */
+    K_END = 256,    /* anywhere in a short line: comments start, everything after goes */
+};
+
+typedef struct {
+    int nclass;
+    unsigned char cls[256];
+    int nstate, cap;
+    int *next;          /* nstate * nclass, complete DFA after build */
+    int *fail, *dict;   /* dict: nearest proper suffix state that ends a phrase (0 = none) */
+    unsigned *kinds;    /* kinds of the phrase ending in this state (0 = none) */
+    unsigned short *plen;
+    unsigned char *edge; /* bit 0: phrase starts with a word char, bit 1: ends with one */
+} ac_t;
+
+static inline int is_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+/* Whether the character at s (or ending just before f[at]) is part of a word: ASCII letters and digits,
+ * and any non-ASCII character except Latin-1 and General Punctuation symbols (U+0080..U+00BF,
+ * U+2000..U+206F: quotes, dashes, guillemets, spaces). */
+static int word_at(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return is_word_byte(s[0]);
+    if (s[0] == 0xC2)
+        return 0;
+    if (s[0] == 0xE2 && n > 1 && (s[1] == 0x80 || s[1] == 0x81))
+        return 0;
+    return 1;
+}
+
+static int word_before(const unsigned char *f, size_t at)
+{
+    size_t i = at - 1;
+    while (i > 0 && (f[i] & 0xC0) == 0x80 && at - i < 4)
+        i--;
+    return word_at(f + i, at - i);
+}
+
+/* Length-preserving case fold: ASCII and the Latin-1 capitals (U+00C0..U+00DE but U+00D7). */
+static void fold(const unsigned char *s, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        else if (c == 0xC3 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9E && s[i + 1] != 0x97) {
+            out[i++] = c;
+            c = s[i] + 32;
+        }
+        out[i] = c;
+    }
+}
+
+static int ac_new_state(ac_t *a)
+{
+    if (a->nstate == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 256;
+        a->next = cp_xrealloc(a->next, (size_t)a->cap * (size_t)a->nclass * sizeof(int));
+        a->fail = cp_xrealloc(a->fail, (size_t)a->cap * sizeof(int));
+        a->dict = cp_xrealloc(a->dict, (size_t)a->cap * sizeof(int));
+        a->kinds = cp_xrealloc(a->kinds, (size_t)a->cap * sizeof(unsigned));
+        a->plen = cp_xrealloc(a->plen, (size_t)a->cap * sizeof(unsigned short));
+        a->edge = cp_xrealloc(a->edge, (size_t)a->cap);
+    }
+    int s = a->nstate++;
+    for (int k = 0; k < a->nclass; k++)
+        a->next[(size_t)s * a->nclass + k] = -1;
+    a->fail[s] = a->dict[s] = 0;
+    a->kinds[s] = 0;
+    a->plen[s] = 0;
+    a->edge[s] = 0;
+    return s;
+}
+
+typedef struct {
+    char *text; /* folded */
+    unsigned kinds;
+} phrase_t;
+
+typedef struct {
+    phrase_t *v;
+    size_t n, cap;
+} phrases_t;
+
+static void phrases_add(phrases_t *p, const char *s, unsigned kinds)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 200)
+        return;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 64;
+        p->v = cp_xrealloc(p->v, p->cap * sizeof *p->v);
+    }
+    char *f = cp_xmalloc(n + 1);
+    fold((const unsigned char *)s, n, (unsigned char *)f);
+    f[n] = 0;
+    p->v[p->n].text = f;
+    p->v[p->n++].kinds = kinds;
+}
+
+static void ac_build(ac_t *a, const phrases_t *p)
+{
+    memset(a, 0, sizeof *a);
+    int used[256] = {0};
+    for (size_t i = 0; i < p->n; i++)
+        for (const unsigned char *c = (const unsigned char *)p->v[i].text; *c; c++)
+            used[*c] = 1;
+    a->nclass = 1;
+    for (int c = 0; c < 256; c++)
+        a->cls[c] = used[c] ? (unsigned char)a->nclass++ : 0;
+    ac_new_state(a);
+    for (size_t i = 0; i < p->n; i++) {
+        const unsigned char *t = (const unsigned char *)p->v[i].text;
+        size_t n = strlen((const char *)t);
+        int s = 0;
+        for (size_t j = 0; j < n; j++) {
+            int *nx = &a->next[(size_t)s * a->nclass + a->cls[t[j]]];
+            if (*nx < 0) {
+                int ns = ac_new_state(a); /* may move a->next */
+                a->next[(size_t)s * a->nclass + a->cls[t[j]]] = ns;
+                s = ns;
+            } else {
+                s = *nx;
+            }
+        }
+        a->kinds[s] |= p->v[i].kinds;
+        a->plen[s] = (unsigned short)n;
+        a->edge[s] = (unsigned char)((word_at(t, n) ? 1 : 0) | (word_before(t, n) ? 2 : 0));
+    }
+    /* Breadth-first: failure links, output links, and the missing transitions filled in. */
+    int *queue = cp_xmalloc((size_t)a->nstate * sizeof(int));
+    size_t qh = 0, qt = 0;
+    for (int k = 0; k < a->nclass; k++) {
+        int *nx = &a->next[k];
+        if (*nx < 0) {
+            *nx = 0;
+        } else {
+            a->fail[*nx] = 0;
+            queue[qt++] = *nx;
+        }
+    }
+    while (qh < qt) {
+        int s = queue[qh++];
+        int f = a->fail[s];
+        a->dict[s] = a->kinds[f] ? f : a->dict[f];
+        for (int k = 0; k < a->nclass; k++) {
+            int *nx = &a->next[(size_t)s * a->nclass + k];
+            int via = a->next[(size_t)f * a->nclass + k];
+            if (*nx < 0) {
+                *nx = via;
+            } else {
+                a->fail[*nx] = via;
+                queue[qt++] = *nx;
+            }
+        }
+    }
+    free(queue);
+}
+
+static void ac_free(ac_t *a)
+{
+    free(a->next);
+    free(a->fail);
+    free(a->dict);
+    free(a->kinds);
+    free(a->plen);
+    free(a->edge);
+}
+
+/* ---------------------------------------------------------------- the cleaner */
+
+typedef struct {
+    char **v;
+    size_t n;
+} strs_t;
+
+struct cp_cleaner {
+    json_t *effective; /* what --print-config shows */
+    /* C4 line rules */
+    int c4_enabled;
+    size_t max_word_chars;
+    int citations, js, policy, lorem;
+    unsigned min_words;
+    int term_enabled, term_rescue, term_continued, ellipsis_ends;
+    unsigned term_prose_min_words;
+    unsigned term_rescue_max_words;
+    strs_t end_marks;
+    /* news boilerplate */
+    int bp_enabled;
+    unsigned banner_max_words, caption_max_words;
+    size_t tail_min_chars_before;
+    unsigned tail_resume_min_words;
+    size_t end_min_chars_before;
+    /* repeated short lines */
+    int rep_enabled;
+    size_t rep_max_chars;
+    unsigned rep_min_count;
+    cp_line_dedup_params dedup;
+    ac_t ac;
+    int have_ac;
+};
+
+/* Reads sec[key] (or the default when absent) and records the value in eff[key]. */
+typedef struct {
+    const json_t *sec;
+    json_t *eff;
+    char *err;
+    size_t errlen;
+    int failed;
+} reader_t;
+
+static void rfail(reader_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rfail(reader_t *r, const char *fmt, ...)
+{
+    if (r->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, r->errlen, fmt, ap);
+    va_end(ap);
+    r->failed = 1;
+}
+
+static const json_t *rget(reader_t *r, const char *key)
+{
+    return r->sec && json_is_object(r->sec) ? json_object_get(r->sec, key) : NULL;
+}
+
+static double rnum(reader_t *r, const char *key, double def, double lo, double hi)
+{
+    const json_t *v = rget(r, key);
+    double x = def;
+    if (v) {
+        if (!json_is_number(v))
+            rfail(r, "clean: \"%s\" must be a number", key);
+        else
+            x = json_number_value(v);
+    }
+    if (x < lo || x > hi)
+        rfail(r, "clean: \"%s\" = %g is outside [%g, %g]", key, x, lo, hi);
+    json_object_set_new(r->eff, key, x == (double)(long long)x ? json_integer((json_int_t)x) : json_real(x));
+    return x;
+}
+
+static int rbool(reader_t *r, const char *key, int def)
+{
+    const json_t *v = rget(r, key);
+    int x = def;
+    if (v) {
+        if (!json_is_boolean(v))
+            rfail(r, "clean: \"%s\" must be true or false", key);
+        else
+            x = json_is_true(v);
+    }
+    json_object_set_new(r->eff, key, json_boolean(x));
+    return x;
+}
+
+static void rsource(reader_t *r)
+{
+    const json_t *v = rget(r, "source");
+    if (v && json_is_string(v))
+        json_object_set_new(r->eff, "source", json_string(json_string_value(v)));
+}
+
+/* A list of strings; def is a NULL-terminated default. */
+static strs_t rstrs(reader_t *r, const char *key, const char *const *def)
+{
+    strs_t s = {0};
+    const json_t *v = rget(r, key);
+    json_t *out = json_array();
+    if (v && !json_is_array(v)) {
+        rfail(r, "clean: \"%s\" must be a list of strings", key);
+        v = NULL;
+    }
+    size_t n = 0;
+    if (v)
+        n = json_array_size(v);
+    else
+        while (def && def[n])
+            n++;
+    s.v = cp_xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        const char *x = !v && def ? def[i] : NULL;
+        if (v) {
+            const json_t *e = json_array_get(v, i);
+            if (!json_is_string(e)) {
+                rfail(r, "clean: \"%s\" must be a list of strings", key);
+                continue;
+            }
+            x = json_string_value(e);
+        }
+        s.v[s.n++] = cp_xstrdup(x);
+        json_array_append_new(out, json_string(x));
+    }
+    json_object_set_new(r->eff, key, out);
+    return s;
+}
+
+static void strs_free(strs_t *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+static reader_t sub(reader_t *r, const char *key)
+{
+    reader_t c = *r;
+    c.sec = rget(r, key);
+    if (c.sec && !json_is_object(c.sec)) {
+        rfail(r, "clean: \"%s\" must be an object", key);
+        c.sec = NULL;
+    }
+    c.eff = json_object();
+    json_object_set_new(r->eff, key, c.eff);
+    return c;
+}
+
+static void sub_done(reader_t *parent, reader_t *child)
+{
+    if (child->failed && !parent->failed)
+        parent->failed = 1;
+}
+
+static const char *const default_policy[] = {"terms of use", "privacy policy", "cookie policy",
+                                             "uses cookies", "use of cookies", "use cookies", NULL};
+static const char *const default_end_marks[] = {".", "!", "?", "\"", NULL};
+
+/* Loads one boilerplate file ({"line": [...], "banner": [...], ...}) into the phrase list. */
+static int load_boilerplate(const char *rel, phrases_t *ph, char *err, size_t errlen)
+{
+    size_t len;
+    char *txt = cp_config_read(rel, &len);
+    if (!txt) {
+        snprintf(err, errlen, "clean: boilerplate file %s not found", rel);
+        return -1;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(txt, len, 0, &je);
+    free(txt);
+    if (!j || !json_is_object(j)) {
+        snprintf(err, errlen, "clean: %s: %s", rel, j ? "not a JSON object" : je.text);
+        json_decref(j);
+        return -1;
+    }
+    static const struct {
+        const char *key;
+        unsigned kind;
+    } kinds[] = {{"line", K_LINE}, {"banner", K_BANNER}, {"caption", K_CAPTION},
+                 {"marker", K_MARKER}, {"tail", K_TAIL},
+                 {"end", K_END}};
+    int rc = 0;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        const json_t *a = json_object_get(j, kinds[k].key);
+        if (!a)
+            continue;
+        if (!json_is_array(a)) {
+            snprintf(err, errlen, "clean: %s: \"%s\" must be a list", rel, kinds[k].key);
+            rc = -1;
+            break;
+        }
+        size_t i;
+        const json_t *e;
+        json_array_foreach(a, i, e) if (json_is_string(e)) phrases_add(ph, json_string_value(e), kinds[k].kind);
+    }
+    json_decref(j);
+    return rc;
+}
+
+cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
+{
+    cp_cleaner *c = cp_xcalloc(1, sizeof *c);
+    c->effective = json_object();
+    reader_t r = {section, c->effective, err, errlen, 0};
+    if (section && !json_is_object(section))
+        rfail(&r, "clean: section must be an object");
+    rsource(&r);
+    phrases_t ph = {0};
+
+    reader_t c4 = sub(&r, "c4_lines");
+    rsource(&c4);
+    c->c4_enabled = rbool(&c4, "enabled", c4.sec != NULL);
+    c->max_word_chars = (size_t)rnum(&c4, "max_word_chars", 1000, 0, 1e9);
+    c->citations = rbool(&c4, "strip_citations", 1);
+    c->js = rbool(&c4, "javascript", 1);
+    strs_t policy = rstrs(&c4, "policy_phrases", default_policy);
+    c->policy = policy.n > 0;
+    c->lorem = rbool(&c4, "lorem_ipsum", 1);
+    c->min_words = (unsigned)rnum(&c4, "min_words", 3, 0, 1000);
+    reader_t tp = sub(&c4, "terminal_punct");
+    rsource(&tp);
+    c->term_enabled = rbool(&tp, "enabled", 1);
+    c->end_marks = rstrs(&tp, "end_marks", default_end_marks);
+    c->ellipsis_ends = rbool(&tp, "ellipsis_ends_line", 1);
+    c->term_rescue = rbool(&tp, "keep_between_kept", 0);
+    c->term_continued = rbool(&tp, "keep_continued", 0);
+    c->term_prose_min_words = (unsigned)rnum(&tp, "keep_prose_min_words", 0, 0, 1e6);
+    c->term_rescue_max_words = (unsigned)rnum(&tp, "keep_between_max_words", 12, 0, 1000);
+    sub_done(&c4, &tp);
+    sub_done(&r, &c4);
+    if (c->c4_enabled) {
+        if (c->js)
+            phrases_add(&ph, "javascript", K_JS);
+        if (c->lorem)
+            phrases_add(&ph, "lorem ipsum", K_LOREM);
+        for (size_t i = 0; i < policy.n; i++)
+            phrases_add(&ph, policy.v[i], K_POLICY);
+    }
+    strs_free(&policy);
+
+    reader_t bp = sub(&r, "boilerplate");
+    rsource(&bp);
+    c->bp_enabled = rbool(&bp, "enabled", bp.sec != NULL);
+    strs_t files = rstrs(&bp, "files", NULL);
+    c->banner_max_words = (unsigned)rnum(&bp, "banner_max_words", 25, 0, 1e6);
+    c->caption_max_words = (unsigned)rnum(&bp, "caption_max_words", 60, 0, 1e6);
+    c->tail_min_chars_before = (size_t)rnum(&bp, "tail_min_chars_before", 0, 0, 1e9);
+    c->tail_resume_min_words = (unsigned)rnum(&bp, "tail_resume_min_words", 10, 1, 1e6);
+    c->end_min_chars_before = (size_t)rnum(&bp, "end_min_chars_before", 300, 0, 1e9);
+    sub_done(&r, &bp);
+    if (c->bp_enabled && !r.failed)
+        for (size_t i = 0; i < files.n && !r.failed; i++)
+            if (load_boilerplate(files.v[i], &ph, err, errlen) < 0)
+                r.failed = 1;
+    strs_free(&files);
+
+    reader_t rp = sub(&r, "doc_repeat_line");
+    rsource(&rp);
+    c->rep_enabled = rbool(&rp, "enabled", rp.sec != NULL);
+    c->rep_max_chars = (size_t)rnum(&rp, "max_chars", 100, 1, 1e9);
+    c->rep_min_count = (unsigned)rnum(&rp, "min_count", 2, 2, 1e9);
+    sub_done(&r, &rp);
+
+    reader_t ld = sub(&r, "line_dedup");
+    rsource(&ld);
+    const json_t *mode = rget(&ld, "mode");
+    const char *m = mode ? json_string_value(mode) : "off";
+    if (!m || (strcmp(m, "off") && strcmp(m, "first") && strcmp(m, "all")))
+        rfail(&ld, "clean: line_dedup.mode must be \"off\", \"first\" or \"all\"");
+    else
+        c->dedup.mode = !strcmp(m, "first") ? CP_LINE_DEDUP_FIRST
+                      : !strcmp(m, "all")   ? CP_LINE_DEDUP_ALL
+                                            : CP_LINE_DEDUP_OFF;
+    json_object_set_new(ld.eff, "mode", json_string(m ? m : "off"));
+    c->dedup.min_docs = (unsigned)rnum(&ld, "min_docs", 2, 2, 1e9);
+    c->dedup.min_chars = (size_t)rnum(&ld, "min_chars", 20, 0, 1e9);
+    sub_done(&r, &ld);
+
+    if (!r.failed && ph.n) {
+        ac_build(&c->ac, &ph);
+        c->have_ac = 1;
+    }
+    for (size_t i = 0; i < ph.n; i++)
+        free(ph.v[i].text);
+    free(ph.v);
+    if (r.failed) {
+        cp_cleaner_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+void cp_cleaner_destroy(cp_cleaner *c)
+{
+    if (!c)
+        return;
+    json_decref(c->effective);
+    strs_free(&c->end_marks);
+    if (c->have_ac)
+        ac_free(&c->ac);
+    free(c);
+}
+
+json_t *cp_cleaner_to_json(const cp_cleaner *c)
+{
+    return json_deep_copy(c->effective);
+}
+
+const cp_line_dedup_params *cp_cleaner_line_dedup(const cp_cleaner *c)
+{
+    return &c->dedup;
+}
+
+/* ---------------------------------------------------------------- per document */
+
+typedef struct {
+    uint32_t start, len;   /* original line */
+    uint32_t off, clen;    /* cleaned content in scratch->work */
+    uint32_t words;
+    int rule;              /* -1 kept, else the CP_CLEAN_* that removed it */
+    unsigned char blank, ends_mark;
+} line_t;
+
+struct cp_clean_scratch {
+    line_t *lines;
+    size_t nlines, cap;
+    cp_buf work, folded, tmp;
+    uint64_t *hkeys;
+    uint32_t *hcount;
+    size_t hcap;
+};
+
+cp_clean_scratch *cp_clean_scratch_create(void)
+{
+    return cp_xcalloc(1, sizeof(cp_clean_scratch));
+}
+
+void cp_clean_scratch_destroy(cp_clean_scratch *s)
+{
+    if (!s)
+        return;
+    free(s->lines);
+    cp_buf_free(&s->work);
+    cp_buf_free(&s->folded);
+    cp_buf_free(&s->tmp);
+    free(s->hkeys);
+    free(s->hcount);
+    free(s);
+}
+
+/* Code points of scripts written without spaces between words: each counts as one word. */
+static inline int no_space_cp(uint32_t cp)
+{
+    return (cp >= 0x0E00 && cp <= 0x0EFF)     /* Thai, Lao */
+        || (cp >= 0x0F00 && cp <= 0x0FFF)     /* Tibetan */
+        || (cp >= 0x1000 && cp <= 0x109F)     /* Myanmar */
+        || (cp >= 0x1780 && cp <= 0x17FF)     /* Khmer */
+        || (cp >= 0x3040 && cp <= 0x30FF)     /* Hiragana, Katakana */
+        || (cp >= 0x3400 && cp <= 0x9FFF)     /* CJK */
+        || (cp >= 0xF900 && cp <= 0xFAFF);
+}
+
+/* Words of s[0..n) (runs between spaces/tabs; a no-space-script character is a word by itself) and the
+ * longest run in code points. */
+static uint32_t count_words(const unsigned char *s, size_t n, size_t *longest)
+{
+    uint32_t words = 0;
+    size_t run = 0, best = 0;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c == ' ' || c == '\t') {
+                if (run > best)
+                    best = run;
+                run = 0;
+            } else {
+                if (run == 0)
+                    words++;
+                run++;
+            }
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k;
+        if (c >= 0xF0 && i + 3 < n) {
+            cp = ((uint32_t)(c & 7) << 18) | ((uint32_t)(s[i + 1] & 63) << 12) | ((uint32_t)(s[i + 2] & 63) << 6) |
+                 (s[i + 3] & 63);
+            k = 4;
+        } else if (c >= 0xE0 && i + 2 < n) {
+            cp = ((uint32_t)(c & 15) << 12) | ((uint32_t)(s[i + 1] & 63) << 6) | (s[i + 2] & 63);
+            k = 3;
+        } else if (c >= 0xC0 && i + 1 < n) {
+            cp = ((uint32_t)(c & 31) << 6) | (s[i + 1] & 63);
+            k = 2;
+        } else {
+            cp = c;
+            k = 1;
+        }
+        i += k;
+        if (cp == 0xA0 || cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200A)) { /* spaces */
+            if (run > best)
+                best = run;
+            run = 0;
+        } else if (no_space_cp(cp)) {
+            words++;
+            if (run > best)
+                best = run;
+            run = 0;
+        } else {
+            if (run == 0)
+                words++;
+            run++;
+        }
+    }
+    if (run > best)
+        best = run;
+    if (longest)
+        *longest = best;
+    return words;
+}
+
+/* Sentence ends inside a line: '.', '!' or '?' followed by a space and an upper-case ASCII letter or a
+ * non-ASCII character (a cheap test for running prose whose last sentence was cut). */
+static size_t inner_sentence_ends(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i + 2 < n; i++)
+        if ((s[i] == '.' || s[i] == '!' || s[i] == '?') && s[i + 1] == ' ' &&
+            ((s[i + 2] >= 'A' && s[i + 2] <= 'Z') || (unsigned char)s[i + 2] >= 0x80))
+            k++;
+    return k;
+}
+
+static int ends_with_mark(const cp_cleaner *c, const char *s, size_t n)
+{
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (!c->ellipsis_ends && ((n >= 3 && !memcmp(s + n - 3, "...", 3)) || (n >= 3 && !memcmp(s + n - 3, "\xe2\x80\xa6", 3))))
+        return 0; /* a truncated teaser, not the end of a sentence */
+    for (size_t i = 0; i < c->end_marks.n; i++) {
+        size_t m = strlen(c->end_marks.v[i]);
+        if (m <= n && !memcmp(s + n - m, c->end_marks.v[i], m))
+            return 1;
+    }
+    return 0;
+}
+
+/* Decoration around a whole-line phrase ("Read more »", "- Advertisement -", "Share:"): bytes trimmed from
+ * both ends of the folded line before testing whole-line and end-of-line phrases. */
+static size_t deco_len_at_end(const unsigned char *s, size_t n)
+{
+    static const char *const multi[] = {"\xc2\xbb", "\xc2\xab", "\xe2\x80\xba", "\xe2\x80\xb9", "\xe2\x86\x92",
+                                        "\xe2\x80\xa6", "\xe2\x80\x93", "\xe2\x80\x94", "\xe2\x80\xa2",
+                                        "\xc2\xb7", "\xe2\x96\xb6", "\xe2\x96\xba", NULL};
+    if (!n)
+        return 0;
+    if (strchr(" \t.:;,!?|>-<*()[]/", s[n - 1]))
+        return 1;
+    for (int i = 0; multi[i]; i++) {
+        size_t m = strlen(multi[i]);
+        if (m <= n && !memcmp(s + n - m, multi[i], m))
+            return m;
+    }
+    return 0;
+}
+
+static size_t deco_len_at_start(const unsigned char *s, size_t n)
+{
+    static const char *const multi[] = {"\xc2\xbb", "\xe2\x80\xba", "\xe2\x86\x92", "\xe2\x80\x93",
+                                        "\xe2\x80\x94", "\xe2\x80\xa2", "\xc2\xb7", "\xe2\x96\xb6",
+                                        "\xe2\x96\xba", NULL};
+    if (!n)
+        return 0;
+    if (strchr(" \t.:;,!?|>-<*()[]/", s[0]))
+        return 1;
+    for (int i = 0; multi[i]; i++) {
+        size_t m = strlen(multi[i]);
+        if (m <= n && !memcmp(s, multi[i], m))
+            return m;
+    }
+    return 0;
+}
+
+typedef struct {
+    unsigned any;         /* kinds found anywhere with their word boundaries */
+    unsigned whole;       /* kinds whose phrase is the whole (trimmed) line */
+    size_t marker_start;  /* for a glued end marker: where it starts (SIZE_MAX = none) */
+} scan_t;
+
+static void scan_line(const ac_t *a, const unsigned char *f, size_t n, scan_t *out)
+{
+    size_t lo = 0, hi = n, k;
+    while (hi > lo && (k = deco_len_at_end(f + lo, hi - lo)))
+        hi -= k;
+    while (lo < hi && (k = deco_len_at_start(f + lo, hi - lo)))
+        lo += k;
+    out->any = out->whole = 0;
+    out->marker_start = SIZE_MAX;
+    int s = 0;
+    for (size_t i = 0; i < n; i++) {
+        s = a->next[(size_t)s * a->nclass + a->cls[f[i]]];
+        for (int t = a->kinds[s] ? s : a->dict[s]; t; t = a->dict[t]) {
+            size_t end = i + 1, start = end - a->plen[t];
+            if ((a->edge[t] & 1) && start > 0 && word_before(f, start))
+                continue; /* the phrase starts inside a word */
+            if ((a->edge[t] & 2) && end < n && word_at(f + end, n - end))
+                continue;
+            unsigned k2 = a->kinds[t];
+            out->any |= k2 & (K_BANNER | K_CAPTION | K_JS | K_POLICY | K_LOREM | K_END);
+            if (start <= lo && end >= hi)
+                out->whole |= k2;
+            else if ((k2 & K_MARKER) && end >= hi && start > lo && start < out->marker_start)
+                out->marker_start = start;
+        }
+    }
+}
+
+/* Removes C4 citation markers ("[12]", "[]", "[edit]", "[citation needed]") while copying s into out. */
+static size_t strip_citations(const char *s, size_t n, cp_buf *out)
+{
+    size_t removed = 0, i = 0;
+    while (i < n) {
+        const char *b = memchr(s + i, '[', n - i);
+        if (!b) {
+            cp_buf_append(out, s + i, n - i);
+            break;
+        }
+        size_t p = (size_t)(b - s);
+        cp_buf_append(out, s + i, p - i);
+        size_t q = p + 1;
+        while (q < n && s[q] >= '0' && s[q] <= '9')
+            q++;
+        size_t m = 0;
+        if (q < n && s[q] == ']')
+            m = q + 1 - p;
+        else if (n - p >= 6 && !memcmp(s + p, "[edit]", 6))
+            m = 6;
+        else if (n - p >= 17 && !memcmp(s + p, "[citation needed]", 17))
+            m = 17;
+        if (m) {
+            removed += m;
+            i = p + m;
+        } else {
+            cp_buf_putc(out, '[');
+            i = p + 1;
+        }
+    }
+    return removed;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+/* Counts each short line's dedup hash; returns the table mask. Key 0 marks an empty slot. */
+static size_t count_short_lines(const cp_cleaner *c, const char *text, cp_clean_scratch *s)
+{
+    size_t cap = pow2_at_least(s->nlines * 2 + 2);
+    if (cap > s->hcap) {
+        free(s->hkeys);
+        free(s->hcount);
+        s->hkeys = cp_xmalloc(cap * sizeof(uint64_t));
+        s->hcount = cp_xmalloc(cap * sizeof(uint32_t));
+        s->hcap = cap;
+    }
+    memset(s->hkeys, 0, cap * sizeof(uint64_t));
+    size_t mask = cap - 1;
+    for (size_t i = 0; i < s->nlines; i++) {
+        line_t *l = &s->lines[i];
+        if (l->blank || l->len > c->rep_max_chars)
+            continue;
+        /* copies inside one page are byte-identical: a plain hash of the line is enough here */
+        uint64_t h = XXH3_64bits(text + l->start, l->len) | 1;
+        size_t j = h & mask;
+        while (s->hkeys[j] && s->hkeys[j] != h)
+            j = (j + 1) & mask;
+        if (!s->hkeys[j]) {
+            s->hkeys[j] = h;
+            s->hcount[j] = 0;
+        }
+        s->hcount[j]++;
+        l->off = (uint32_t)j; /* slot, read back in the rule pass */
+        l->clen = 1;
+    }
+    return mask;
+}
+
+const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_clean_scratch *s,
+                         cp_buf *out, cp_clean_stats *stats)
+{
+    cp_clean_stats dummy;
+    if (!stats)
+        stats = &dummy;
+    memset(stats, 0, sizeof *stats);
+    out->len = 0;
+    cp_buf_reserve(out, len + 1);
+    out->data[0] = 0;
+
+    /* Split into lines. */
+    s->nlines = 0;
+    for (size_t p = 0; p <= len;) {
+        const char *nl = memchr(text + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - text) : len;
+        if (s->nlines == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 256;
+            s->lines = cp_xrealloc(s->lines, s->cap * sizeof(line_t));
+        }
+        line_t *l = &s->lines[s->nlines++];
+        memset(l, 0, sizeof *l);
+        l->start = (uint32_t)p;
+        l->len = (uint32_t)(e - p);
+        l->rule = -1;
+        size_t k = 0;
+        while (k < l->len && (text[p + k] == ' ' || text[p + k] == '\t'))
+            k++;
+        l->blank = k == l->len;
+        if (!nl)
+            break;
+        p = e + 1;
+    }
+
+    size_t mask = 0;
+    if (c->rep_enabled)
+        mask = count_short_lines(c, text, s);
+
+    s->work.len = 0;
+    size_t kept_chars = 0;
+    int tail = 0;
+    for (size_t i = 0; i < s->nlines; i++) {
+        line_t *l = &s->lines[i];
+        int was_counted = c->rep_enabled && l->clen == 1;
+        uint32_t slot = l->off;
+        l->off = (uint32_t)s->work.len;
+        l->clen = 0;
+        if (l->blank)
+            continue;
+        const char *ln = text + l->start;
+        size_t n = l->len;
+        int rule = -1;
+        if (tail == 2) { /* after the start of the comments */
+            rule = CP_CLEAN_BP_TAIL;
+            goto decided;
+        }
+        if (tail) { /* inside a link list: it ends at the first line that reads like body text */
+            if (count_words((const unsigned char *)ln, n, NULL) < c->tail_resume_min_words ||
+                !ends_with_mark(c, ln, n)) {
+                rule = CP_CLEAN_BP_TAIL;
+                goto decided;
+            }
+            tail = 0;
+        }
+        scan_t sc = {0, 0, SIZE_MAX};
+        if (c->have_ac) {
+            s->folded.len = 0;
+            cp_buf_reserve(&s->folded, n + 1);
+            fold((const unsigned char *)ln, n, (unsigned char *)s->folded.data);
+            scan_line(&c->ac, (const unsigned char *)s->folded.data, n, &sc);
+        }
+        if (sc.any & K_LOREM) {
+            memset(stats, 0, sizeof *stats);
+            out->len = 0;
+            out->data[0] = 0;
+            return "c4:lorem_ipsum";
+        }
+        if (sc.whole & K_TAIL) {
+            rule = CP_CLEAN_BP_TAIL;
+            if (kept_chars >= c->tail_min_chars_before)
+                tail = 1;
+            goto decided;
+        }
+        if ((sc.any & K_END) && kept_chars >= c->end_min_chars_before &&
+            count_words((const unsigned char *)ln, n, NULL) <= c->banner_max_words) {
+            rule = CP_CLEAN_BP_TAIL;
+            tail = 2;
+            goto decided;
+        }
+        if (was_counted && s->hcount[slot & mask] >= c->rep_min_count) {
+            rule = CP_CLEAN_DOC_REPEAT;
+            goto decided;
+        }
+        size_t longest = 0;
+        uint32_t words = count_words((const unsigned char *)ln, n, &longest);
+        l->words = words;
+        if (c->c4_enabled && c->max_word_chars && longest > c->max_word_chars) {
+            rule = CP_CLEAN_LONG_WORD;
+            goto decided;
+        }
+        if (sc.any & K_JS) {
+            rule = CP_CLEAN_JAVASCRIPT;
+            goto decided;
+        }
+        if (sc.any & K_POLICY) {
+            rule = CP_CLEAN_POLICY;
+            goto decided;
+        }
+        if (sc.whole & K_LINE) {
+            rule = CP_CLEAN_BP_LINE;
+            goto decided;
+        }
+        if ((sc.any & K_BANNER) && words <= c->banner_max_words) {
+            rule = CP_CLEAN_BP_BANNER;
+            goto decided;
+        }
+        if ((sc.any & K_CAPTION) && words <= c->caption_max_words) {
+            rule = CP_CLEAN_BP_CAPTION;
+            goto decided;
+        }
+        if (sc.whole & K_MARKER) {
+            rule = CP_CLEAN_BP_MARKER;
+            goto decided;
+        }
+        if (sc.marker_start != SIZE_MAX) {
+            size_t cut = sc.marker_start;
+            while (cut > 0 && (ln[cut - 1] == ' ' || ln[cut - 1] == '\t' || ln[cut - 1] == '|' ||
+                               ln[cut - 1] == '-'))
+                cut--;
+            stats->chars[CP_CLEAN_BP_MARKER] += n - cut;
+            n = cut;
+            words = count_words((const unsigned char *)ln, n, NULL);
+            l->words = words;
+        }
+        if (c->c4_enabled && c->citations && memchr(ln, '[', n)) {
+            size_t before = s->work.len;
+            size_t r = strip_citations(ln, n, &s->work);
+            stats->chars[CP_CLEAN_CITATION] += r;
+            l->clen = (uint32_t)(s->work.len - before);
+        } else {
+            cp_buf_append(&s->work, ln, n);
+            l->clen = (uint32_t)n;
+        }
+        if (c->c4_enabled && words < c->min_words) {
+            rule = CP_CLEAN_MIN_WORDS;
+            goto decided;
+        }
+        l->ends_mark = (unsigned char)ends_with_mark(c, s->work.data + l->off, l->clen);
+        if (c->c4_enabled && c->term_enabled && !l->ends_mark &&
+            !(c->term_prose_min_words && words >= c->term_prose_min_words &&
+              inner_sentence_ends(s->work.data + l->off, l->clen) >= 2)) {
+            rule = CP_CLEAN_TERMINAL_PUNCT;
+            goto decided;
+        }
+        kept_chars += l->clen;
+    decided:
+        l->rule = rule;
+    }
+
+    /* A line dropped only for its missing end mark between two kept lines is a heading inside the text. */
+    if (c->c4_enabled && c->term_enabled && c->term_rescue) {
+        for (size_t i = 1; i + 1 < s->nlines; i++) {
+            line_t *l = &s->lines[i];
+            if (l->rule != CP_CLEAN_TERMINAL_PUNCT || l->words > c->term_rescue_max_words)
+                continue;
+            size_t p = i, q = i;
+            while (p > 0 && s->lines[p - 1].blank)
+                p--;
+            while (q + 1 < s->nlines && s->lines[q + 1].blank)
+                q++;
+            if (p > 0 && q + 1 < s->nlines && s->lines[p - 1].rule == -1 && s->lines[q + 1].rule == -1 &&
+                s->lines[q + 1].ends_mark)
+                l->rule = -2; /* rescued; -2 so it does not rescue its neighbours */
+        }
+    }
+
+    /* A line cut mid-sentence (hard-wrapped text) continues on the next line, which starts in lower case. */
+    if (c->c4_enabled && c->term_enabled && c->term_continued) {
+        for (size_t i = s->nlines; i-- > 1;) {
+            line_t *l = &s->lines[i - 1], *nx = &s->lines[i];
+            if (l->rule != CP_CLEAN_TERMINAL_PUNCT || nx->blank || nx->rule >= 0)
+                continue;
+            const unsigned char *q = (const unsigned char *)s->work.data + nx->off;
+            if (nx->clen && ((q[0] >= 'a' && q[0] <= 'z') ||
+                             (nx->clen > 1 && q[0] == 0xC3 && q[1] >= 0x9F && q[1] != 0xB7)))
+                l->rule = -2;
+        }
+    }
+
+    /* Assemble: kept lines, one blank line where the input had blank lines between them. */
+    int pending_blank = 0;
+    for (size_t i = 0; i < s->nlines; i++) {
+        line_t *l = &s->lines[i];
+        if (l->blank) {
+            pending_blank = 1;
+            continue;
+        }
+        if (l->rule >= 0) {
+            stats->lines[l->rule]++;
+            stats->chars[l->rule] += l->len + 1u;
+            continue;
+        }
+        if (out->len)
+            cp_buf_puts(out, pending_blank ? "\n\n" : "\n");
+        pending_blank = 0;
+        cp_buf_append(out, s->work.data + l->off, l->clen);
+    }
+    if (out->data)
+        out->data[out->len] = 0;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- line dedup parts */
+
+void cp_line_hashes_free(cp_line_hashes *h)
+{
+    free(h->v);
+    h->v = NULL;
+    h->n = h->cap = 0;
+}
+
+void cp_clean_hash_lines(const cp_cleaner *c, const char *text, size_t len, cp_clean_scratch *s,
+                         cp_line_hashes *out)
+{
+    out->n = 0;
+    for (size_t p = 0; p < len;) {
+        const char *nl = memchr(text + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - text) : len;
+        if (e - p >= c->dedup.min_chars) { /* normalisation only shrinks ASCII: cheap pre-test */
+            uint64_t h = cp_dedup_text_hash(text + p, e - p, &s->tmp);
+            if (s->tmp.len >= c->dedup.min_chars && s->tmp.len > 0) {
+                if (out->n == out->cap) {
+                    out->cap = out->cap ? out->cap * 2 : 64;
+                    out->v = cp_xrealloc(out->v, out->cap * sizeof *out->v);
+                }
+                out->v[out->n++] = (cp_line_hash){h, (uint32_t)p, (uint32_t)(e - p)};
+            }
+        }
+        p = e + 1;
+    }
+}
+
+size_t cp_clean_drop_lines(const char *text, size_t len, const cp_line_hashes *lines,
+                           const unsigned char *drop, cp_buf *out)
+{
+    out->len = 0;
+    cp_buf_reserve(out, len + 1);
+    size_t k = 0;
+    int pending_blank = 0;
+    for (size_t p = 0; p <= len;) {
+        const char *nl = memchr(text + p, '\n', len - p);
+        size_t e = nl ? (size_t)(nl - text) : len;
+        while (k < lines->n && lines->v[k].start < p)
+            k++;
+        int gone = k < lines->n && lines->v[k].start == p && drop[k];
+        size_t b = p;
+        while (b < e && (text[b] == ' ' || text[b] == '\t'))
+            b++;
+        if (b == e) {
+            if (out->len)
+                pending_blank = 1;
+        } else if (!gone) {
+            if (out->len)
+                cp_buf_puts(out, pending_blank ? "\n\n" : "\n");
+            pending_blank = 0;
+            cp_buf_append(out, text + p, e - p);
+        }
+        if (!nl)
+            break;
+        p = e + 1;
+    }
+    out->data[out->len] = 0;
+    return len - out->len; /* out is never longer: separators only replace newlines */
+}

@@ -1,0 +1,394 @@
+/* Tests for clean: every line rule has a case that must fire and one that must not, on the news preset
+ * (configs/news.json) unless a case needs a setting of its own; plus the line-dedup helpers and the seed
+ * page end to end (skipped when ../shared is absent). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corpusprep/clean.h"
+#include "corpusprep/config.h"
+
+/* Used only when the library's config.c is not linked in: the same files, read from the source tree. */
+__attribute__((weak)) char *cp_config_read(const char *relpath, size_t *len)
+{
+    char p[512];
+    snprintf(p, sizeof p, "configs/%s", relpath);
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return NULL;
+    cp_buf b = {0};
+    char chunk[4096];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+        cp_buf_append(&b, chunk, k);
+    fclose(f);
+    cp_buf_reserve(&b, 1);
+    b.data[b.len] = 0;
+    if (len)
+        *len = b.len;
+    return b.data;
+}
+
+static json_t *news_clean_section(void)
+{
+    size_t n;
+    char *t = cp_config_read("news.json", &n);
+    assert_non_null(t);
+    json_error_t je;
+    json_t *j = json_loadb(t, n, 0, &je);
+    free(t);
+    assert_non_null(j);
+    json_t *c = json_incref(json_object_get(j, "clean"));
+    json_decref(j);
+    assert_non_null(c);
+    return c;
+}
+
+typedef struct {
+    cp_cleaner *c;
+    cp_clean_scratch *s;
+    cp_buf out;
+    cp_clean_stats st;
+} fx_t;
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    char err[256];
+    json_t *sec = news_clean_section();
+    f->c = cp_cleaner_create(sec, err, sizeof err);
+    json_decref(sec);
+    if (!f->c) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    f->s = cp_clean_scratch_create();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    cp_cleaner_destroy(f->c);
+    cp_clean_scratch_destroy(f->s);
+    cp_buf_free(&f->out);
+    free(f);
+    return 0;
+}
+
+static const char *clean(fx_t *f, const char *text)
+{
+    const char *why = cp_clean_doc(f->c, text, strlen(text), f->s, &f->out, &f->st);
+    assert_null(why);
+    return f->out.data ? f->out.data : "";
+}
+
+#define BODY "The council approved the new budget on Tuesday after a long debate about schools."
+#define BODY2 "Opposition members said the plan would raise local taxes for many families next year."
+
+static void long_word(void **state)
+{
+    fx_t *f = *state;
+    static char w[1200];
+    memset(w, 'x', 1001);
+    strcpy(w + 1001, " is a word.\n" BODY);
+    clean(f, w);
+    assert_int_equal(f->st.lines[CP_CLEAN_LONG_WORD], 1);
+    assert_string_equal(f->out.data, BODY);
+    memset(w, 'x', 1000); /* exactly the limit stays */
+    strcpy(w + 1000, " is a word.\n" BODY);
+    clean(f, w);
+    assert_int_equal(f->st.lines[CP_CLEAN_LONG_WORD], 0);
+}
+
+static void citations(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, "The river is long.[1] It floods often.[edit] See [citation needed] there."),
+                        "The river is long. It floods often. See  there.");
+    assert_true(f->st.chars[CP_CLEAN_CITATION] > 0);
+    assert_string_equal(clean(f, "Arrays start at a[0x1] and b[i] in code."), "Arrays start at a[0x1] and b[i] in code.");
+    assert_int_equal(f->st.chars[CP_CLEAN_CITATION], 0);
+}
+
+static void javascript(void **state)
+{
+    fx_t *f = *state;
+    clean(f, BODY "\nPlease enable JavaScript to view the comments.");
+    assert_int_equal(f->st.lines[CP_CLEAN_JAVASCRIPT], 1);
+    assert_string_equal(clean(f, BODY "\nThe island of Java has many coffee farms in the hills."),
+                        BODY "\nThe island of Java has many coffee farms in the hills.");
+}
+
+static void policy(void **state)
+{
+    fx_t *f = *state;
+    clean(f, BODY "\nBy using this site you agree to our Privacy Policy and Terms of Use.");
+    assert_int_equal(f->st.lines[CP_CLEAN_POLICY], 1);
+    clean(f, BODY "\nThe government changed its policy on privacy last week.");
+    assert_int_equal(f->st.lines[CP_CLEAN_POLICY], 0);
+}
+
+static void lorem_ipsum(void **state)
+{
+    fx_t *f = *state;
+    const char *t = BODY "\nLorem ipsum dolor sit amet, consectetur adipiscing elit.";
+    assert_string_equal(cp_clean_doc(f->c, t, strlen(t), f->s, &f->out, &f->st), "c4:lorem_ipsum");
+    clean(f, BODY "\nThe word lorem is not enough on its own, nor is ipsum.");
+}
+
+static void min_words(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, BODY "\nYes indeed.\n" BODY2), BODY "\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_MIN_WORDS], 1);
+    assert_string_equal(clean(f, BODY "\nYes, we did.\n" BODY2), BODY "\nYes, we did.\n" BODY2);
+}
+
+static void terminal_punct(void **state)
+{
+    fx_t *f = *state;
+    /* menu lines without end marks go; a short heading between kept paragraphs stays */
+    assert_string_equal(clean(f, "Home News Sport Weather Business\n" BODY "\nBudget talks go on\n" BODY2),
+                        BODY "\nBudget talks go on\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 1);
+    /* hard-wrapped text: the cut line continues in lower case */
+    assert_string_equal(clean(f, "The committee met on Monday and decided that the\nnew rules apply from June."),
+                        "The committee met on Monday and decided that the\nnew rules apply from June.");
+    /* a long line of prose whose last sentence was cut stays */
+    const char *prose = "The minister spoke for an hour about the harbour and the new bridge over the river. "
+                        "She said work starts soon. Critics were not convinced and asked again about the cost of "
+                        "the whole project and who would";
+    assert_string_equal(clean(f, prose), prose);
+    /* a teaser that ends in an ellipsis is not a sentence */
+    clean(f, BODY "\nTen things you did not know about the budget and the schools...");
+    assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 1);
+}
+
+static void bp_line(void **state)
+{
+    fx_t *f = *state;
+    clean(f, BODY "\n- Advertisement -\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_LINE], 1);
+    clean(f, BODY "\nAdvertisement revenue grew by five percent this year.");
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_LINE], 0);
+    assert_non_null(strstr(f->out.data, "Advertisement revenue"));
+}
+
+static void bp_banner(void **state)
+{
+    fx_t *f = *state;
+    clean(f, BODY "\nSign up for our daily newsletter to get the news first.");
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_BANNER], 1);
+    /* a long paragraph that mentions a banner phrase is text */
+    const char *t = "In her speech the mayor asked residents to sign up for the new recycling scheme, which will "
+                    "collect glass, paper and plastic from every street in the city twice a month from April.";
+    assert_string_equal(clean(f, t), t);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_BANNER], 0);
+}
+
+static void bp_caption(void **state)
+{
+    fx_t *f = *state;
+    clean(f, "The minister speaks in Washington, January 7, 2022. REUTERS/Jane Doe\n" BODY);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_CAPTION], 1);
+    clean(f, "Ein Polizist steht vor dem Rathaus. Foto: dpa\n" BODY);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_CAPTION], 1);
+    assert_string_equal(clean(f, "LONDON (Reuters) - The bank raised rates on Thursday.\n" BODY),
+                        "LONDON (Reuters) - The bank raised rates on Thursday.\n" BODY);
+}
+
+static void bp_marker(void **state)
+{
+    fx_t *f = *state;
+    /* glued at the end: the marker goes, the paragraph stays */
+    assert_string_equal(clean(f, "“Het was een zware dag”, zei de burgemeester. Lees verder\n" BODY),
+                        "“Het was een zware dag”, zei de burgemeester.\n" BODY);
+    assert_int_equal(f->st.chars[CP_CLEAN_BP_MARKER], strlen(" Lees verder"));
+    clean(f, BODY "\nRead more »\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_MARKER], 1);
+    /* the phrase inside a sentence is text */
+    const char *t = "Wer weiterlesen möchte, findet den Bericht im Archiv der Stadt.";
+    assert_string_equal(clean(f, t), t);
+    assert_int_equal(f->st.chars[CP_CLEAN_BP_MARKER], 0);
+}
+
+static void bp_tail(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, BODY "\nMore Stories\nPutin promises victory in the war\nRussia attacks Kramatorsk: live updates\n"
+                                      "Australia drops the monarch from its banknotes"),
+                        BODY);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_TAIL], 4);
+    /* a related-links box inside the article ends at the next paragraph */
+    assert_string_equal(clean(f, BODY "\nRelated articles\nHong Kong protests: students under siege\n" BODY2),
+                        BODY "\n" BODY2);
+    /* the words in a sentence are not a marker */
+    clean(f, BODY "\nMore stories were told by the witnesses that day in court.");
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_TAIL], 0);
+}
+
+static void bp_end(void **state)
+{
+    fx_t *f = *state;
+#define BODY3 "The mayor said the schools would get new roofs and better heating before the winter."
+#define BODY4 "A final vote on the details of the spending plan is expected at the end of the month."
+    assert_string_equal(clean(f, BODY "\n" BODY2 "\n" BODY3 "\n" BODY4 "\n12 responses to “Council budget”\n"
+                                 "I think this is a great plan for the city and its schools."),
+                        BODY "\n" BODY2 "\n" BODY3 "\n" BODY4);
+    /* before any body text (a menu) it does not cut */
+    clean(f, "Leave a reply\n" BODY);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_TAIL], 0);
+    assert_string_equal(f->out.data, BODY);
+}
+
+static void doc_repeat(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, "Subscribe to the print edition today!\n" BODY "\nSubscribe to the print edition today!\n" BODY2),
+                        BODY "\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_DOC_REPEAT], 2);
+    clean(f, "Subscribe to the print edition today!\n" BODY);
+    assert_int_equal(f->st.lines[CP_CLEAN_DOC_REPEAT], 0);
+}
+
+static void blank_lines(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, BODY "\n\nShare\n\n" BODY2 "\n\n"), BODY "\n\n" BODY2);
+}
+
+static void rules_off(void **state)
+{
+    (void)state;
+    char err[128];
+    cp_cleaner *c = cp_cleaner_create(NULL, err, sizeof err);
+    assert_non_null(c);
+    cp_clean_scratch *s = cp_clean_scratch_create();
+    cp_buf out = {0};
+    const char *t = "Home\nlorem ipsum\nx";
+    assert_null(cp_clean_doc(c, t, strlen(t), s, &out, NULL));
+    assert_string_equal(out.data, t);
+    cp_buf_free(&out);
+    cp_clean_scratch_destroy(s);
+    cp_cleaner_destroy(c);
+}
+
+static void bad_config(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    json_t *j = json_pack("{s:{s:s}}", "line_dedup", "mode", "sometimes");
+    assert_null(cp_cleaner_create(j, err, sizeof err));
+    assert_non_null(strstr(err, "line_dedup.mode"));
+    json_decref(j);
+    j = json_pack("{s:{s:b,s:[s]}}", "boilerplate", "enabled", 1, "files", "boilerplate/xx.json");
+    assert_null(cp_cleaner_create(j, err, sizeof err));
+    assert_non_null(strstr(err, "boilerplate/xx.json"));
+    json_decref(j);
+    j = json_pack("{s:{s:s}}", "c4_lines", "min_words", "three");
+    assert_null(cp_cleaner_create(j, err, sizeof err));
+    json_decref(j);
+}
+
+static void to_json(void **state)
+{
+    fx_t *f = *state;
+    json_t *j = cp_cleaner_to_json(f->c);
+    json_t *tp = json_object_get(json_object_get(j, "c4_lines"), "terminal_punct");
+    assert_true(json_is_true(json_object_get(tp, "enabled")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "c4_lines"), "min_words")), 3);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "line_dedup"), "mode")), "first");
+    json_decref(j);
+    const cp_line_dedup_params *p = cp_cleaner_line_dedup(f->c);
+    assert_int_equal(p->mode, CP_LINE_DEDUP_FIRST);
+    assert_int_equal(p->min_docs, 2);
+}
+
+static void line_hashes(void **state)
+{
+    fx_t *f = *state;
+    const char *t = "Onze normen: Thomson Reuters Vertrouwensprincipes.\nok\n\nONZE NORMEN -- thomson reuters "
+                    "vertrouwensprincipes!!\nAnother line of 2021 that is long enough.";
+    cp_line_hashes h = {0};
+    cp_clean_hash_lines(f->c, t, strlen(t), f->s, &h);
+    assert_int_equal(h.n, 3); /* "ok" and the blank line are too short to matter */
+    assert_true(h.v[0].hash == h.v[1].hash);
+    assert_true(h.v[0].hash != h.v[2].hash);
+    assert_int_equal(h.v[0].start, 0);
+    assert_memory_equal(t + h.v[2].start, "Another", 7);
+    unsigned char drop[3] = {0, 1, 0};
+    cp_buf out = {0};
+    size_t removed = cp_clean_drop_lines(t, strlen(t), &h, drop, &out);
+    assert_string_equal(out.data, "Onze normen: Thomson Reuters Vertrouwensprincipes.\nok\n\nAnother line of 2021 that is long enough.");
+    assert_int_equal(removed, strlen(t) - out.len);
+    unsigned char none[3] = {0, 0, 0};
+    cp_clean_drop_lines(t, strlen(t), &h, none, &out);
+    assert_string_equal(out.data, t);
+    cp_buf_free(&out);
+    cp_line_hashes_free(&h);
+}
+
+static char *read_seed(void)
+{
+    const char *shared = getenv("CP_SHARED") ? getenv("CP_SHARED") : "../shared";
+    char p[1024];
+    snprintf(p, sizeof p, "%s/seed/news-nl-reuters-mirror.txt", shared);
+    FILE *fp = fopen(p, "rb");
+    if (!fp)
+        return NULL;
+    cp_buf b = {0};
+    char chunk[4096];
+    size_t k;
+    while ((k = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        cp_buf_append(&b, chunk, k);
+    fclose(fp);
+    return b.data;
+}
+
+static void seed_page(void **state)
+{
+    fx_t *f = *state;
+    char *seed = read_seed();
+    if (!seed)
+        skip();
+    const char *out = clean(f, seed);
+    static const char *const keep[] = {"MOSKOU, 8 januari (Reuters)", "Op vrijdag betwistte Blingen",
+                                       "zei Blingen.\n", "Het Russische ministerie van Buitenlandse Zaken heeft",
+                                       "“Als Anthony Blingen van geschiedenislessen houdt",
+                                       "“Het is niet alleen geleerd door het recente verleden",
+                                       "Het ministerie zei dat de vestiging in Kazachstan",
+                                       "die maandag begint.\n", "plan is binnen te vallen."};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (!strstr(out, keep[i]))
+            fail_msg("body paragraph lost: %s", keep[i]);
+    static const char *const gone[] = {"REUTERS / Bestandsfoto", "Meld u nu aan", "Registratie", "Lees verder",
+                                       "More Stories", "Poetin beloofde", "Kramatorsk", "bankbiljetten"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        if (strstr(out, gone[i]))
+            fail_msg("boilerplate kept: %s", gone[i]);
+    /* the body starts the text: nothing above it survived */
+    assert_memory_equal(out, "MOSKOU", 6);
+    free(seed);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(long_word),   cmocka_unit_test(citations),    cmocka_unit_test(javascript),
+        cmocka_unit_test(policy),      cmocka_unit_test(lorem_ipsum),  cmocka_unit_test(min_words),
+        cmocka_unit_test(terminal_punct), cmocka_unit_test(bp_line),   cmocka_unit_test(bp_banner),
+        cmocka_unit_test(bp_caption),  cmocka_unit_test(bp_marker),    cmocka_unit_test(bp_tail),
+        cmocka_unit_test(bp_end),      cmocka_unit_test(doc_repeat),   cmocka_unit_test(blank_lines),
+        cmocka_unit_test(rules_off),   cmocka_unit_test(bad_config),   cmocka_unit_test(to_json),
+        cmocka_unit_test(line_hashes), cmocka_unit_test(seed_page),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,519 @@
+/* Tests for minhash: band keys (determinism, seeds, short texts, character shingles), the accuracy of the
+ * fast permutation scheme against exact Jaccard, and the LSH index (earliest-seq decisions, growth, memory). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <xxhash.h>
+
+#include "corpusprep/minhash.h"
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* What cp_dedup_normalize does, for ASCII: lower case, digits to 0, punctuation dropped, spaces collapsed. */
+static char *norm(const char *in)
+{
+    size_t n = strlen(in);
+    char *out = malloc(n + 1);
+    size_t o = 0;
+    int space = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        if (c >= '0' && c <= '9')
+            c = '0';
+        if (c == ' ' || c == '\n' || c == '\t') {
+            space = o > 0;
+            continue;
+        }
+        if (c < 0x80 && !((c >= 'a' && c <= 'z') || c == '0'))
+            continue;
+        if (space)
+            out[o++] = ' ';
+        space = 0;
+        out[o++] = (char)c;
+    }
+    out[o] = 0;
+    return out;
+}
+
+static cp_minhash *make(uint64_t seed, cp_shingle_mode mode)
+{
+    cp_minhash_params p;
+    cp_minhash_params_default(&p);
+    p.seed = seed;
+    p.mode = mode;
+    char err[200];
+    cp_minhash *mh = cp_minhash_create(&p, err, sizeof err);
+    assert_non_null(mh);
+    return mh;
+}
+
+static int bands_of(cp_minhash *mh, cp_minhash_scratch *s, const char *text, uint64_t *keys)
+{
+    return cp_minhash_bands(mh, s, text, strlen(text), keys);
+}
+
+static int shared_bands(const uint64_t *a, const uint64_t *b, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += a[i] == b[i];
+    return k;
+}
+
+static const char *NEWS =
+    "The central bank raised its key interest rate by 25 basis points on Tuesday, citing persistent inflation "
+    "in food and energy prices, and signalled that further increases were possible before the end of the year "
+    "if price growth did not slow.";
+
+/* ---- signatures and band keys ---- */
+
+static void test_identical_texts_identical_keys(void **state)
+{
+    (void)state;
+    cp_minhash *mh = make(1, CP_SHINGLE_AUTO);
+    cp_minhash_scratch *s1 = cp_minhash_scratch_create(), *s2 = cp_minhash_scratch_create();
+    char *a = norm(NEWS), *b = norm(NEWS), *c = norm("Completely unrelated text about football results and "
+                                                     "the weather in the northern provinces this weekend.");
+    uint64_t ka[14], kb[14], kc[14];
+    assert_true(bands_of(mh, s1, a, ka) > 0);
+    bands_of(mh, s1, c, kc); /* scratch reuse must not leak state into the next document */
+    bands_of(mh, s2, b, kb);
+    assert_memory_equal(ka, kb, sizeof ka);
+    assert_int_equal(shared_bands(ka, kc, 14), 0);
+    uint64_t again[14];
+    bands_of(mh, s1, a, again);
+    assert_memory_equal(ka, again, sizeof ka);
+    free(a), free(b), free(c);
+    cp_minhash_scratch_destroy(s1), cp_minhash_scratch_destroy(s2);
+    cp_minhash_destroy(mh);
+}
+
+static void test_seeds(void **state)
+{
+    (void)state;
+    cp_minhash *m1 = make(1, CP_SHINGLE_AUTO), *m1b = make(1, CP_SHINGLE_AUTO), *m2 = make(2, CP_SHINGLE_AUTO);
+    cp_minhash_scratch *s = cp_minhash_scratch_create();
+    char *a = norm(NEWS);
+    uint64_t k1[14], k1b[14], k2[14];
+    bands_of(m1, s, a, k1);
+    bands_of(m1b, s, a, k1b);
+    bands_of(m2, s, a, k2);
+    assert_memory_equal(k1, k1b, sizeof k1);
+    assert_int_equal(shared_bands(k1, k2, 14), 0);
+    free(a);
+    cp_minhash_scratch_destroy(s);
+    cp_minhash_destroy(m1), cp_minhash_destroy(m1b), cp_minhash_destroy(m2);
+}
+
+/* Pinned values: the keys are part of the on-disk contract (a cluster mode exchanges them between machines),
+ * so any change to hashing, permutations or byte order must show up here. */
+static void test_keys_pinned(void **state)
+{
+    (void)state;
+    cp_minhash *mh = make(1, CP_SHINGLE_AUTO);
+    cp_minhash_scratch *s = cp_minhash_scratch_create();
+    char *a = norm(NEWS);
+    uint64_t k[14];
+    bands_of(mh, s, a, k);
+    const uint64_t want0 = UINT64_C(0xd04e5f285fef4c1c), want13 = UINT64_C(0xfb9cb06555f53083);
+    assert_true(k[0] == want0);
+    assert_true(k[13] == want13);
+    free(a);
+    cp_minhash_scratch_destroy(s);
+    cp_minhash_destroy(mh);
+}
+
+static void test_short_and_empty(void **state)
+{
+    (void)state;
+    cp_minhash *mh = make(1, CP_SHINGLE_AUTO);
+    cp_minhash_scratch *s = cp_minhash_scratch_create();
+    uint64_t k1[14], k2[14], k3[14], sig[112];
+    assert_int_equal(bands_of(mh, s, "breaking news today", k1), 1); /* 3 words < 5: one shingle */
+    assert_int_equal(bands_of(mh, s, "breaking news today", k2), 1);
+    assert_int_equal(bands_of(mh, s, "breaking news tonight", k3), 1);
+    assert_memory_equal(k1, k2, sizeof k1);
+    assert_int_equal(shared_bands(k1, k3, 14), 0);
+    assert_int_equal(bands_of(mh, s, "one two three four five", k1), 1); /* exactly ngram words */
+    assert_int_equal(bands_of(mh, s, "one two three four five six", k1), 2);
+    assert_int_equal(cp_minhash_signature(mh, s, "", 0, sig), 0);
+    for (int i = 0; i < 112; i++)
+        assert_true(sig[i] == UINT64_MAX);
+    cp_minhash_scratch_destroy(s);
+    cp_minhash_destroy(mh);
+}
+
+static double agreement(const uint64_t *a, const uint64_t *b, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += a[i] == b[i];
+    return (double)k / n;
+}
+
+static void test_char_shingles(void **state)
+{
+    (void)state;
+    /* Normalised (punctuation removed) Chinese news sentence, an edited copy (two characters changed), an
+     * unrelated one, and Japanese. */
+    const char *zh = "中国人民银行周二宣布下调存款准备金率零点五个百分点以支持实体经济发展并保持流动性合理充裕"
+                     "这是今年以来第二次降准市场普遍预期此举将释放长期资金约一万亿元";
+    const char *zh_edit = "中国人民银行周三宣布下调存款准备金率零点五个百分点以支持实体经济发展并保持流动性合理充裕"
+                          "这是今年以来第二次降准市场普遍预期此举将释放长期资金约一万亿元左右";
+    const char *zh_other = "国家统计局发布数据显示上月全国居民消费价格同比上涨百分之二其中食品价格上涨较快"
+                           "猪肉价格环比回落蔬菜价格受天气影响明显上升";
+    const char *ja = "日本銀行は火曜日に金融政策決定会合を開き大規模な金融緩和策の維持を決めた";
+    cp_minhash *mh = make(1, CP_SHINGLE_AUTO), *words = make(1, CP_SHINGLE_WORDS);
+    cp_minhash_scratch *s = cp_minhash_scratch_create();
+    assert_true(cp_minhash_uses_chars(mh, zh, strlen(zh)));
+    assert_true(cp_minhash_uses_chars(mh, ja, strlen(ja)));
+    char *en = norm(NEWS);
+    assert_false(cp_minhash_uses_chars(mh, en, strlen(en)));
+    /* the share threshold (0.3 of non-space code points), across the 8-byte ASCII fast path */
+    const char *mostly_en = "the bank said on tuesday that rates would stay where they are 银行利率";
+    const char *mostly_zh = "bank rates 中国人民银行周二宣布";
+    assert_false(cp_minhash_uses_chars(mh, mostly_en, strlen(mostly_en)));
+    assert_true(cp_minhash_uses_chars(mh, mostly_zh, strlen(mostly_zh)));
+    uint64_t a[112], b[112], c[112];
+    assert_true(cp_minhash_signature(mh, s, zh, strlen(zh), a) > 50);
+    cp_minhash_signature(mh, s, zh_edit, strlen(zh_edit), b);
+    cp_minhash_signature(mh, s, zh_other, strlen(zh_other), c);
+    assert_true(agreement(a, b, 112) > 0.6);
+    assert_true(agreement(a, c, 112) < 0.1);
+    /* Spaces do not matter in character mode. */
+    const char *zh_spaced = "中国人民银行周二宣布 下调存款准备金率零点五个百分点以支持实体经济发展并保持流动性合理充裕"
+                            "这是今年以来第二次降准 市场普遍预期此举将释放长期资金约一万亿元";
+    cp_minhash_signature(mh, s, zh_spaced, strlen(zh_spaced), c);
+    assert_memory_equal(a, c, sizeof a);
+    /* Word shingles see each Chinese text as one shingle: the edited copy would be missed. */
+    cp_minhash_signature(words, s, zh, strlen(zh), a);
+    cp_minhash_signature(words, s, zh_edit, strlen(zh_edit), b);
+    assert_true(agreement(a, b, 112) == 0.0);
+    free(en);
+    cp_minhash_scratch_destroy(s);
+    cp_minhash_destroy(mh), cp_minhash_destroy(words);
+}
+
+static void test_bad_params(void **state)
+{
+    (void)state;
+    cp_minhash_params p;
+    char err[200] = "";
+    cp_minhash_params_default(&p);
+    p.bands = 0;
+    assert_null(cp_minhash_create(&p, err, sizeof err));
+    assert_true(strlen(err) > 0);
+    cp_minhash_params_default(&p);
+    p.ngram = 0;
+    assert_null(cp_minhash_create(&p, err, sizeof err));
+    cp_minhash_params_default(&p);
+    p.bands = 20, p.rows = 5, p.ngram = 3, p.seed = 7;
+    cp_minhash *mh = cp_minhash_create(&p, err, sizeof err);
+    assert_non_null(mh);
+    assert_int_equal(cp_minhash_values(mh), 100);
+    assert_int_equal(cp_minhash_bands_count(mh), 20);
+    cp_minhash_destroy(mh);
+}
+
+/* ---- accuracy against exact Jaccard ---- */
+
+#define VOCAB 20000
+#define DOC_WORDS 300
+
+typedef struct {
+    char *text;
+    int nwords;
+} gen_doc;
+
+static char vocab[VOCAB][12];
+
+static void make_vocab(void)
+{
+    uint64_t st = 42;
+    for (int i = 0; i < VOCAB; i++) {
+        int len = 2 + (int)(rng_next(&st) % 9);
+        for (int k = 0; k < len; k++)
+            vocab[i][k] = (char)('a' + rng_next(&st) % 26);
+        vocab[i][len] = 0;
+    }
+}
+
+static char *join(const int *w, int n)
+{
+    size_t cap = (size_t)n * 12 + 1, o = 0;
+    char *t = malloc(cap);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            t[o++] = ' ';
+        size_t l = strlen(vocab[w[i]]);
+        memcpy(t + o, vocab[w[i]], l);
+        o += l;
+    }
+    t[o] = 0;
+    return t;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted distinct hashes of the word 5-grams, built independently of the module (strings, then XXH3). */
+static size_t shingle_set(const int *w, int n, uint64_t *out)
+{
+    size_t k = 0;
+    for (int i = 0; i + 5 <= n; i++) {
+        char *t = join(w + i, 5);
+        out[k++] = XXH3_64bits(t, strlen(t));
+        free(t);
+    }
+    qsort(out, k, sizeof *out, cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || out[u - 1] != out[i])
+            out[u++] = out[i];
+    return u;
+}
+
+static double exact_jaccard(const int *a, const int *b, int n)
+{
+    uint64_t sa[DOC_WORDS], sb[DOC_WORDS];
+    size_t na = shingle_set(a, n, sa), nb = shingle_set(b, n, sb), i = 0, j = 0, inter = 0;
+    while (i < na && j < nb) {
+        if (sa[i] == sb[j])
+            inter++, i++, j++;
+        else if (sa[i] < sb[j])
+            i++;
+        else
+            j++;
+    }
+    return (double)inter / (double)(na + nb - inter);
+}
+
+static void test_unbiased_vs_exact_jaccard(void **state)
+{
+    (void)state;
+    make_vocab();
+    cp_minhash *mh = make(1, CP_SHINGLE_WORDS);
+    cp_minhash_scratch *s = cp_minhash_scratch_create();
+    const double edit_rates[] = {0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.25};
+    const int per_rate = 60, nr = (int)(sizeof edit_rates / sizeof *edit_rates);
+    uint64_t st = 7;
+    double sum_err = 0, sum_sq = 0, sum_var = 0, sum_p = 0;
+    int pairs = 0, band_hits = 0;
+    for (int r = 0; r < nr; r++) {
+        double sum_err_r = 0;
+        for (int k = 0; k < per_rate; k++) {
+            int a[DOC_WORDS], b[DOC_WORDS];
+            for (int i = 0; i < DOC_WORDS; i++)
+                a[i] = b[i] = (int)(rng_next(&st) % VOCAB);
+            for (int i = 0; i < DOC_WORDS; i++)
+                if ((double)(rng_next(&st) >> 11) / 9007199254740992.0 < edit_rates[r])
+                    b[i] = (int)(rng_next(&st) % VOCAB);
+            double j = exact_jaccard(a, b, DOC_WORDS);
+            char *ta = join(a, DOC_WORDS), *tb = join(b, DOC_WORDS);
+            uint64_t sa[112], sb[112], ka[14], kb[14];
+            cp_minhash_signature(mh, s, ta, strlen(ta), sa);
+            cp_minhash_signature(mh, s, tb, strlen(tb), sb);
+            cp_minhash_bands(mh, s, ta, strlen(ta), ka);
+            cp_minhash_bands(mh, s, tb, strlen(tb), kb);
+            double est = agreement(sa, sb, 112);
+            sum_err += est - j;
+            sum_err_r += est - j;
+            sum_sq += (est - j) * (est - j);
+            sum_var += j * (1 - j) / 112;
+            sum_p += cp_minhash_collision_probability(14, 8, j);
+            band_hits += shared_bands(ka, kb, 14) > 0;
+            pairs++;
+            free(ta), free(tb);
+        }
+        /* per similarity level too: an estimator biased at one end only must not hide in the average */
+        assert_true(fabs(sum_err_r / per_rate) < 0.03);
+    }
+    double mean_err = sum_err / pairs, var_ratio = sum_sq / sum_var;
+    double p_theory = sum_p / pairs, p_seen = (double)band_hits / pairs;
+    printf("# %d pairs: mean(est-J) = %+.4f, var ratio (observed / J(1-J)/K) = %.3f, "
+           "band collision seen %.3f vs theory %.3f\n", pairs, mean_err, var_ratio, p_seen, p_theory);
+    assert_true(fabs(mean_err) < 0.02);
+    /* Independent permutations give variance J(1-J)/K; correlated ones (a weak derived scheme) inflate it. */
+    assert_true(var_ratio > 0.75 && var_ratio < 1.33);
+    /* Rows within a band must act independently for the S-curve to hold. */
+    assert_true(fabs(p_seen - p_theory) < 0.07);
+    cp_minhash_scratch_destroy(s);
+    cp_minhash_destroy(mh);
+}
+
+static void test_collision_probability(void **state)
+{
+    (void)state;
+    assert_true(fabs(cp_minhash_collision_probability(14, 8, 1.0) - 1.0) < 1e-12);
+    assert_true(cp_minhash_collision_probability(14, 8, 0.0) == 0.0);
+    double p8 = cp_minhash_collision_probability(14, 8, 0.8);
+    assert_true(p8 > 0.92 && p8 < 0.93); /* 1-(1-0.8^8)^14 = 0.9242 */
+}
+
+/* ---- LSH index ---- */
+
+static void random_keys(uint64_t *st, uint64_t *k, int n)
+{
+    for (int i = 0; i < n; i++)
+        k[i] = rng_next(st);
+}
+
+static void test_lsh_first_and_copy(void **state)
+{
+    (void)state;
+    cp_lsh *l = cp_lsh_create(14, 100);
+    uint64_t st = 1, d0[14], d1[14], d2[14];
+    random_keys(&st, d0, 14);
+    random_keys(&st, d1, 14);
+    memcpy(d2, d0, sizeof d0);
+    assert_true(cp_lsh_check_insert(l, 0, d0) == CP_LSH_NONE);
+    assert_true(cp_lsh_check_insert(l, 1, d1) == CP_LSH_NONE);
+    assert_true(cp_lsh_check_insert(l, 2, d2) == 0);
+    assert_true(cp_lsh_check_insert(l, 3, d2) == 0); /* the earliest, not the latest copy */
+    assert_true(cp_lsh_check_insert(l, 4, d1) == 1);
+    assert_int_equal(cp_lsh_entries(l), 28);
+    cp_lsh_destroy(l);
+    assert_null(cp_lsh_create(0, 10));
+}
+
+static void test_lsh_earliest_of_several(void **state)
+{
+    (void)state;
+    cp_lsh *l = cp_lsh_create(14, 0);
+    uint64_t st = 2, docs[6][14], q[14];
+    for (int i = 0; i < 6; i++) {
+        random_keys(&st, docs[i], 14);
+        assert_true(cp_lsh_check_insert(l, (uint64_t)i, docs[i]) == CP_LSH_NONE);
+    }
+    random_keys(&st, q, 14);
+    q[3] = docs[5][3];
+    q[9] = docs[0][9];
+    assert_true(cp_lsh_check_insert(l, 6, q) == 0);
+    /* same key in a different band is not a match: bands have separate tables */
+    random_keys(&st, q, 14);
+    q[2] = docs[4][7];
+    assert_true(cp_lsh_check_insert(l, 7, q) == CP_LSH_NONE);
+    cp_lsh_destroy(l);
+}
+
+static void test_lsh_chain(void **state)
+{
+    (void)state;
+    cp_lsh *l = cp_lsh_create(14, 0);
+    uint64_t st = 3, a[14], b[14], c[14];
+    random_keys(&st, a, 14);
+    random_keys(&st, b, 14);
+    random_keys(&st, c, 14);
+    b[1] = a[1]; /* A ~ B */
+    c[5] = b[5]; /* B ~ C, A and C share nothing */
+    assert_true(cp_lsh_check_insert(l, 10, a) == CP_LSH_NONE);
+    assert_true(cp_lsh_check_insert(l, 11, b) == 10);
+    assert_true(cp_lsh_check_insert(l, 12, c) == 11); /* B inserted its keys although it was a duplicate */
+    cp_lsh_destroy(l);
+}
+
+static void test_lsh_growth_keeps_entries(void **state)
+{
+    (void)state;
+    const int n = 200000;
+    cp_lsh *l = cp_lsh_create(14, 0);
+    size_t bytes0 = cp_lsh_bytes(l);
+    uint64_t st = 4, k[14];
+    int false_matches = 0;
+    for (int i = 0; i < n; i++) {
+        random_keys(&st, k, 14);
+        false_matches += cp_lsh_check_insert(l, (uint64_t)i, k) != CP_LSH_NONE;
+    }
+    /* 2.8 M lookups at ~1e-7 each (see minhash.c): about 0.3 expected */
+    printf("# %d random documents: %d false matches\n", n, false_matches);
+    assert_true(false_matches <= 3);
+    assert_true(cp_lsh_bytes(l) > 3 * bytes0);
+    assert_true(cp_lsh_entries(l) >= (uint64_t)n * 14 - 3);
+    double per_doc = (double)cp_lsh_bytes(l) / n;
+    printf("# %.1f bytes per document after growth (bound %.1f)\n", per_doc, cp_lsh_bytes_per_doc_estimate(14));
+    assert_true(per_doc <= cp_lsh_bytes_per_doc_estimate(14));
+    /* every document is found again, each band on its own, with its own seq */
+    st = 4;
+    for (int i = 0; i < n; i++) {
+        random_keys(&st, k, 14);
+        uint64_t one[14];
+        uint64_t st2 = (uint64_t)i * 77 + 1000003;
+        random_keys(&st2, one, 14);
+        one[i % 14] = k[i % 14];
+        uint64_t got = cp_lsh_check_insert(l, (uint64_t)(n + i), one);
+        if (got != (uint64_t)i && !(got < (uint64_t)i)) /* a false match can only make it earlier */
+            fail_msg("document %d lost after growth (got %llu)", i, (unsigned long long)got);
+    }
+    cp_lsh_destroy(l);
+}
+
+static void test_lsh_presized_load(void **state)
+{
+    (void)state;
+    const uint64_t n = 200000;
+    cp_lsh *l = cp_lsh_create(14, n);
+    size_t bytes0 = cp_lsh_bytes(l);
+    uint64_t st = 5, k[14];
+    for (uint64_t i = 0; i < n; i++) {
+        random_keys(&st, k, 14);
+        cp_lsh_check_insert(l, i, k);
+    }
+    assert_int_equal(cp_lsh_bytes(l), bytes0); /* no growth when the estimate holds */
+    assert_true((double)cp_lsh_bytes(l) / n <= 14 * 8 / 0.89);
+    random_keys(&st, k, 14);
+    cp_lsh_check_insert(l, n, k);
+    cp_lsh_destroy(l);
+}
+
+static void test_lsh_seq_out_of_range(void **state)
+{
+    (void)state;
+    cp_lsh *l = cp_lsh_create(2, 0);
+    uint64_t k[2] = {1, 2};
+    assert_true(cp_lsh_check_insert(l, UINT64_C(1) << 32, k) == CP_LSH_NONE);
+    assert_int_equal(cp_lsh_entries(l), 0);
+    assert_true(cp_lsh_check_insert(l, 0xFFFFFFFEu, k) == CP_LSH_NONE);
+    assert_true(cp_lsh_check_insert(l, 0, k) == CP_LSH_NONE); /* out of order: keeps the earliest */
+    k[0] = 99;
+    assert_true(cp_lsh_check_insert(l, 1, k) == 0);
+    cp_lsh_destroy(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identical_texts_identical_keys),
+        cmocka_unit_test(test_seeds),
+        cmocka_unit_test(test_keys_pinned),
+        cmocka_unit_test(test_short_and_empty),
+        cmocka_unit_test(test_char_shingles),
+        cmocka_unit_test(test_bad_params),
+        cmocka_unit_test(test_unbiased_vs_exact_jaccard),
+        cmocka_unit_test(test_collision_probability),
+        cmocka_unit_test(test_lsh_first_and_copy),
+        cmocka_unit_test(test_lsh_earliest_of_several),
+        cmocka_unit_test(test_lsh_chain),
+        cmocka_unit_test(test_lsh_growth_keeps_entries),
+        cmocka_unit_test(test_lsh_presized_load),
+        cmocka_unit_test(test_lsh_seq_out_of_range),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
