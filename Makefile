@@ -82,8 +82,8 @@ demo: deps
 	@echo "demo output in $(BUILD)/demo-out (stats: $(BUILD)/demo-out/stats.json)"
 
 bench: deps
-	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_BENCH)" deps $(BIN) $(BUILD)/bench_stages
-	sh bench/run.sh
+	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_BENCH)" deps $(BIN) $(BUILD)/bench_stages $(BUILD)/bench_minhash
+	BUILD=$(BUILD) sh bench/run.sh
 
 $(BUILD)/bench_%: bench/bench_%.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@

@@ -41,8 +41,14 @@ measure() {
 
 cp /proc/loadavg "$DIR/loadavg" 2>/dev/null
 measure floor sh -c "gzip -dc '$IN' | wc -l"
-rm -rf "$DIR/out-t1" "$DIR/out-t2" "$DIR/out-slice"        # no stale stats.json when a run fails
+rm -rf "$DIR"/out-*        # no stale stats.json when a run fails
 if [ -x "$BIN" ]; then
+    # The foundation pipeline (issue 2: normalise, langid, exact dedup, gzip-1 output), then with MinHash
+    # near-dup (issue 4), then the default (news preset: line cleaning, corpus-wide line dedup, quality
+    # filters and near-dup; issue 3), each at 1 and 2 threads.
+    measure cp_f1 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f1" --force -t 1 "$IN"
+    measure cp_f2 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f2" --force -t 2 "$IN"
+    measure cp_n1 "$BIN" -q -c none -o "$DIR/out-n1" --force -t 1 "$IN"
     measure cp_t1 "$BIN" -q -o "$DIR/out-t1" --force -t 1 "$IN"
     measure cp_t2 "$BIN" -q -o "$DIR/out-t2" --force -t 2 "$IN"
     measure cp_slice "$BIN" -q -o "$DIR/out-slice" --force -t 1 "$SLICE"
@@ -90,7 +96,7 @@ meta = load(inp + ".meta.json") or {}
 full_b, full_docs = meta.get("bytes_uncompressed", 0), meta.get("docs", 0)
 sl = meta.get("slice") or {}
 slice_b, slice_docs = sl.get("bytes_uncompressed", 0), sl.get("docs", 0)
-stats = {k: load(os.path.join(d, "out-%s" % k, "stats.json")) for k in ("t1", "t2", "slice")}
+stats = {k: load(os.path.join(d, "out-%s" % k, "stats.json")) for k in ("f1", "f2", "n1", "t1", "t2", "slice")}
 
 def cp_docs(st, fallback):
     return (st or {}).get("docs_in", fallback)
@@ -107,8 +113,11 @@ def floor_docs():
 pys = {k: last_json(k) or {} for k in ("py_stages", "py_stdlib")}
 rows = [
     ("floor", "gzip -dc | wc -l (floor)", full_b, floor_docs()),
-    ("cp_t1", "corpusprep -t 1", cp_bytes(stats["t1"], full_b), cp_docs(stats["t1"], full_docs)),
-    ("cp_t2", "corpusprep -t 2", cp_bytes(stats["t2"], full_b), cp_docs(stats["t2"], full_docs)),
+    ("cp_f1", "foundation -t 1 (-c none, no near)", cp_bytes(stats["f1"], full_b), cp_docs(stats["f1"], full_docs)),
+    ("cp_f2", "foundation -t 2", cp_bytes(stats["f2"], full_b), cp_docs(stats["f2"], full_docs)),
+    ("cp_n1", "+ near-dup -t 1 (-c none)", cp_bytes(stats["n1"], full_b), cp_docs(stats["n1"], full_docs)),
+    ("cp_t1", "default (news) -t 1", cp_bytes(stats["t1"], full_b), cp_docs(stats["t1"], full_docs)),
+    ("cp_t2", "default (news) -t 2", cp_bytes(stats["t2"], full_b), cp_docs(stats["t2"], full_docs)),
     ("cp_slice", "corpusprep -t 1, on the slice", slice_b, cp_docs(stats["slice"], slice_docs)),
     ("py_stages", "Python same stages, on the slice", pys["py_stages"].get("bytes_in", slice_b),
      pys["py_stages"].get("docs_in", slice_docs)),
@@ -142,12 +151,17 @@ for key, label, nbytes, docs in rows:
 print()
 def ratio(a, b):
     return a / b if a and b else None
-if "cp_t1" in per_core:
-    print("corpusprep -t 1: %.1f MB/s per core (target >= 25)" % per_core["cp_t1"])
-s = ratio(walls.get("cp_t1"), walls.get("cp_t2"))
-if s:
-    print("speedup -t 2 over -t 1 (wall): %.2fx (target >= 1.8); -t 2 per core: %.1f MB/s"
-          % (s, per_core.get("cp_t2", 0)))
+if "cp_f1" in per_core:
+    print("foundation pipeline -t 1: %.1f MB/s per core (issue 2 target >= 25)" % per_core["cp_f1"])
+for a, b, what in (("cp_f1", "cp_f2", "foundation"), ("cp_t1", "cp_t2", "default")):
+    s = ratio(walls.get(a), walls.get(b))
+    if s:
+        print("%s: speedup -t 2 over -t 1 (wall): %.2fx (target >= 1.8)" % (what, s))
+for key, what, target in (("cp_n1", "near-dup on (issue 4)", 0.75), ("cp_t1", "default news preset (issue 3)", 0.75)):
+    r = ratio(per_core.get(key), per_core.get("cp_f1"))
+    if r:
+        print("%s: %.1f MB/s per core = %.0f%% of the foundation's (target >= %.0f%%)"
+              % (what, per_core[key], 100 * r, 100 * target))
 r = ratio(per_core.get("cp_t1"), per_core.get("py_stages"))
 if r:
     print("per core, corpusprep -t 1 / Python same stages: %.1fx (target >= 10); on the identical slice: %s"

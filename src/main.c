@@ -42,6 +42,7 @@ static void usage(FILE *fp)
 "Deduplication:\n"
 "  --no-dedup             no exact deduplication [exact on]\n"
 "  --dedup-url            also reject later documents with the same normalised url [off]\n"
+"  --no-near-dedup        no MinHash near-duplicate removal [on: 14 bands x 8 rows, word 5-grams]\n"
 "Output:\n"
 "  -o, --output DIR       output folder (must be empty, or use --force) [required]\n"
 "  --force                replace the shards and stats.json of a previous run in DIR\n"
@@ -52,7 +53,8 @@ static void usage(FILE *fp)
 "  --level N              compression level (gzip 0-9, zstd -7..19) [1]\n"
 "Run:\n"
 "  -t, --threads N        worker threads [all cores]\n"
-"  -c, --config FILE      JSON config merged over the defaults (or a preset: news, c4, gopher, fineweb)\n"
+"  -c, --config FILE      JSON config merged over the defaults, or a built-in preset: news (the\n"
+"                         default), c4, gopher, fineweb, none (no line cleaning, no quality filters)\n"
 "  --print-config         print the effective configuration as JSON and exit\n"
 "  -q, --quiet            only errors on stderr\n"
 "  -v, --verbose          every per-document warning (not just the first %d of each kind)\n"
@@ -80,7 +82,8 @@ static json_t *split_list(const char *s)
 
 enum {
     OPT_TEXT_FIELD = 256, OPT_LANGS, OPT_MIN_LANG_SCORE, OPT_KEEP_REJECTED, OPT_SPLIT_BY, OPT_SHARD_SIZE,
-    OPT_LEVEL, OPT_PRINT_CONFIG, OPT_VERSION, OPT_COMPRESS, OPT_FORCE, OPT_MAX_LINE, OPT_NO_DEDUP, OPT_DEDUP_URL
+    OPT_LEVEL, OPT_PRINT_CONFIG, OPT_VERSION, OPT_COMPRESS, OPT_FORCE, OPT_MAX_LINE, OPT_NO_DEDUP, OPT_DEDUP_URL,
+    OPT_NO_NEAR
 };
 
 int main(int argc, char **argv)
@@ -94,6 +97,7 @@ int main(int argc, char **argv)
         {"compress", required_argument, 0, OPT_COMPRESS}, {"print-config", no_argument, 0, OPT_PRINT_CONFIG},
         {"force", no_argument, 0, OPT_FORCE},        {"max-line", required_argument, 0, OPT_MAX_LINE},
         {"no-dedup", no_argument, 0, OPT_NO_DEDUP},  {"dedup-url", no_argument, 0, OPT_DEDUP_URL},
+        {"no-near-dedup", no_argument, 0, OPT_NO_NEAR},
         {"quiet", no_argument, 0, 'q'},              {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
@@ -146,6 +150,7 @@ int main(int argc, char **argv)
         case OPT_COMPRESS: json_object_set_new(flags, "output.compress", json_string(optarg)); break;
         case OPT_NO_DEDUP: json_object_set_new(flags, "dedup.exact", json_false()); break;
         case OPT_DEDUP_URL: json_object_set_new(flags, "dedup.url", json_true()); break;
+        case OPT_NO_NEAR: json_object_set_new(flags, "near_dedup.enabled", json_false()); break;
         case OPT_LEVEL: {
             long v = strtol(optarg, &end, 10);
             if (*end || end == optarg) {

@@ -540,6 +540,72 @@ static void test_seed_page_is_dutch(void **state)
     free(p);
 }
 
+/* Issue 3's end-to-end case: the seed page, cleaned together with an earlier page of the same sites (which
+ * repeats the standards footer and the mirror's author blurb), keeps its nine body paragraphs and loses
+ * every piece of boilerplate. */
+static void test_seed_page_cleaned(void **state)
+{
+    fx_t *f = *state;
+    const char *sh = shared_dir();
+    if (!sh)
+        skip();
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "python3 - %s/seed/news-nl-reuters-mirror.txt %s/seed.jsonl <<'PY'\n"
+             "import json, sys\n"
+             "seed = open(sys.argv[1], encoding='utf-8').read()\n"
+             "lines = seed.split('\\n')\n"
+             "footer = [l for l in lines if l.startswith('Onze normen')][0]\n"
+             "blurb = [l for l in lines if l.startswith('\\u201cInternetverslaving')][0]\n"
+             "other = '\\n'.join([\n"
+             "  'DEN HAAG, 7 januari (Reuters) - Het kabinet heeft vrijdag een nieuw plan gepresenteerd om de "
+             "woningnood in de grote steden aan te pakken, met meer geld voor gemeenten en snellere procedures.',\n"
+             "  'Volgens de minister moeten er de komende tien jaar bijna een miljoen woningen bij komen, vooral "
+             "voor starters en mensen met een middeninkomen die nu geen huis kunnen vinden.',\n"
+             "  'Gemeenten reageerden voorzichtig positief, maar zeiden dat het geld pas effect heeft als ook de "
+             "regels voor bouwen eenvoudiger worden en er genoeg bouwvakkers zijn.',\n"
+             "  'Verslag door Bart Meijer; Bewerking door Jan Harvey',\n"
+             "  footer, blurb])\n"
+             "with open(sys.argv[2], 'w', encoding='utf-8') as o:\n"
+             "  o.write(json.dumps({'id': 'other', 'text': other}, ensure_ascii=False) + '\\n')\n"
+             "  o.write(json.dumps({'id': 'seed', 'text': seed}, ensure_ascii=False) + '\\n')\n"
+             "PY",
+             sh, f->in);
+    assert_int_equal(system(cmd), 0);
+    char *p = path_join(f->in, "seed.jsonl");
+    const char *args[] = {"-q", "--keep-rejected", "-o", f->out, p, NULL};
+    assert_int_equal(run_cli(args, NULL, NULL), 0);
+    json_t *kept = read_records(f->out, 1);
+    json_t *seed = find_by_id(kept, "seed");
+    assert_non_null(seed);
+    const char *t = str(seed, "text");
+    assert_string_equal(str(seed, "lang"), "nl");
+    static const char *const body[] = {
+        "MOSKOU, 8 januari (Reuters) \xE2\x80\x93 Rusland heeft boos gereageerd",
+        "Op vrijdag betwistte Blingen de rechtvaardiging",
+        "om ze eruit te krijgen\xE2\x80\x9D, zei Blingen.",
+        "Het Russische ministerie van Buitenlandse Zaken heeft de opmerking",
+        "niet beroofd of verkracht te worden\xE2\x80\x9D, zei het ministerie",
+        "maar ook door 300 jaar Amerikaanse regeringen.",
+        "Het ministerie zei dat de vestiging in Kazachstan",
+        "over de crisis in Oekra\xC3\xAF" "ne, die maandag begint.",
+        "die het van plan is binnen te vallen.",
+    };
+    for (size_t i = 0; i < sizeof body / sizeof *body; i++) {
+        if (!strstr(t, body[i]))
+            fail_msg("body paragraph %zu missing: %s\n--- text:\n%s", i, body[i], t);
+    }
+    static const char *const gone[] = {
+        "Bestandsfoto", "Meld u nu aan", "Registratie", "Lees verder", "More Stories", "Onze normen",
+        "Internetverslaving", "Poetin beloofde", "Kramatorsk", "bankbiljetten",
+    };
+    for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+        if (strstr(t, gone[i]))
+            fail_msg("boilerplate left: %s\n--- text:\n%s", gone[i], t);
+    json_decref(kept);
+    free(p);
+}
+
 static void test_masakhanews_acceptance(void **state)
 {
     fx_t *f = *state;
@@ -581,6 +647,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_removes_partial_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_page_is_dutch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_page_cleaned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_masakhanews_acceptance, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
