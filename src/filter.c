@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL /* short words: the call costs as much as the hash */
 #include <xxhash.h>
 
 #include "corpusprep/config.h"
@@ -69,6 +70,7 @@ struct cp_filter {
     size_t nlangs;
     char (*nospace_codes)[16];
     size_t n_nospace;
+    unsigned char cls[256]; /* B_* classes of bytes */
 };
 
 /* ---------------------------------------------------------------- config */
@@ -183,17 +185,13 @@ static void parse_params(rd_t *r, params_t *p)
         snprintf(r->err, r->errlen, "filter: bad value");
 }
 
-/* Lower-cases ASCII and Latin-1 capitals, drops leading and trailing punctuation; the word hash used for
- * stop words and n-grams. */
-static uint64_t word_hash(const unsigned char *s, size_t n)
+/* The word hash used for stop words and n-grams: XXH3 of the word with leading and trailing ASCII
+ * punctuation dropped, ASCII and Latin-1 capitals lower-cased. hash_core takes the word already trimmed;
+ * may_fold = 0 promises it holds no capital (no 'A'..'Z', no 0xC3 lead byte), so no copy is needed. */
+static inline uint64_t hash_core(const unsigned char *s, size_t n, int may_fold)
 {
     unsigned char buf[128];
-    while (n && s[0] < 0x80 && !((s[0] | 32) >= 'a' && (s[0] | 32) <= 'z') && !(s[0] >= '0' && s[0] <= '9'))
-        s++, n--;
-    while (n && s[n - 1] < 0x80 && !((s[n - 1] | 32) >= 'a' && (s[n - 1] | 32) <= 'z') &&
-           !(s[n - 1] >= '0' && s[n - 1] <= '9'))
-        n--;
-    if (n > sizeof buf)
+    if (n > sizeof buf || !may_fold)
         return XXH3_64bits(s, n);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
@@ -204,6 +202,20 @@ static uint64_t word_hash(const unsigned char *s, size_t n)
         buf[i] = c;
     }
     return XXH3_64bits(buf, n);
+}
+
+static inline int trim_byte(unsigned char c)
+{
+    return c < 0x80 && !((c | 32) >= 'a' && (c | 32) <= 'z') && !(c >= '0' && c <= '9');
+}
+
+static uint64_t word_hash(const unsigned char *s, size_t n)
+{
+    while (n && trim_byte(s[0]))
+        s++, n--;
+    while (n && trim_byte(s[n - 1]))
+        n--;
+    return hash_core(s, n, 1);
 }
 
 static int load_stopwords(const char *rel, hset_t *h, char *err, size_t errlen)
@@ -242,10 +254,32 @@ static int load_stopwords(const char *rel, hset_t *h, char *err, size_t errlen)
     return 0;
 }
 
+/* Byte classes for the word loop: B_SP splits words; B_ALPHA marks an alphabetic word (an ASCII letter or
+ * a non-ASCII lead byte); B_FOLD a byte the word hash lower-cases (ASCII capital, 0xC3 before a Latin-1
+ * capital); B_HI non-ASCII. */
+enum { B_SP = 1, B_ALPHA = 2, B_FOLD = 4, B_HI = 8 };
+
+static void fill_byte_classes(unsigned char *cls)
+{
+    for (int c = 0; c < 256; c++) {
+        unsigned k = 0;
+        if (c == ' ' || c == '\t')
+            k |= B_SP;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0xC0)
+            k |= B_ALPHA;
+        if ((c >= 'A' && c <= 'Z') || c == 0xC3)
+            k |= B_FOLD;
+        if (c >= 0x80)
+            k |= B_HI;
+        cls[c] = (unsigned char)k;
+    }
+}
+
 cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
 {
     cp_filter *f = cp_xcalloc(1, sizeof *f);
     f->effective = json_object();
+    fill_byte_classes(f->cls);
     err[0] = 0;
     rd_t r = {section, f->effective, err, errlen, 0, "default"};
     if (section && !json_is_object(section))
@@ -361,14 +395,28 @@ typedef struct {
     uint32_t bytes;
 } word_t;
 
+typedef struct {
+    uint64_t h;
+    size_t bytes;
+} unit_t; /* a non-empty line */
+
+/* Counting table slot. A slot is empty unless gen is the table's current generation, so starting a new
+ * table costs one increment instead of clearing the array. */
+typedef struct {
+    uint64_t key;
+    uint32_t val, gen;
+} slot_t;
+
 struct cp_filter_scratch {
     word_t *w;
     size_t nw, wcap;
+    unit_t *u;
+    size_t nu, ucap;
     uint64_t *g;
     size_t *cb, gcap;
-    uint64_t *keys;
-    uint32_t *vals;
+    slot_t *tab;
     size_t tcap;
+    uint32_t gen;
 };
 
 cp_filter_scratch *cp_filter_scratch_create(void)
@@ -381,42 +429,52 @@ void cp_filter_scratch_destroy(cp_filter_scratch *s)
     if (!s)
         return;
     free(s->w);
+    free(s->u);
     free(s->g);
     free(s->cb);
-    free(s->keys);
-    free(s->vals);
+    free(s->tab);
     free(s);
 }
 
+/* Starts an empty table for up to n keys; returns its mask. */
 static size_t table_reset(cp_filter_scratch *s, size_t n)
 {
     size_t cap = 64;
     while (cap < 2 * n + 2)
         cap <<= 1;
     if (cap > s->tcap) {
-        free(s->keys);
-        free(s->vals);
-        s->keys = cp_xmalloc(cap * sizeof(uint64_t));
-        s->vals = cp_xmalloc(cap * sizeof(uint32_t));
+        free(s->tab);
+        s->tab = cp_xcalloc(cap, sizeof(slot_t));
         s->tcap = cap;
+        s->gen = 0;
     }
-    memset(s->keys, 0, cap * sizeof(uint64_t));
+    if (++s->gen == 0) { /* wrapped: old generations would look current again */
+        memset(s->tab, 0, s->tcap * sizeof(slot_t));
+        s->gen = 1;
+    }
     return cap - 1;
 }
 
-/* Slot of key (inserted with value 0 when new); *fresh tells which. */
-static inline size_t table_slot(cp_filter_scratch *s, size_t mask, uint64_t key, int *fresh)
+/* The slot of key, inserted with count 0 when new (*fresh = 1). Keys are stored with bit 0 set, so k and
+ * k ^ 1 count as one key (as they always have). */
+static inline slot_t *table_slot(cp_filter_scratch *s, size_t mask, uint64_t key, int *fresh)
 {
     key |= 1;
-    size_t j = key & mask;
-    while (s->keys[j] && s->keys[j] != key)
-        j = (j + 1) & mask;
-    *fresh = !s->keys[j];
-    if (*fresh) {
-        s->keys[j] = key;
-        s->vals[j] = 0;
+    const uint32_t gen = s->gen;
+    for (size_t j = key & mask;; j = (j + 1) & mask) {
+        slot_t *e = &s->tab[j];
+        if (e->gen != gen) {
+            e->gen = gen;
+            e->key = key;
+            e->val = 0;
+            *fresh = 1;
+            return e;
+        }
+        if (e->key == key) {
+            *fresh = 0;
+            return e;
+        }
     }
-    return j;
 }
 
 static const params_t *pick(const cp_filter *f, const char *lang)
@@ -432,49 +490,89 @@ static const params_t *pick(const cp_filter *f, const char *lang)
     return &f->def;
 }
 
-static int ends_with(const char *s, size_t n, const char *suf)
+static inline int ends_with(const char *s, size_t n, const char *suf, size_t m)
 {
-    size_t m = strlen(suf);
     return m <= n && !memcmp(s + n - m, suf, m);
+}
+
+static inline int ends_ellipsis(const char *s, size_t n)
+{
+    return n >= 3 && ((s[n - 1] == '.' && s[n - 2] == '.' && s[n - 3] == '.') ||
+                      ((unsigned char)s[n - 1] == 0xA6 && !memcmp(s + n - 3, "…", 3)));
 }
 
 /* FineWeb's end punctuation plus the full stops of other scripts. */
 static int ends_punct(const char *s, size_t n)
 {
-    static const char *const marks[] = {".", "!", "?", "\"", "'", "”", "’", "»", "…", ")", ":", ";",
-                                        "。", "！", "？", "።", "፧", "۔", "।", "؟", NULL};
+    unsigned char last = (unsigned char)s[n - 1];
+    if (last < 0x80) /* every multi-byte mark ends in a byte >= 0x80 */
+        return last == '.' || last == '!' || last == '?' || last == '"' || last == '\'' || last == ')' ||
+               last == ':' || last == ';';
+    static const char *const marks[] = {"”", "’", "»", "…", "。", "！", "？", "።", "፧", "۔", "।", "؟", NULL};
     for (int i = 0; marks[i]; i++)
-        if (ends_with(s, n, marks[i]))
+        if (ends_with(s, n, marks[i], strlen(marks[i])))
             return 1;
     return 0;
 }
 
-static size_t utf8_chars(const char *s, size_t n)
+static inline int starts_bullet(const char *ln, size_t n)
 {
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return ln[0] == '-' || ln[0] == '*' ||
+           (n >= 3 && (unsigned char)ln[0] == 0xE2 &&
+            (!memcmp(ln, "•", 3) || !memcmp(ln, "‣", 3) || !memcmp(ln, "◦", 3) || !memcmp(ln, "▪", 3)));
+}
+
+/* UTF-8 continuation bytes in s[0..n): characters = bytes - continuation bytes. */
+static size_t cont_bytes(const char *s, size_t n)
+{
+    size_t c = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        x = x & ~(x << 1) & 0x8080808080808080ull; /* bit 7 set, bit 6 clear */
+        x = (x >> 7) * 0x0101010101010101ull;      /* sums the eight 0/1 lanes into the top byte */
+        c += x >> 56;
+    }
+    for (; i < n; i++)
+        c += ((unsigned char)s[i] & 0xC0) == 0x80;
     return c;
 }
 
-/* Counts of repeated units (lines or paragraphs), Gopher style: an occurrence after the first is a
- * duplicate; *dup_bytes sums their lengths. */
-static void dup_units(cp_filter_scratch *s, const char *t, size_t len, int para, size_t *units, size_t *dups,
+/* Largest x in [0, len] with (double)x / len <= thr: the quotient only grows with x, so "x / len > thr"
+ * is "x > limit" for every x up to len. */
+static size_t frac_limit(double thr, size_t len)
+{
+    double d = thr * (double)len;
+    size_t x = d >= (double)len ? len : (size_t)d;
+    while (x < len && (double)(x + 1) / (double)len <= thr)
+        x++;
+    while (x > 0 && (double)x / (double)len > thr)
+        x--;
+    return x;
+}
+
+/* Gopher's repetition statistics over lines (lines = 1) or paragraphs: units, units seen before, and the
+ * bytes of those. */
+static void dup_paras(cp_filter_scratch *s, const char *t, size_t len, size_t *units, size_t *dups,
                       size_t *dup_bytes)
 {
     size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += t[i] == '\n';
-    size_t mask = table_reset(s, n + 1);
+    for (const char *q = t; (q = memchr(q, '\n', (size_t)(t + len - q))); q++)
+        n++;
+    size_t mask = table_reset(s, n / 2 + 1);
     *units = *dups = *dup_bytes = 0;
     for (size_t p = 0; p < len;) {
-        size_t e = p;
-        if (para) {
-            const char *q = memmem(t + p, len - p, "\n\n", 2);
-            e = q ? (size_t)(q - t) : len;
-        } else {
-            const char *q = memchr(t + p, '\n', len - p);
-            e = q ? (size_t)(q - t) : len;
+        size_t e = len;
+        for (size_t x = p; x < len;) { /* the next "\n\n" */
+            const char *q = memchr(t + x, '\n', len - x);
+            if (!q)
+                break;
+            size_t at = (size_t)(q - t);
+            if (at + 1 < len && t[at + 1] == '\n') {
+                e = at;
+                break;
+            }
+            x = at + 1;
         }
         if (e > p) {
             int fresh;
@@ -485,7 +583,7 @@ static void dup_units(cp_filter_scratch *s, const char *t, size_t len, int para,
                 *dup_bytes += e - p;
             }
         }
-        p = e + (para ? 2 : 1);
+        p = e + 2;
     }
 }
 
@@ -495,10 +593,14 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
     const params_t *p = pick(f, lang);
     if (!p->gq && !p->gr && !p->c4 && !p->fw)
         return NULL;
+    const unsigned char *cls = f->cls;
+    const int want_units = p->gr || p->fw;
     /* One pass: lines and words. */
     size_t lines = 0, bullets = 0, ellipsis = 0, punct_lines = 0, short_lines = 0, newlines = 0;
-    size_t alpha_words = 0, stop = 0, word_bytes = 0, symbols = 0, sentences = 0;
+    size_t alpha_words = 0, stop = 0, word_len = 0, cont = 0, symbols = 0, sentences = 0;
+    const size_t min_stop = p->stop.v ? (size_t)p->min_stop : 0;
     s->nw = 0;
+    s->nu = 0;
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t e = nl ? (size_t)(nl - text) : len;
@@ -506,59 +608,71 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
             newlines++;
         if (e > pos) {
             const char *ln = text + pos;
+            const unsigned char *u = (const unsigned char *)ln;
             size_t n = e - pos;
             lines++;
-            if (ln[0] == '-' || ln[0] == '*' ||
-                (n >= 3 && (!memcmp(ln, "•", 3) || !memcmp(ln, "‣", 3) || !memcmp(ln, "◦", 3) ||
-                            !memcmp(ln, "▪", 3))))
-                bullets++;
-            if (ends_with(ln, n, "...") || ends_with(ln, n, "…"))
-                ellipsis++;
-            if (ends_punct(ln, n))
-                punct_lines++;
-            if (utf8_chars(ln, n) <= p->fw_short_chars)
-                short_lines++;
-            /* words */
+            bullets += starts_bullet(ln, n);
+            ellipsis += ends_ellipsis(ln, n);
+            punct_lines += ends_punct(ln, n);
+            if (want_units) {
+                if (s->nu == s->ucap) {
+                    s->ucap = s->ucap ? s->ucap * 2 : 256;
+                    s->u = cp_xrealloc(s->u, s->ucap * sizeof(unit_t));
+                }
+                s->u[s->nu++] = (unit_t){XXH3_64bits(ln, n), n};
+            }
+            for (const char *q = ln; (q = memchr(q, '#', (size_t)(ln + n - q))); q++)
+                symbols++;
+            /* words: runs between spaces and tabs */
+            unsigned line_acc = 0;
             size_t i = 0;
             while (i < n) {
-                while (i < n && (ln[i] == ' ' || ln[i] == '\t'))
+                while (i < n && (cls[u[i]] & B_SP))
                     i++;
                 if (i >= n)
                     break;
                 size_t b = i;
-                int alpha = 0;
-                while (i < n && ln[i] != ' ' && ln[i] != '\t') {
-                    unsigned char c = (unsigned char)ln[i];
-                    if (c >= 0x80 || ((c | 32) >= 'a' && (c | 32) <= 'z'))
-                        alpha = alpha || (c >= 0xC0 || c < 0x80);
-                    if (c == '#')
-                        symbols++;
+                unsigned acc = 0, k;
+                while (i < n && !((k = cls[u[i]]) & B_SP)) {
+                    acc |= k;
                     i++;
                 }
+                line_acc |= acc;
                 size_t wl = i - b;
-                const unsigned char *w = (const unsigned char *)ln + b;
-                if (ends_with((const char *)w, wl, "...") || ends_with((const char *)w, wl, "…"))
-                    symbols++;
-                if (wl && (w[wl - 1] == '.' || w[wl - 1] == '!' || w[wl - 1] == '?' ||
-                           ends_with((const char *)w, wl, "。") || ends_with((const char *)w, wl, "።")))
+                const unsigned char *w = u + b;
+                symbols += ends_ellipsis((const char *)w, wl);
+                unsigned char last = w[wl - 1];
+                if (last == '.' || last == '!' || last == '?' ||
+                    (last >= 0x80 && (ends_with((const char *)w, wl, "。", 3) || ends_with((const char *)w, wl, "።", 3))))
                     sentences++;
-                alpha_words += alpha;
-                word_bytes += utf8_chars((const char *)w, wl);
+                alpha_words += (acc & B_ALPHA) != 0;
+                word_len += wl;
+                const unsigned char *t = w;
+                size_t tn = wl;
+                while (tn && trim_byte(t[0]))
+                    t++, tn--;
+                while (tn && trim_byte(t[tn - 1]))
+                    tn--;
+                uint64_t h = hash_core(t, tn, (acc & B_FOLD) != 0);
                 if (s->nw == s->wcap) {
                     s->wcap = s->wcap ? s->wcap * 2 : 1024;
                     s->w = cp_xrealloc(s->w, s->wcap * sizeof(word_t));
                 }
-                uint64_t h = word_hash(w, wl);
                 s->w[s->nw++] = (word_t){h, (uint32_t)wl};
-                if (p->stop.v && stop < (size_t)p->min_stop && hset_has(&p->stop, h))
+                if (stop < min_stop && hset_has(&p->stop, h))
                     stop++;
             }
+            size_t lc = line_acc & B_HI ? cont_bytes(ln, n) : 0; /* spaces are ASCII: all in words */
+            cont += lc;
+            if (n - lc <= p->fw_short_chars)
+                short_lines++;
         }
         if (!nl)
             break;
         pos = e + 1;
     }
     size_t words = s->nw;
+    size_t word_bytes = word_len - cont; /* characters in words */
 
     if (p->gq) {
         if (p->word_rules) {
@@ -581,14 +695,23 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
                 return reasons[R_STOP];
         }
     }
-    size_t line_units = 0, line_dups = 0, line_dup_bytes = 0;
-    if (p->gr || p->fw)
-        dup_units(s, text, len, 0, &line_units, &line_dups, &line_dup_bytes);
+    size_t line_units = s->nu, line_dups = 0, line_dup_bytes = 0;
+    if (want_units) {
+        size_t mask = table_reset(s, s->nu);
+        for (size_t i = 0; i < s->nu; i++) {
+            int fresh;
+            table_slot(s, mask, s->u[i].h, &fresh);
+            if (!fresh) {
+                line_dups++;
+                line_dup_bytes += s->u[i].bytes;
+            }
+        }
+    }
     if (p->gr) {
         if (line_units && (double)line_dups / (double)line_units > p->dline)
             return reasons[R_DLINE];
         size_t pu, pd, pb;
-        dup_units(s, text, len, 1, &pu, &pd, &pb);
+        dup_paras(s, text, len, &pu, &pd, &pb);
         if (pu && (double)pd / (double)pu > p->dpara)
             return reasons[R_DPARA];
         if (len && (double)line_dup_bytes / (double)len > p->dlinec)
@@ -597,7 +720,7 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
             return reasons[R_DPARAC];
         if (p->word_rules && words >= 2) {
             /* g[i] holds the hash of the n-gram starting at word i, extended by one word per round;
-             * cb[i] the bytes of its words before word i (prefix sums) for the character counts. */
+             * cb[i] the bytes of the words before word i (prefix sums) for the character counts. */
             if (s->gcap < words + 1) {
                 free(s->g);
                 free(s->cb);
@@ -605,43 +728,50 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
                 s->g = cp_xmalloc(s->gcap * sizeof(uint64_t));
                 s->cb = cp_xmalloc(s->gcap * sizeof(size_t));
             }
-            s->cb[0] = 0;
+            uint64_t *g = s->g;
+            size_t *cb = s->cb;
+            const word_t *w = s->w;
+            cb[0] = 0;
             for (size_t i = 0; i < words; i++) {
-                s->g[i] = s->w[i].h;
-                s->cb[i + 1] = s->cb[i] + s->w[i].bytes;
+                g[i] = w[i].h;
+                cb[i + 1] = cb[i] + w[i].bytes;
             }
-            for (int n = 2; n <= 10; n++) {
-                size_t m = words >= (size_t)n ? words - (size_t)n + 1 : 0;
-                for (size_t i = 0; i < m; i++)
-                    s->g[i] = s->g[i] * 0x9E3779B97F4A7C15ull + s->w[i + (size_t)n - 1].h;
-                if (!m)
-                    break;
+            for (size_t n = 2; n <= 10 && n <= words; n++) {
+                size_t m = words - n + 1;
                 size_t mask = table_reset(s, m);
                 int fresh;
                 if (n <= 4) { /* the most frequent n-gram's share of the characters */
                     size_t best = 0, best_bytes = 0;
                     for (size_t i = 0; i < m; i++) {
-                        size_t j = table_slot(s, mask, s->g[i], &fresh);
-                        if (++s->vals[j] > best) {
-                            best = s->vals[j];
-                            best_bytes = s->cb[i + (size_t)n] - s->cb[i] + (size_t)n - 1;
+                        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + n - 1].h;
+                        slot_t *e = table_slot(s, mask, g[i], &fresh);
+                        if (++e->val > best) {
+                            best = e->val;
+                            best_bytes = cb[i + n] - cb[i] + n - 1;
                         }
                     }
                     if (best > 1 && (double)(best * best_bytes) / (double)len > p->top[n - 2])
                         return reasons[R_TOP2 + n - 2];
                 } else { /* characters in repeated n-grams, counted without overlap */
+                    for (size_t i = 0; i < m; i++)
+                        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + n - 1].h;
+                    /* rep only grows, by at most the bytes of the words not yet passed: stop as soon as
+                     * it is over the limit, or cannot get there any more */
+                    const size_t lim = frac_limit(p->dup[n - 5], len), total = cb[words];
                     size_t rep = 0;
                     for (size_t i = 0; i < m;) {
-                        table_slot(s, mask, s->g[i], &fresh);
+                        if (rep + (total - cb[i]) <= lim)
+                            break;
+                        table_slot(s, mask, g[i], &fresh);
                         if (fresh) {
                             i++;
                         } else {
-                            rep += s->cb[i + (size_t)n] - s->cb[i];
-                            i += (size_t)n;
+                            rep += cb[i + n] - cb[i];
+                            if (rep > lim)
+                                return reasons[R_DUP5 + n - 5];
+                            i += n;
                         }
                     }
-                    if ((double)rep / (double)len > p->dup[n - 5])
-                        return reasons[R_DUP5 + n - 5];
                 }
             }
         }

@@ -310,6 +310,8 @@ static void phase_end(scratch_t *s)
 
 /* ---- the run ----------------------------------------------------------------------------------- */
 
+static int cmp_u64(const void *a, const void *b);
+
 typedef struct {
     const cp_pipeline_opts *o;
     const cp_config *cfg;
@@ -324,6 +326,8 @@ typedef struct {
     unsigned line_min_docs;
     cp_keymap *lines;         /* line hash -> first position (mode first) or document count (mode all) */
     int counting;             /* pass 1 of mode all: only count lines */
+    uint64_t *count_buf;      /* one document's line hashes, sorted, while counting */
+    size_t count_cap;
     uint64_t line_drops, line_drop_bytes;
     cp_minhash *mh;           /* NULL when near-dup is off */
     cp_lsh *lsh;              /* made at the first batch, sized from the input */
@@ -354,6 +358,15 @@ static const char *dup_id(const run_t *r, uint64_t first)
     return first < r->n_ids ? r->ids.data + r->id_off[first] : NULL;
 }
 
+/* Replaces d's text by b's bytes (b is at most as long as the text: the stages after parse only remove). */
+static void shrink_text(cp_doc *d, const cp_buf *b)
+{
+    if (b->len)
+        memcpy(d->text, b->data, b->len);
+    d->text[b->len] = 0;
+    d->text_len = b->len;
+}
+
 static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
 {
     const cp_config *cfg = r->cfg;
@@ -367,20 +380,19 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
     s->a.len = 0;
     cp_normalize_text(d->text, d->text_len, &s->a, &s->b, &s->nc);
     if (s->a.len <= d->text_len) {
-        memcpy(d->text, s->a.data, s->a.len + 1);
-    } else {
+        shrink_text(d, &s->a);
+    } else { /* U+FFFD replacements can make the text longer */
         free(d->text);
-        d->text = cp_xstrndup(s->a.data, s->a.len);
+        d->text = cp_xstrndup(s->a.data ? s->a.data : "", s->a.len);
+        d->text_len = s->a.len;
     }
-    d->text_len = s->a.len;
     double t2 = cp_now();
     s->t[CP_T_NORMALIZE] += t2 - t1;
     if (r->cl) {
         cp_clean_stats cs;
         d->reject = cp_clean_doc(r->cl, d->text, d->text_len, s->cs, &s->a, &cs);
         cp_clean_stats_add(&s->clean, &cs);
-        memcpy(d->text, s->a.data, s->a.len + 1); /* cleaning only removes */
-        d->text_len = s->a.len;
+        shrink_text(d, &s->a);
         if (!d->reject && r->line_mode != CP_LINE_DEDUP_OFF)
             cp_clean_hash_lines(r->cl, d->text, d->text_len, s->cs, &d->lines);
         s->t[CP_T_CLEAN] += cp_now() - t2;
@@ -417,8 +429,7 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
     double t0 = cp_now();
     if (d->drop) {
         cp_clean_drop_lines(d->text, d->text_len, &d->lines, d->drop, &s->a);
-        memcpy(d->text, s->a.data, s->a.len + 1);
-        d->text_len = s->a.len;
+        shrink_text(d, &s->a);
         s->t[CP_T_CLEAN] += cp_now() - t0;
         if (!d->text_len) {
             d->reject = "dup_lines"; /* every line was already said by earlier documents */
@@ -550,14 +561,17 @@ static void s1_doc(run_t *r, cp_doc *d)
     const cp_cluster_hooks *h = r->o->hooks;
     uint64_t pos = doc_pos(r, d);
     if (r->counting) {
-        /* a line counts once per document */
-        for (size_t i = 0; i < d->lines.n; i++) {
-            uint64_t *last = cp_keymap_upsert(r->lines, d->lines.v[i].hash ^ 0x5bd1e995u, UINT64_MAX);
-            if (*last == pos)
-                continue;
-            *last = pos;
-            (*cp_keymap_upsert(r->lines, d->lines.v[i].hash, 0))++;
+        /* a line counts once per document: sort the document's hashes and count each distinct one */
+        if (d->lines.n > r->count_cap) {
+            r->count_cap = d->lines.n;
+            r->count_buf = cp_xrealloc(r->count_buf, r->count_cap * sizeof *r->count_buf);
         }
+        for (size_t i = 0; i < d->lines.n; i++)
+            r->count_buf[i] = d->lines.v[i].hash;
+        qsort(r->count_buf, d->lines.n, sizeof *r->count_buf, cmp_u64);
+        for (size_t i = 0; i < d->lines.n; i++)
+            if (!i || r->count_buf[i] != r->count_buf[i - 1])
+                (*cp_keymap_upsert(r->lines, r->count_buf[i], 0))++;
         return;
     }
     for (size_t i = 0; i < d->lines.n; i++) {
@@ -782,7 +796,9 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         s->a.len = 0;
         for (size_t j = 0; j < c->n; j++) {
             cp_doc *d = &b->docs[c->docs[j]];
-            const char *of = d->reject && !strncmp(d->reject, "dup_", 4) ? dup_id(r, d->dup_of) : NULL;
+            /* dup_lines has no single first document: no dup_of */
+            const char *of = d->reject && !strncmp(d->reject, "dup_", 4) && strcmp(d->reject, "dup_lines")
+                                 ? dup_id(r, d->dup_of) : NULL;
             cp_emit_doc(d, file_name(r, d->file), of, &s->a);
         }
         double t2 = cp_now();
@@ -838,7 +854,8 @@ static int cmp_u64(const void *a, const void *b)
  * {"2": clusters of two, ..., "11-100": ..., "101+": ...}. */
 static json_t *near_histogram(run_t *r)
 {
-    qsort(r->near_of, r->n_near, sizeof *r->near_of, cmp_u64);
+    if (r->n_near)
+        qsort(r->near_of, r->n_near, sizeof *r->near_of, cmp_u64);
     uint64_t counts[13] = {0};
     static const char *const names[13] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11-100", "101+"};
     for (size_t i = 0; i < r->n_near;) {
@@ -959,9 +976,18 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
     }
     if (rc)
         feeder_stop(&f);
-    if (rc == 130)
-        pthread_cancel(f.thread); /* it may sit in read() on a pipe that stays quiet */
-    pthread_join(f.thread, NULL);
+    if (rc == 130) {
+        /* it may sit in read() on a pipe that stays quiet: give it a moment, then cancel it */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        if (pthread_timedjoin_np(f.thread, NULL, &ts)) {
+            pthread_cancel(f.thread);
+            pthread_join(f.thread, NULL);
+        }
+    } else {
+        pthread_join(f.thread, NULL);
+    }
     if (show)
         progress(r, &f, start, r->total_input, 1);
     r->st->stage_seconds[CP_T_READ] += f.read_seconds;
@@ -1110,6 +1136,7 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     cp_minhash_destroy(r.mh);
     cp_lsh_destroy(r.lsh);
     free(r.near_of);
+    free(r.count_buf);
     free(r.scr);
     cp_keymap_destroy(r.exact);
     cp_keymap_destroy(r.url);

@@ -37,6 +37,24 @@ char *path_join(const char *a, const char *b)
     return p;
 }
 
+static char **tmp_strings;
+static size_t n_tmp_strings;
+
+const char *P(const char *a, const char *b)
+{
+    tmp_strings = realloc(tmp_strings, (n_tmp_strings + 1) * sizeof *tmp_strings);
+    return tmp_strings[n_tmp_strings++] = path_join(a, b);
+}
+
+void tmp_strings_free(void)
+{
+    for (size_t i = 0; i < n_tmp_strings; i++)
+        free(tmp_strings[i]);
+    free(tmp_strings);
+    tmp_strings = NULL;
+    n_tmp_strings = 0;
+}
+
 void write_file(const char *path, const char *data, size_t n, int gz)
 {
     if (gz) {

@@ -10,6 +10,9 @@
 char *tmp_dir(void);
 void rm_rf(const char *path);
 char *path_join(const char *a, const char *b);
+/* path_join whose result is freed by tmp_strings_free() (called by the tests' teardown). */
+const char *P(const char *a, const char *b);
+void tmp_strings_free(void);
 /* Writes data to path; gz = 1 writes gzip. */
 void write_file(const char *path, const char *data, size_t n, int gz);
 /* Runs CP_BIN with args (NULL-terminated). stdin_path may be NULL. Returns the exit code (or 128+signal).

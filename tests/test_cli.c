@@ -34,6 +34,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *f = *state;
+    tmp_strings_free();
     rm_rf(f->dir);
     free(f->dir);
     free(f->in);
@@ -97,7 +98,7 @@ static void test_basic_run(void **state)
     json_t *nl = find_by_id(kept, want);
     assert_non_null(nl);
     assert_string_equal(str(nl, "lang"), "nl");
-    json_t *rej = read_records(path_join(f->out, "rejected"), 0);
+    json_t *rej = read_records(P(f->out, "rejected"), 0);
     assert_int_equal(json_array_size(rej), 1);
     assert_string_equal(str(json_array_get(rej, 0), "reject_reason"), "dup_exact");
     assert_string_equal(str(json_array_get(rej, 0), "dup_of"), "a1");
@@ -171,7 +172,7 @@ static void test_bad_lines_are_rejected_not_dropped(void **state)
     assert_int_equal(rejected(st, "no_text"), 3);
     assert_int_equal(stat_int(st, "docs_kept"), 2);
     assert_true(invariant_holds(st));
-    json_t *rej = read_records(path_join(f->out, "rejected"), 0);
+    json_t *rej = read_records(P(f->out, "rejected"), 0);
     assert_int_equal(json_array_size(rej), 5);
     json_t *pe = json_array_get(rej, 0);
     assert_string_equal(str(pe, "reject_reason"), "parse_error");
@@ -302,7 +303,7 @@ static void test_long_lines(void **state)
     assert_int_equal(rejected(st, "line_too_long"), 1);
     assert_int_equal(stat_int(st, "docs_kept"), 1);
     assert_true(invariant_holds(st));
-    json_t *rej = read_records(path_join(out2, "rejected"), 0);
+    json_t *rej = read_records(P(out2, "rejected"), 0);
     assert_true(json_integer_value(json_object_get(json_array_get(rej, 0), "bytes")) > (json_int_t)(64u << 20));
     json_decref(rej);
     json_decref(st);
@@ -357,11 +358,11 @@ static void test_output_dir_checks(void **state)
 static void test_stdin_zstd_and_dirs(void **state)
 {
     fx_t *f = *state;
-    mkdir(path_join(f->in, "sub"), 0755);
+    mkdir(P(f->in, "sub"), 0755);
     char *x = fixture(f, "sub/2.jsonl", "{\"id\":\"second\",\"text\":\"" EN2 "\"}\n", 0);
     char *y = fixture(f, "sub/1.jsonl.gz", "{\"id\":\"first\",\"text\":\"" EN1 "\"}\n", 1);
     char *z = fixture(f, "sub/ignored.txt", "{\"id\":\"no\",\"text\":\"" EN1 "\"}\n", 0);
-    const char *args[] = {"-c", "none", "-q", "--compress", "zstd", "-o", f->out, path_join(f->in, "sub"), NULL};
+    const char *args[] = {"-c", "none", "-q", "--compress", "zstd", "-o", f->out, P(f->in, "sub"), NULL};
     assert_int_equal(run_cli(args, NULL, NULL), 0);
     json_t *kept = read_records(f->out, 1);
     assert_int_equal(json_array_size(kept), 2);
