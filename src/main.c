@@ -14,6 +14,9 @@
 #include "corpusprep/pipeline.h"
 #include "corpusprep/reader.h"
 #include "corpusprep/writer.h"
+#ifdef CP_MPI
+#include "corpusprep/mpi_cluster.h"
+#endif
 
 #define CORPUSPREP_VERSION "0.1.0"
 
@@ -86,7 +89,17 @@ enum {
     OPT_NO_NEAR
 };
 
+#ifdef CP_MPI
+/* corpusprep-mpi: the same command line between MPI_Init and MPI_Finalize; the run goes to cp_mpi_run */
+static int cli_main(int argc, char **argv);
 int main(int argc, char **argv)
+{
+    return cp_mpi_main(argc, argv, cli_main);
+}
+static int cli_main(int argc, char **argv)
+#else
+int main(int argc, char **argv)
+#endif
 {
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},       {"threads", required_argument, 0, 't'},
@@ -224,12 +237,14 @@ int main(int argc, char **argv)
     if (!nfiles && !quiet)
         fprintf(stderr, "corpusprep: warning: no input files found (looked for *.jsonl, *.jsonl.gz, *.json.gz, "
                         "*.jsonl.zst)\n");
+#ifndef CP_MPI /* in cluster mode rank 0 prepares OUTDIR */
     int prep = cp_output_prepare(outdir, force, err, sizeof err);
     if (prep) {
         fprintf(stderr, "corpusprep: %s\n", err);
         rc = prep == -2 ? 2 : 1;
         goto done;
     }
+#endif
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -238,6 +253,10 @@ int main(int argc, char **argv)
 
     cp_pipeline_opts po = {.cfg = &cfg, .files = files, .nfiles = nfiles, .outdir = outdir, .quiet = quiet,
                            .verbose = verbose, .interrupted = &interrupted};
+#ifdef CP_MPI
+    rc = cp_mpi_run(&po, force); /* reports on stderr itself */
+    goto done;
+#endif
     cp_stats st;
     memset(&st, 0, sizeof st);
     int r = cp_pipeline_run(&po, &st, err, sizeof err);

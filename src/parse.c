@@ -137,7 +137,7 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
     json_error_t err;
     /* jansson refuses invalid UTF-8 and raw NUL bytes; validating first would cost every line a pass, so
      * repair only lines that fail, and retry. */
-    d->json = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+    d->json = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
     if (!d->json && cp_utf8_valid_prefix(d->raw, d->raw_len) != d->raw_len) {
         cp_buf fixed = {0};
         d->line_utf8_fixes = cp_utf8_repair(d->raw, d->raw_len, &fixed);
@@ -145,7 +145,7 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
         fixed.data[fixed.len] = 0;
         d->line_fixed = fixed.data;
         line = line_of(d, &len);
-        d->json = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+        d->json = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
     }
     if (!d->json) {
         d->reject = "parse_error";

@@ -7,12 +7,17 @@
  * each through phases that alternate between parallel loops over the batch's documents (OpenMP, dynamic
  * schedule, per-thread scratch indexed by thread number) and short serial steps that run in input order:
  *
- *   P1 parallel  parse, normalise, clean               (pure per document)
- *   S1 serial    corpus-wide line dedup decisions      (first occurrence = first in input order)
- *   P2 parallel  langid, document filters, dedup keys  (pure per document)
- *   S2 serial    exact/URL/near dedup decisions, counters, per-document messages
+ *   P1 parallel  parse, normalise, clean, line hashes, document keys (exact, URL, MinHash bands)
+ *   S1 serial    document dedup decisions, then corpus-wide line dedup for the survivors
+ *   P2 parallel  line removal, langid, language and quality filters
+ *   S2 serial    counters, per-document messages
  *   P3 parallel  output lines built and compressed in chunks (one gzip member / zstd frame each)
  *   S3 serial    chunks appended to the shards
+ *
+ * Document dedup comes before langid and the quality filters, so duplicates cost no language ID, and it
+ * looks at the page as cleaned, not after line dedup took away what earlier pages already said (which would
+ * make a copy look empty). A document rejected later by a filter still owns its dedup keys: the decision
+ * depends on (key, position) alone.
  *
  * Every decision that depends on other documents is taken in a serial step in input order, and chunk
  * boundaries depend only on the input, so the output is byte-identical for any thread count. Dedup
@@ -121,7 +126,12 @@ static void close_reader(feeder_t *f)
 
 /* Fills one batch. Line bytes go to the arena by offset and become pointers at the end, because the arena
  * may move while it grows. */
-static double thread_cpu(void);
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static cp_batch *fill_batch(feeder_t *f)
 {
@@ -187,6 +197,17 @@ static cp_batch *fill_batch(feeder_t *f)
     return b;
 }
 
+static void free_batch(cp_batch *b)
+{
+    for (size_t i = 0; i < b->n_events; i++)
+        free(b->events[i]);
+    free(b->events);
+    free(b->event_fatal);
+    free(b->docs);
+    free(b->arena);
+    free(b);
+}
+
 static void *feeder_main(void *arg)
 {
     feeder_t *f = arg;
@@ -197,14 +218,7 @@ static void *feeder_main(void *arg)
             pthread_cond_wait(&f->cv, &f->mu);
         if (f->stop) {
             pthread_mutex_unlock(&f->mu);
-            /* the batch is dropped: the run is ending early */
-            for (size_t i = 0; i < b->n_events; i++)
-                free(b->events[i]);
-            free(b->events);
-            free(b->event_fatal);
-            free(b->docs);
-            free(b->arena);
-            free(b);
+            free_batch(b); /* the run is ending early */
             break;
         }
         f->queue[(f->q_head + f->q_count++) % QUEUE_BATCHES] = b;
@@ -253,13 +267,7 @@ static void feeder_stop(feeder_t *f)
         cp_batch *b = f->queue[f->q_head];
         f->q_head = (f->q_head + 1) % QUEUE_BATCHES;
         f->q_count--;
-        for (size_t i = 0; i < b->n_events; i++)
-            free(b->events[i]);
-        free(b->events);
-        free(b->event_fatal);
-        free(b->docs);
-        free(b->arena);
-        free(b);
+        free_batch(b);
     }
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
@@ -285,12 +293,6 @@ typedef struct {
  * the monotonic clock costs ~30 ns. So stages are timed with the monotonic clock and each thread's times of
  * a phase are scaled to the thread CPU time the phase really took: the stage split is the clock's, the
  * total is true CPU time even when threads wait for a core. */
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void phase_begin(scratch_t *s)
 {
@@ -310,7 +312,11 @@ static void phase_end(scratch_t *s)
 
 /* ---- the run ----------------------------------------------------------------------------------- */
 
-static int cmp_u64(const void *a, const void *b);
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
 
 typedef struct {
     const cp_pipeline_opts *o;
@@ -419,7 +425,15 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
     }
 }
 
-static int lang_wanted(const cp_config *cfg, const char *code);
+static int lang_wanted(const cp_config *cfg, const char *code)
+{
+    if (!cfg->n_keep_langs)
+        return 1;
+    for (size_t i = 0; i < cfg->n_keep_langs; i++)
+        if (!strcmp(cfg->keep_langs[i], code))
+            return 1;
+    return 0;
+}
 
 static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
 {
@@ -600,15 +614,6 @@ static void s1_doc(run_t *r, cp_doc *d)
     }
 }
 
-static int lang_wanted(const cp_config *cfg, const char *code)
-{
-    if (!cfg->n_keep_langs)
-        return 1;
-    for (size_t i = 0; i < cfg->n_keep_langs; i++)
-        if (!strcmp(cfg->keep_langs[i], code))
-            return 1;
-    return 0;
-}
 
 /* S2: counters and per-document messages, in input order. */
 static void s2_doc(run_t *r, cp_doc *d)
@@ -646,21 +651,6 @@ typedef struct {
     uint64_t out_raw;
     int failed;
 } chunk_t;
-
-static chunk_t *chunk_for(chunk_t **chunks, size_t *n, size_t *cap, chunk_t **open, size_t nopen_max,
-                          size_t *nopen, const char *dest)
-{
-    for (size_t i = 0; i < *nopen; i++)
-        if (!strcmp(open[i]->dest, dest))
-            return open[i];
-    (void)nopen_max;
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        *chunks = cp_xrealloc(*chunks, *cap * sizeof **chunks);
-        /* open[] points into chunks: rebuild it after the move */
-    }
-    return NULL;
-}
 
 /* Sizes the near-dup index from the first batch: documents per input byte times the input's size. The
  * index is most accurate when sized up front (see minhash.c), and a run that cannot fit is better told
@@ -782,7 +772,6 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         c->docs[c->n++] = (size_t)i;
         c->raw += d->raw_len + 1;
     }
-    (void)chunk_for;
 
     long nc = (long)nchunks;
 #pragma omp parallel
@@ -833,22 +822,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
     return rc;
 }
 
-static void free_batch(cp_batch *b)
-{
-    for (size_t i = 0; i < b->n_events; i++)
-        free(b->events[i]);
-    free(b->events);
-    free(b->event_fatal);
-    free(b->docs);
-    free(b->arena);
-    free(b);
-}
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* Histogram of near-duplicate cluster sizes (first document + its near duplicates), as
  * {"2": clusters of two, ..., "11-100": ..., "101+": ...}. */

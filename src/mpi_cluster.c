@@ -1,0 +1,1081 @@
+/* Cluster mode: one corpusprep run across MPI ranks, with global, deterministic dedup. Only corpusprep-mpi
+ * links this file (make MPI=1); every MPI call of the project is here, and only MPI-3.1 calls with int counts.
+ *
+ * Design. Every dedup decision of the pipeline is "does an earlier document (in global input order, position
+ * = CP_POS(global file index, line)) that reached the dedup step carry this key?". So the input files are
+ * split among the ranks (by size, deterministically), and each rank runs the ordinary pipeline over its
+ * files three times with cluster hooks (pipeline.h):
+ *
+ *   1 COLLECT_DOCS   every document key (exact, URL, LSH band) with its position goes to a per-owner list;
+ *                    each key is owned by one rank (hash range). Owners get the pairs (MPI_Alltoallv),
+ *                    compute the smallest position per key and answer every pair with it. From the answers
+ *                    each rank knows, for its own documents, which are duplicates and of which position
+ *                    (exact before URL before near, as decide_doc orders them). The ids of those first
+ *                    documents (for "dup_of") are asked of the ranks that read them.
+ *   2 COLLECT_LINES  the pipeline takes the document decisions from phase 1 and hands over the line keys of the
+ *                    surviving documents; owners answer each with one byte: the line goes (mode "first": an
+ *                    earlier position has it; mode "all": at least min_docs documents have it).
+ *   3 DECIDE         the pipeline takes every decision from the two tables and writes part-<rank>-<seq>.
+ *
+ * What a rank keeps between phases is small: its duplicates (pos, first, kind), the (pos, line) pairs that
+ * go, and the ids that dup_of needs. The key lists and the owners' tables live only during an exchange.
+ * Exchanges go in rounds of at most round_bytes per rank (env CORPUSPREP_MPI_ROUND_BYTES, default 64 MiB),
+ * which keeps every MPI count and displacement an int whatever the corpus size.
+ *
+ * The answer equals the single-process run's because both compute the same function of (key, position): the
+ * set of documents reaching the dedup step does not depend on other documents, and positions increase in
+ * input order. One known difference: the single-process LSH index keeps 24-bit fingerprints (a false match
+ * about once per million documents, see minhash.c); owners here compare full 64-bit band keys.
+ *
+ * Threads: MPI is called from the main thread only, between pipeline runs (MPI_THREAD_FUNNELED); OpenMP
+ * works inside each run as usual.
+ */
+#include "corpusprep/mpi_cluster.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "corpusprep/clean.h"
+#include "corpusprep/dedup.h"
+#include "corpusprep/util.h"
+#include "corpusprep/writer.h"
+
+#define ROUND_BYTES_DEFAULT ((size_t)64 << 20)
+
+/* ---- exchange ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    MPI_Comm comm;
+    int rank, size;
+    size_t round_bytes;
+    uint64_t sent, sent_remote, received; /* payload bytes; remote = to other ranks (the network's share) */
+    uint64_t rounds;
+    double seconds;
+} net_t;
+
+static void note_peak(size_t *peak, size_t bytes)
+{
+    if (bytes > *peak)
+        *peak = bytes;
+}
+
+/* All-to-all of variable parts: part[p] (count[p] elements of elem bytes) goes to rank p. Returns what the
+ * ranks sent here, rank after rank, rcount[p] elements from rank p (malloc'd, never NULL). Collective. */
+static void *exchange(net_t *x, char *const *part, const size_t *count, size_t elem, size_t *rcount,
+                      size_t *buf_peak)
+{
+    double t0 = cp_now();
+    int K = x->size;
+    uint64_t *sc = cp_xmalloc((size_t)K * sizeof *sc), *rc = cp_xmalloc((size_t)K * sizeof *rc);
+    for (int p = 0; p < K; p++)
+        sc[p] = count[p];
+    MPI_Alltoall(sc, 1, MPI_UINT64_T, rc, 1, MPI_UINT64_T, x->comm);
+    size_t cap = x->round_bytes / elem / (size_t)K; /* elements per peer per round */
+    if (cap < 1)
+        cap = 1;
+    if (cap > (size_t)(INT_MAX / K))
+        cap = (size_t)(INT_MAX / K);
+    size_t total = 0, stotal = 0;
+    uint64_t mine = 0, rounds = 0;
+    size_t *roff = cp_xmalloc((size_t)K * sizeof *roff);
+    for (int p = 0; p < K; p++) {
+        roff[p] = total;
+        rcount[p] = rc[p];
+        total += rc[p];
+        stotal += sc[p];
+        uint64_t n = sc[p] > rc[p] ? sc[p] : rc[p];
+        uint64_t r = (n + cap - 1) / cap;
+        if (r > mine)
+            mine = r;
+        x->sent += sc[p] * elem;
+        if (p != x->rank)
+            x->sent_remote += sc[p] * elem;
+    }
+    x->received += total * elem;
+    MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX, x->comm);
+    x->rounds += rounds;
+    char *recv = cp_xmalloc(total * elem + 1);
+    size_t sb_n = stotal < cap * (size_t)K ? stotal : cap * (size_t)K;
+    size_t rb_n = total < cap * (size_t)K ? total : cap * (size_t)K;
+    char *sbuf = cp_xmalloc(sb_n * elem + 1), *rbuf = cp_xmalloc(rb_n * elem + 1);
+    note_peak(buf_peak, (stotal + total + sb_n + rb_n) * elem);
+    int *scnt = cp_xmalloc(4 * (size_t)K * sizeof(int)), *sdis = scnt + K, *rcnt = scnt + 2 * K,
+        *rdis = scnt + 3 * K;
+    MPI_Datatype t;
+    MPI_Type_contiguous((int)elem, MPI_BYTE, &t);
+    MPI_Type_commit(&t);
+    for (uint64_t r = 0; r < rounds; r++) {
+        size_t so = 0, ro = 0, base = (size_t)r * cap;
+        for (int p = 0; p < K; p++) {
+            size_t n = sc[p] > base ? sc[p] - base : 0, m = rc[p] > base ? rc[p] - base : 0;
+            if (n > cap)
+                n = cap;
+            if (m > cap)
+                m = cap;
+            if (n)
+                memcpy(sbuf + so * elem, part[p] + base * elem, n * elem);
+            scnt[p] = (int)n;
+            sdis[p] = (int)so;
+            rcnt[p] = (int)m;
+            rdis[p] = (int)ro;
+            so += n;
+            ro += m;
+        }
+        MPI_Alltoallv(sbuf, scnt, sdis, t, rbuf, rcnt, rdis, t, x->comm);
+        for (int p = 0; p < K; p++)
+            if (rcnt[p])
+                memcpy(recv + (roff[p] + base) * elem, rbuf + (size_t)rdis[p] * elem, (size_t)rcnt[p] * elem);
+    }
+    MPI_Type_free(&t);
+    free(scnt);
+    free(sbuf);
+    free(rbuf);
+    free(roff);
+    free(sc);
+    free(rc);
+    x->seconds += cp_now() - t0;
+    return recv;
+}
+
+/* ---- key lists, one per owner ------------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t key, pos;
+} kp_t;
+
+typedef struct {
+    kp_t *v;
+    size_t n, cap;
+} kpv_t;
+
+static void kpv_push(kpv_t *a, uint64_t key, uint64_t pos)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 256;
+        a->v = cp_xrealloc(a->v, a->cap * sizeof *a->v);
+    }
+    a->v[a->n++] = (kp_t){key, pos};
+}
+
+static void kpv_free_all(kpv_t *parts, int K)
+{
+    if (!parts)
+        return;
+    for (int p = 0; p < K; p++)
+        free(parts[p].v);
+    free(parts);
+}
+
+static size_t kpv_bytes(const kpv_t *parts, int K)
+{
+    size_t b = 0;
+    for (int p = 0; p < K; p++)
+        b += parts[p].cap * sizeof(kp_t);
+    return b;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= 0xbf58476d1ce4e5b9ull;
+    z ^= z >> 27;
+    z *= 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The rank that owns key: its (mixed) hash range. */
+static int owner_of(uint64_t key, int size)
+{
+    return (int)(((mix64(key) >> 32) * (uint64_t)size) >> 32);
+}
+
+/* ---- the cluster run's state ---------------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t pos, first;
+    int kind;
+} dec_t;      /* a duplicate among this rank's documents: CP_KEY_* that decided it, first position */
+
+typedef struct {
+    uint64_t pos, off;
+} idref_t;    /* position -> id (offset in a text buffer) */
+
+typedef struct {
+    net_t net;
+    int line_mode;
+    unsigned line_min_docs;
+    kpv_t *out[4];            /* collect phases: per CP_KEY_* kind, per owner rank */
+    /* ids of this rank's documents that reached the dedup step (phase 1 only) */
+    idref_t *own;
+    size_t n_own, cap_own;
+    cp_buf own_text;
+    /* decisions */
+    dec_t *dec;
+    size_t n_dec;
+    kp_t *gone;               /* (pos, line hash) pairs removed by line dedup, sorted */
+    size_t n_gone;
+    idref_t *ids;             /* dup_of: first position -> id, sorted */
+    size_t n_ids;
+    cp_buf id_text;
+    /* figures */
+    uint64_t distinct[4];     /* keys owned here, per kind */
+    size_t table_peak;        /* largest owner table */
+    size_t line_table;        /* the owner's line table */
+    size_t buffer_peak;       /* largest key lists + exchange buffers at once */
+    uint64_t near_hist[13];
+} cl_t;
+
+static void cl_collect(void *ctx, int kind, uint64_t key, uint64_t pos)
+{
+    cl_t *c = ctx;
+    kpv_push(&c->out[kind][owner_of(key, c->net.size)], key, pos);
+}
+
+static void cl_collect_id(void *ctx, uint64_t pos, const char *id)
+{
+    cl_t *c = ctx;
+    if (c->n_own == c->cap_own) {
+        c->cap_own = c->cap_own ? c->cap_own * 2 : 4096;
+        c->own = cp_xrealloc(c->own, c->cap_own * sizeof *c->own);
+    }
+    c->own[c->n_own++] = (idref_t){pos, c->own_text.len};
+    cp_buf_append(&c->own_text, id, strlen(id) + 1);
+}
+
+static int cmp_dec(const void *a, const void *b)
+{
+    const dec_t *x = a, *y = b;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int cmp_kp(const void *a, const void *b)
+{
+    const kp_t *x = a, *y = b;
+    if (x->pos != y->pos)
+        return x->pos < y->pos ? -1 : 1;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static int cmp_idref(const void *a, const void *b)
+{
+    const idref_t *x = a, *y = b;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cl_first(void *ctx, int kind, uint64_t key, uint64_t pos, uint64_t *first)
+{
+    cl_t *c = ctx;
+    if (kind == CP_KEY_LINE) {
+        kp_t k = {key, pos};
+        return c->n_gone && bsearch(&k, c->gone, c->n_gone, sizeof k, cmp_kp);
+    }
+    dec_t k = {pos, 0, 0};
+    const dec_t *d = c->n_dec ? bsearch(&k, c->dec, c->n_dec, sizeof k, cmp_dec) : NULL;
+    if (!d || d->kind != kind)
+        return 0;
+    *first = d->first;
+    return 1;
+}
+
+static const char *cl_id_of(void *ctx, uint64_t pos)
+{
+    cl_t *c = ctx;
+    idref_t k = {pos, 0};
+    const idref_t *r = c->n_ids ? bsearch(&k, c->ids, c->n_ids, sizeof k, cmp_idref) : NULL;
+    return r ? c->id_text.data + r->off : NULL;
+}
+
+/* ---- owners ---------------------------------------------------------------------------------------------- */
+
+enum { ASK_FIRST, ASK_LINE_FIRST, ASK_LINE_COUNT };
+
+/* Sends every (key, pos) of parts to the key's owner and returns the owners' answers, aligned with the parts
+ * concatenated in rank order (malloc'd): ASK_FIRST, the smallest position carrying the key (8 bytes each);
+ * ASK_LINE_*, one byte, 1 when the line goes (an earlier position has it / at least min_docs positions have
+ * it). The owner's table lives only here. Collective. */
+static void *ask_owners(cl_t *c, const kpv_t *parts, int how, int kind)
+{
+    net_t *x = &c->net;
+    int K = x->size;
+    char **sp = cp_xmalloc((size_t)K * sizeof *sp);
+    size_t *sn = cp_xmalloc((size_t)K * sizeof *sn), *rn = cp_xmalloc((size_t)K * sizeof *rn);
+    for (int p = 0; p < K; p++) {
+        sp[p] = (char *)parts[p].v;
+        sn[p] = parts[p].n;
+    }
+    size_t held = kpv_bytes(parts, K);
+    size_t peak = 0;
+    kp_t *got = exchange(x, sp, sn, sizeof(kp_t), rn, &peak);
+    note_peak(&c->buffer_peak, held + peak);
+    size_t n = 0;
+    for (int p = 0; p < K; p++)
+        n += rn[p];
+    size_t elem = how == ASK_FIRST ? sizeof(uint64_t) : 1;
+    char *ans = cp_xmalloc(n * elem + 1);
+    if (how == ASK_LINE_COUNT) {
+        /* Distinct positions per line: pairs come rank after rank, each rank's in its input order, and ranks
+         * read disjoint files, so a repeat of one position is always its key's latest. */
+        cp_keymap *last = cp_keymap_create(n), *count = cp_keymap_create(n);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t *l = cp_keymap_upsert(last, got[i].key, UINT64_MAX);
+            if (*l == got[i].pos)
+                continue;
+            *l = got[i].pos;
+            (*cp_keymap_upsert(count, got[i].key, 0))++;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k = 0;
+            cp_keymap_get(count, got[i].key, &k);
+            ans[i] = k >= c->line_min_docs;
+        }
+        c->distinct[kind] += cp_keymap_count(count);
+        c->line_table = cp_keymap_bytes(last) + cp_keymap_bytes(count);
+        note_peak(&c->table_peak, c->line_table);
+        note_peak(&c->buffer_peak, held + n * (sizeof *got + elem) + cp_keymap_bytes(last) + cp_keymap_bytes(count));
+        cp_keymap_destroy(last);
+        cp_keymap_destroy(count);
+    } else {
+        cp_keymap *m = cp_keymap_create(n);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t *v = cp_keymap_upsert(m, got[i].key, UINT64_MAX);
+            if (got[i].pos < *v)
+                *v = got[i].pos;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint64_t first = UINT64_MAX;
+            cp_keymap_get(m, got[i].key, &first);
+            if (how == ASK_FIRST)
+                memcpy(ans + i * elem, &first, elem);
+            else
+                ans[i] = first < got[i].pos;
+        }
+        c->distinct[kind] += cp_keymap_count(m);
+        if (kind == CP_KEY_LINE)
+            c->line_table = cp_keymap_bytes(m);
+        note_peak(&c->table_peak, cp_keymap_bytes(m));
+        note_peak(&c->buffer_peak, held + n * (sizeof *got + elem) + cp_keymap_bytes(m));
+        cp_keymap_destroy(m);
+    }
+    free(got);
+    /* answers go back the way the pairs came */
+    size_t off = 0;
+    for (int p = 0; p < K; p++) {
+        sp[p] = ans + off * elem;
+        off += rn[p];
+    }
+    size_t *bn = cp_xmalloc((size_t)K * sizeof *bn);
+    peak = 0;
+    void *back = exchange(x, sp, rn, elem, bn, &peak);
+    note_peak(&c->buffer_peak, held + peak);
+    free(ans);
+    free(bn);
+    free(sp);
+    free(sn);
+    free(rn);
+    return back;
+}
+
+/* Phase 1 -> the duplicates among this rank's documents. A document is a duplicate of the kind that decide_doc
+ * checks first among those with an earlier position: exact, URL, near (smallest first over its bands). */
+static void resolve_documents(cl_t *c)
+{
+    int K = c->net.size;
+    typedef struct {
+        uint64_t pos, first[3];
+    } cand_t;
+    cand_t *cand = NULL;
+    size_t n_cand = 0, cap_cand = 0;
+    cp_keymap *idx = cp_keymap_create(1024);
+    for (int kind = CP_KEY_EXACT; kind <= CP_KEY_BAND; kind++) {
+        uint64_t *first = ask_owners(c, c->out[kind], ASK_FIRST, kind);
+        size_t i = 0;
+        for (int p = 0; p < K; p++)
+            for (size_t j = 0; j < c->out[kind][p].n; j++, i++) {
+                const kp_t *e = &c->out[kind][p].v[j];
+                if (first[i] >= e->pos)
+                    continue;
+                uint64_t *slot = cp_keymap_upsert(idx, e->pos, n_cand);
+                if (*slot == n_cand) {
+                    if (n_cand == cap_cand) {
+                        cap_cand = cap_cand ? cap_cand * 2 : 1024;
+                        cand = cp_xrealloc(cand, cap_cand * sizeof *cand);
+                    }
+                    cand[n_cand++] = (cand_t){e->pos, {UINT64_MAX, UINT64_MAX, UINT64_MAX}};
+                }
+                uint64_t *f = &cand[*slot].first[kind - CP_KEY_EXACT];
+                if (first[i] < *f)
+                    *f = first[i];
+            }
+        free(first);
+        kpv_free_all(c->out[kind], K);
+        c->out[kind] = NULL;
+    }
+    cp_keymap_destroy(idx);
+    c->dec = cp_xmalloc((n_cand + 1) * sizeof *c->dec);
+    for (size_t i = 0; i < n_cand; i++) {
+        int k = cand[i].first[0] != UINT64_MAX ? 0 : cand[i].first[1] != UINT64_MAX ? 1 : 2;
+        c->dec[i] = (dec_t){cand[i].pos, cand[i].first[k], CP_KEY_EXACT + k};
+    }
+    c->n_dec = n_cand;
+    free(cand);
+    qsort(c->dec, c->n_dec, sizeof *c->dec, cmp_dec);
+}
+
+/* Sizes of near-duplicate clusters (first document + its near duplicates), counted by the owner of each
+ * first position, summed on rank 0; the same buckets as the single-process stats. */
+static void near_histogram(cl_t *c)
+{
+    int K = c->net.size;
+    uint64_t **v = cp_xcalloc((size_t)K, sizeof *v);
+    size_t *n = cp_xcalloc((size_t)K, sizeof *n), *cap = cp_xcalloc((size_t)K, sizeof *cap);
+    for (size_t i = 0; i < c->n_dec; i++) {
+        if (c->dec[i].kind != CP_KEY_BAND)
+            continue;
+        int p = owner_of(c->dec[i].first, K);
+        if (n[p] == cap[p]) {
+            cap[p] = cap[p] ? cap[p] * 2 : 256;
+            v[p] = cp_xrealloc(v[p], cap[p] * sizeof **v);
+        }
+        v[p][n[p]++] = c->dec[i].first;
+    }
+    size_t *rn = cp_xmalloc((size_t)K * sizeof *rn), total = 0, peak = 0;
+    uint64_t *got = exchange(&c->net, (char *const *)v, n, sizeof(uint64_t), rn, &peak);
+    for (int p = 0; p < K; p++) {
+        total += rn[p];
+        free(v[p]);
+    }
+    qsort(got, total, sizeof *got, cmp_u64);
+    uint64_t hist[13] = {0};
+    for (size_t i = 0; i < total;) {
+        size_t j = i;
+        while (j < total && got[j] == got[i])
+            j++;
+        uint64_t size = j - i + 1;
+        hist[size <= 10 ? size : size <= 100 ? 11 : 12]++;
+        i = j;
+    }
+    MPI_Reduce(hist, c->near_hist, 13, MPI_UINT64_T, MPI_SUM, 0, c->net.comm);
+    free(got);
+    free(rn);
+    free(v);
+    free(n);
+    free(cap);
+}
+
+/* dup_of: the ids of the first documents of this rank's duplicates, asked of the ranks that read them. */
+static void resolve_ids(cl_t *c, const int *file_rank)
+{
+    int K = c->net.size;
+    uint64_t **req = cp_xcalloc((size_t)K, sizeof *req);
+    size_t *n = cp_xcalloc((size_t)K, sizeof *n), *cap = cp_xcalloc((size_t)K, sizeof *cap);
+    for (size_t i = 0; i < c->n_dec; i++) {
+        int p = file_rank[c->dec[i].first >> 40];
+        if (n[p] == cap[p]) {
+            cap[p] = cap[p] ? cap[p] * 2 : 256;
+            req[p] = cp_xrealloc(req[p], cap[p] * sizeof **req);
+        }
+        req[p][n[p]++] = c->dec[i].first;
+    }
+    for (int p = 0; p < K; p++) { /* each id once */
+        if (!n[p])
+            continue;
+        qsort(req[p], n[p], sizeof **req, cmp_u64);
+        size_t m = 1;
+        for (size_t i = 1; i < n[p]; i++)
+            if (req[p][i] != req[p][m - 1])
+                req[p][m++] = req[p][i];
+        n[p] = m;
+    }
+    size_t *rn = cp_xmalloc((size_t)K * sizeof *rn), peak = 0;
+    uint64_t *asked = exchange(&c->net, (char *const *)req, n, sizeof(uint64_t), rn, &peak);
+    /* answer: per asked position the id's length + 1 (0: unknown), then the ids' bytes */
+    size_t total = 0;
+    for (int p = 0; p < K; p++)
+        total += rn[p];
+    uint32_t *len = cp_xmalloc((total + 1) * sizeof *len);
+    cp_buf text = {0};
+    size_t *tn = cp_xcalloc((size_t)K, sizeof *tn);
+    char **tp = cp_xmalloc((size_t)K * sizeof *tp), **lp = cp_xmalloc((size_t)K * sizeof *lp);
+    size_t *toff = cp_xmalloc((size_t)K * sizeof *toff);
+    size_t i = 0;
+    for (int p = 0; p < K; p++) {
+        toff[p] = text.len;
+        lp[p] = (char *)(len + i);
+        for (size_t j = 0; j < rn[p]; j++, i++) {
+            idref_t k = {asked[i], 0};
+            const idref_t *r = c->n_own ? bsearch(&k, c->own, c->n_own, sizeof k, cmp_idref) : NULL;
+            if (!r) {
+                len[i] = 0;
+                continue;
+            }
+            const char *id = c->own_text.data + r->off;
+            size_t l = strlen(id);
+            len[i] = (uint32_t)l + 1;
+            cp_buf_append(&text, id, l);
+        }
+        tn[p] = text.len - toff[p];
+    }
+    for (int p = 0; p < K; p++)
+        tp[p] = text.data + toff[p];
+    size_t *bn = cp_xmalloc((size_t)K * sizeof *bn);
+    uint32_t *lens = exchange(&c->net, lp, rn, sizeof(uint32_t), bn, &peak);
+    size_t *cn = cp_xmalloc((size_t)K * sizeof *cn);
+    char *ids = exchange(&c->net, tp, tn, 1, cn, &peak);
+    /* the answers come in the order of the requests, rank after rank */
+    size_t nreq = 0;
+    for (int p = 0; p < K; p++)
+        nreq += n[p];
+    c->ids = cp_xmalloc((nreq + 1) * sizeof *c->ids);
+    c->n_ids = 0;
+    size_t at = 0;
+    i = 0;
+    for (int p = 0; p < K; p++)
+        for (size_t j = 0; j < n[p]; j++, i++) {
+            if (!lens[i])
+                continue;
+            size_t l = lens[i] - 1;
+            c->ids[c->n_ids++] = (idref_t){req[p][j], c->id_text.len};
+            cp_buf_append(&c->id_text, ids + at, l);
+            cp_buf_putc(&c->id_text, 0);
+            at += l;
+        }
+    qsort(c->ids, c->n_ids, sizeof *c->ids, cmp_idref);
+    for (int p = 0; p < K; p++)
+        free(req[p]);
+    free(req);
+    free(n);
+    free(cap);
+    free(rn);
+    free(asked);
+    free(len);
+    cp_buf_free(&text);
+    free(tn);
+    free(tp);
+    free(lp);
+    free(toff);
+    free(bn);
+    free(lens);
+    free(cn);
+    free(ids);
+}
+
+/* Phase 2 -> the (position, line) pairs that line dedup removes from this rank's documents. */
+static void resolve_lines(cl_t *c)
+{
+    int K = c->net.size;
+    unsigned char *gone = ask_owners(c, c->out[CP_KEY_LINE],
+                                     c->line_mode == CP_LINE_DEDUP_ALL ? ASK_LINE_COUNT : ASK_LINE_FIRST,
+                                     CP_KEY_LINE);
+    size_t n = 0, i = 0;
+    for (int p = 0; p < K; p++)
+        for (size_t j = 0; j < c->out[CP_KEY_LINE][p].n; j++, i++)
+            n += gone[i];
+    c->gone = cp_xmalloc((n + 1) * sizeof *c->gone);
+    i = 0;
+    for (int p = 0; p < K; p++)
+        for (size_t j = 0; j < c->out[CP_KEY_LINE][p].n; j++, i++)
+            if (gone[i])
+                c->gone[c->n_gone++] = c->out[CP_KEY_LINE][p].v[j];
+    free(gone);
+    kpv_free_all(c->out[CP_KEY_LINE], K);
+    c->out[CP_KEY_LINE] = NULL;
+    qsort(c->gone, c->n_gone, sizeof *c->gone, cmp_kp);
+    size_t m = 0;
+    for (size_t k = 0; k < c->n_gone; k++) /* a line repeated inside one document is one pair */
+        if (!m || cmp_kp(&c->gone[k], &c->gone[m - 1]))
+            c->gone[m++] = c->gone[k];
+    c->n_gone = m;
+}
+
+/* ---- input split --------------------------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t size;
+    size_t index;
+} fsize_t;
+
+static int cmp_fsize(const void *a, const void *b)
+{
+    const fsize_t *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Greedy by size: the largest file not yet placed goes to the least-loaded rank (ties: the lower rank). */
+static void split_files(char *const *files, size_t nfiles, int K, int *file_rank)
+{
+    fsize_t *f = cp_xmalloc((nfiles + 1) * sizeof *f);
+    for (size_t i = 0; i < nfiles; i++) {
+        struct stat sb;
+        f[i].size = stat(files[i], &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        f[i].index = i;
+    }
+    qsort(f, nfiles, sizeof *f, cmp_fsize);
+    uint64_t *load = cp_xcalloc((size_t)K, sizeof *load);
+    for (size_t i = 0; i < nfiles; i++) {
+        int best = 0;
+        for (int p = 1; p < K; p++)
+            if (load[p] < load[best])
+                best = p;
+        file_rank[f[i].index] = best;
+        load[best] += f[i].size + 1;
+    }
+    free(load);
+    free(f);
+}
+
+static uint64_t list_hash(char *const *files, size_t nfiles)
+{
+    uint64_t h = 1469598103934665603ull ^ nfiles;
+    for (size_t i = 0; i < nfiles; i++)
+        for (const unsigned char *s = (const unsigned char *)files[i];; s++) {
+            h = (h ^ *s) * 1099511628211ull;
+            if (!*s)
+                break;
+        }
+    return h;
+}
+
+/* ---- stats ----------------------------------------------------------------------------------------------- */
+
+/* Adds the numbers of add into acc, recursively; other values keep acc's. */
+static void json_sum_into(json_t *acc, json_t *add, int top)
+{
+    static const char *const keep[] = {"wall_seconds", "peak_rss_mb", "threads", "mb_per_s", "mb_per_cpu_s",
+                                       "docs_per_s", "config", NULL};
+    const char *k;
+    json_t *v;
+    json_object_foreach(add, k, v) {
+        int skip = 0;
+        for (int i = 0; top && keep[i]; i++)
+            skip |= !strcmp(k, keep[i]);
+        if (skip)
+            continue;
+        json_t *a = json_object_get(acc, k);
+        if (!a)
+            json_object_set_new(acc, k, json_deep_copy(v));
+        else if (json_is_object(a) && json_is_object(v))
+            json_sum_into(a, v, 0);
+        else if (json_is_integer(a) && json_is_integer(v))
+            json_integer_set(a, json_integer_value(a) + json_integer_value(v));
+        else if (json_is_number(a) && json_is_number(v))
+            json_object_set_new(acc, k, json_real(json_number_value(a) + json_number_value(v)));
+    }
+}
+
+static double num(json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+/* The summary on stderr, from the merged stats.json object. */
+static void print_summary(json_t *s, json_t *cl)
+{
+    cp_stats st;
+    memset(&st, 0, sizeof st);
+    st.files = (uint64_t)num(s, "files");
+    st.files_failed = (uint64_t)num(s, "files_failed");
+    st.docs_in = (uint64_t)num(s, "docs_in");
+    st.docs_kept = (uint64_t)num(s, "docs_kept");
+    st.bytes_in = (uint64_t)num(s, "bytes_in_uncompressed");
+    st.bytes_in_compressed = (uint64_t)num(s, "bytes_in_compressed");
+    st.bytes_out = (uint64_t)num(s, "bytes_out");
+    st.shards = (uint64_t)num(s, "shards");
+    st.wall_seconds = num(s, "wall_seconds");
+    st.cpu_user = num(s, "cpu_seconds");
+    st.peak_rss_kb = (long)(num(s, "peak_rss_mb") * 1024);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(s, "docs_rejected"), k, v) cp_counters_add(&st.rejected, k,
+                                                                                    (uint64_t)json_integer_value(v), 0);
+    json_object_foreach(json_object_get(s, "langs"), k, v) cp_counters_add(&st.langs, k,
+                                                                            (uint64_t)json_integer_value(v), 0);
+    cp_stats_print(&st);
+    cp_stats_free(&st);
+    fprintf(stderr, "  cluster: %d ranks, %.1f MB exchanged between ranks (%.0f bytes per document), largest "
+                    "dedup table %.1f MB on one rank, peak RSS %.1f MB on the largest rank\n",
+            (int)num(cl, "ranks"), num(cl, "exchange_network_bytes") / 1e6, num(cl, "exchange_network_bytes_per_doc"),
+            num(cl, "owner_table_peak_bytes_max") / 1e6, num(s, "peak_rss_mb"));
+}
+
+static json_t *near_hist_json(const uint64_t *h)
+{
+    static const char *const names[13] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11-100", "101+"};
+    json_t *o = json_object();
+    for (int k = 2; k < 13; k++)
+        if (h[k])
+            json_object_set_new(o, names[k], json_integer((json_int_t)h[k]));
+    return o;
+}
+
+/* Every rank's stats to rank 0 (as JSON text), which writes the merged OUTDIR/stats.json. Collective.
+ * Returns 0, or -1 with a message on rank 0. */
+static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t *mine, char *err, size_t errlen)
+{
+    net_t *x = &c->net;
+    json_t *j = cp_stats_to_json(st);
+    json_object_set_new(j, "cluster_rank", mine);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    int len = (int)strlen(text) + 1;
+    int *lens = NULL, *displs = NULL;
+    char *all = NULL;
+    if (!x->rank) {
+        lens = cp_xmalloc((size_t)x->size * sizeof *lens);
+        displs = cp_xmalloc((size_t)x->size * sizeof *displs);
+    }
+    MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, x->comm);
+    if (!x->rank) {
+        size_t total = 0;
+        for (int p = 0; p < x->size; p++) {
+            displs[p] = (int)total;
+            total += (size_t)lens[p];
+        }
+        all = cp_xmalloc(total);
+    }
+    MPI_Gatherv(text, len, MPI_CHAR, all, lens, displs, MPI_CHAR, 0, x->comm);
+    free(text);
+    uint64_t distinct[4];
+    MPI_Reduce(c->distinct, distinct, 4, MPI_UINT64_T, MPI_SUM, 0, x->comm);
+    if (x->rank)
+        return 0;
+
+    json_t *acc = NULL, *per_rank = json_array();
+    double wall = 0, rss = 0;
+    uint64_t net = 0, sent = 0, table_sum = 0, table_max = 0, line_table = 0;
+    for (int p = 0; p < x->size; p++) {
+        json_error_t je;
+        json_t *r = json_loads(all + displs[p], 0, &je);
+        if (!r) {
+            snprintf(err, errlen, "stats of rank %d unreadable: %s", p, je.text);
+            json_decref(acc);
+            json_decref(per_rank);
+            free(all);
+            free(lens);
+            free(displs);
+            return -1;
+        }
+        json_t *cr = json_object_get(r, "cluster_rank");
+        json_object_set_new(cr, "peak_rss_mb", json_real(num(r, "peak_rss_mb")));
+        json_object_set_new(cr, "docs_in", json_integer((json_int_t)num(r, "docs_in")));
+        json_object_set_new(cr, "bytes_in_uncompressed", json_integer((json_int_t)num(r, "bytes_in_uncompressed")));
+        json_array_append(per_rank, cr);
+        net += (uint64_t)num(cr, "exchange_network_bytes_sent");
+        sent += (uint64_t)num(cr, "exchange_bytes_sent");
+        uint64_t t = (uint64_t)num(cr, "owner_table_peak_bytes");
+        table_sum += t;
+        table_max = t > table_max ? t : table_max;
+        line_table += (uint64_t)num(cr, "line_table_bytes");
+        if (num(r, "wall_seconds") > wall)
+            wall = num(r, "wall_seconds");
+        if (num(r, "peak_rss_mb") > rss)
+            rss = num(r, "peak_rss_mb");
+        json_object_del(r, "cluster_rank");
+        if (!acc) {
+            acc = r;
+        } else {
+            json_sum_into(acc, r, 1);
+            json_decref(r);
+        }
+    }
+    free(all);
+    free(lens);
+    free(displs);
+    static const char *const local_only[] = {"dedup_exact_keys", "dedup_table_bytes", "near_dup_clusters",
+                                             "near_dup_index_bytes", "near_dup_bytes_per_doc", NULL};
+    for (int i = 0; local_only[i]; i++)
+        json_object_del(acc, local_only[i]);
+    double docs = num(acc, "docs_in"), mb = num(acc, "bytes_in_uncompressed") / 1e6, cpu = num(acc, "cpu_seconds");
+    json_object_set_new(acc, "wall_seconds", json_real(wall));
+    json_object_set_new(acc, "peak_rss_mb", json_real(rss));
+    json_object_set_new(acc, "mb_per_s", json_real(wall > 0 ? mb / wall : 0));
+    json_object_set_new(acc, "mb_per_cpu_s", json_real(cpu > 0 ? mb / cpu : 0));
+    json_object_set_new(acc, "docs_per_s", json_real(wall > 0 ? docs / wall : 0));
+    json_object_set_new(acc, "dedup_exact_keys", json_integer((json_int_t)distinct[CP_KEY_EXACT]));
+    json_object_set_new(acc, "dedup_table_bytes", json_integer((json_int_t)table_sum));
+    json_object_set_new(acc, "line_dedup_distinct_lines", json_integer((json_int_t)distinct[CP_KEY_LINE]));
+    json_object_set_new(acc, "line_dedup_table_bytes", json_integer((json_int_t)line_table));
+    if (o->cfg->near_dedup)
+        json_object_set_new(acc, "near_dup_clusters", near_hist_json(c->near_hist));
+    json_t *cl = json_object();
+    char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+    int liblen = 0;
+    MPI_Get_library_version(lib, &liblen);
+    lib[strcspn(lib, "\n\r,")] = 0;
+    json_object_set_new(cl, "ranks", json_integer(x->size));
+    json_object_set_new(cl, "mpi_library", json_string(lib));
+    json_object_set_new(cl, "distinct_keys",
+                        json_pack("{sIsIsIsI}", "exact", (json_int_t)distinct[CP_KEY_EXACT], "url",
+                                  (json_int_t)distinct[CP_KEY_URL], "band", (json_int_t)distinct[CP_KEY_BAND],
+                                  "line", (json_int_t)distinct[CP_KEY_LINE]));
+    json_object_set_new(cl, "exchange_bytes", json_integer((json_int_t)sent));
+    json_object_set_new(cl, "exchange_network_bytes", json_integer((json_int_t)net));
+    json_object_set_new(cl, "exchange_network_bytes_per_doc", json_real(docs > 0 ? net / docs : 0));
+    json_object_set_new(cl, "exchange_bytes_per_doc", json_real(docs > 0 ? sent / docs : 0));
+    json_object_set_new(cl, "owner_table_peak_bytes_max", json_integer((json_int_t)table_max));
+    json_object_set_new(cl, "per_rank", per_rank);
+    json_object_set_new(acc, "cluster", cl);
+    json_object_set(acc, "config", o->cfg->tree);
+    char *out = json_dumps(acc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    cp_buf p = {0};
+    cp_buf_printf(&p, "%s/stats.json", o->outdir);
+    size_t tl = strlen(out);
+    out = cp_xrealloc(out, tl + 2);
+    out[tl] = '\n';
+    int rc = cp_write_file_atomic(p.data, out, tl + 1, err, errlen);
+    free(out);
+    cp_buf_free(&p);
+    if (!rc && !o->quiet)
+        print_summary(acc, cl);
+    json_decref(acc);
+    return rc;
+}
+
+/* ---- the run ----------------------------------------------------------------------------------------------- */
+
+/* After each pipeline pass: a rank that cannot go on aborts the job; otherwise the ranks agree on whether to
+ * go on. Returns 0 (go on), 2 (configuration error, reported once), 130 (interrupted). */
+static int settle(cl_t *c, int rc, const char *err, int *input_failed)
+{
+    net_t *x = &c->net;
+    if (rc == -1) {
+        fprintf(stderr, "corpusprep: rank %d: error: %s\n", x->rank, err);
+        fflush(stderr);
+        MPI_Abort(x->comm, 1);
+    }
+    if (rc == 1)
+        *input_failed = 1;
+    int mine = rc == 130 ? 2 : rc == -2 ? 1 : 0, all = 0;
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, x->comm);
+    int who = rc == -2 ? x->rank : x->size, first = 0;
+    MPI_Allreduce(&who, &first, 1, MPI_INT, MPI_MIN, x->comm);
+    if (all == 2) {
+        if (!x->rank)
+            fprintf(stderr, "corpusprep: interrupted\n");
+        return 130;
+    }
+    if (all == 1) {
+        if (first == x->rank)
+            fprintf(stderr, "corpusprep: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+static void add_stage_seconds(cp_stats *to, const cp_stats *from)
+{
+    for (int k = 0; k < CP_T_N; k++)
+        to->stage_seconds[k] += from->stage_seconds[k];
+}
+
+static int run_pass(cl_t *c, cp_pipeline_opts *po, cp_cluster_hooks *h, int phase, cp_stats *st,
+                    int *input_failed)
+{
+    char err[2048] = "";
+    h->phase = phase;
+    int rc = cp_pipeline_run(po, st, err, sizeof err);
+    return settle(c, rc, err, input_failed);
+}
+
+int cp_mpi_run(const cp_pipeline_opts *o, int force)
+{
+    double start = cp_now();
+    cl_t c;
+    memset(&c, 0, sizeof c);
+    net_t *x = &c.net;
+    x->comm = MPI_COMM_WORLD;
+    MPI_Comm_rank(x->comm, &x->rank);
+    MPI_Comm_size(x->comm, &x->size);
+    x->round_bytes = ROUND_BYTES_DEFAULT;
+    const char *rb = getenv("CORPUSPREP_MPI_ROUND_BYTES");
+    if (rb && strtoull(rb, NULL, 10) > 0)
+        x->round_bytes = (size_t)strtoull(rb, NULL, 10);
+    int K = x->size, me = x->rank;
+    char err[2048] = "";
+
+    /* The same inputs everywhere (a filesystem every node sees), each read three times: no stdin. */
+    int bad = 0;
+    for (size_t i = 0; i < o->nfiles; i++)
+        bad |= !strcmp(o->files[i], "-");
+    uint64_t h = list_hash(o->files, o->nfiles), hmin = 0, hmax = 0;
+    MPI_Allreduce(&h, &hmin, 1, MPI_UINT64_T, MPI_MIN, x->comm);
+    MPI_Allreduce(&h, &hmax, 1, MPI_UINT64_T, MPI_MAX, x->comm);
+    if (bad || hmin != hmax || o->nfiles >= (1u << 24)) {
+        if (!me)
+            fprintf(stderr, "corpusprep: %s\n",
+                    bad ? "cluster mode reads every input three times, so it cannot read standard input; give files"
+                    : hmin != hmax ? "the ranks found different input files: the inputs must be on a filesystem "
+                                     "that every node sees, under the same path"
+                                   : "cluster mode takes at most 16777215 input files");
+        return 2;
+    }
+    int *file_rank = cp_xmalloc((o->nfiles + 1) * sizeof *file_rank);
+    if (!me)
+        split_files(o->files, o->nfiles, K, file_rank);
+    MPI_Bcast(file_rank, (int)o->nfiles, MPI_INT, 0, x->comm);
+
+    int prep = 0;
+    if (!me && (prep = cp_output_prepare(o->outdir, force, err, sizeof err)))
+        fprintf(stderr, "corpusprep: %s\n", err);
+    MPI_Bcast(&prep, 1, MPI_INT, 0, x->comm); /* also the barrier: no rank writes before OUTDIR is ready */
+    if (prep) {
+        free(file_rank);
+        return prep == -2 ? 2 : 1;
+    }
+
+    /* this rank's files, in global order, so that its positions increase */
+    size_t n = 0;
+    char **files = cp_xmalloc((o->nfiles + 1) * sizeof *files);
+    uint32_t *index = cp_xmalloc((o->nfiles + 1) * sizeof *index);
+    uint64_t my_bytes = 0;
+    for (size_t i = 0; i < o->nfiles; i++)
+        if (file_rank[i] == me) {
+            struct stat sb;
+            if (stat(o->files[i], &sb) == 0)
+                my_bytes += (uint64_t)sb.st_size;
+            files[n] = o->files[i];
+            index[n++] = (uint32_t)i;
+        }
+
+    /* line dedup's mode decides phase 2 */
+    json_t *clean = json_object_get(o->cfg->tree, "clean");
+    if (json_is_object(clean)) {
+        cp_cleaner *cl = cp_cleaner_create(clean, err, sizeof err);
+        if (cl) {
+            c.line_mode = cp_cleaner_line_dedup(cl)->mode;
+            c.line_min_docs = cp_cleaner_line_dedup(cl)->min_docs;
+            cp_cleaner_destroy(cl);
+        } /* else the pipeline reports the error in phase 1 */
+    }
+
+    cp_cluster_hooks hooks = {.ctx = &c, .collect = cl_collect, .collect_id = cl_collect_id, .first = cl_first,
+                              .id_of = cl_id_of};
+    cp_pipeline_opts po = *o;
+    po.files = files;
+    po.nfiles = n;
+    po.file_index = index;
+    po.hooks = &hooks;
+    po.no_stats_file = 1;
+    po.rank = me;
+    po.quiet = 1; /* the collect passes stay silent; the deciding pass speaks as asked */
+    for (int k = 0; k < 4; k++)
+        c.out[k] = cp_xcalloc((size_t)K, sizeof(kpv_t));
+
+    int input_failed = 0, rc;
+    cp_stats s1, s2, st;
+    memset(&s1, 0, sizeof s1);
+    memset(&s2, 0, sizeof s2);
+    memset(&st, 0, sizeof st);
+    double t1 = cp_now();
+    rc = run_pass(&c, &po, &hooks, CP_PHASE_COLLECT_DOCS, &s1, &input_failed);
+    double t_collect1 = cp_now() - t1, t_resolve1 = 0, t_collect2 = 0, t_resolve2 = 0, t_decide = 0;
+    if (!rc) {
+        t1 = cp_now();
+        resolve_documents(&c);
+        if (o->cfg->near_dedup)
+            near_histogram(&c);
+        if (o->cfg->dup_of)
+            resolve_ids(&c, file_rank);
+        t_resolve1 = cp_now() - t1;
+    }
+    free(c.own);
+    c.own = NULL;
+    c.n_own = 0;
+    cp_buf_free(&c.own_text);
+    if (!rc && c.line_mode != CP_LINE_DEDUP_OFF) {
+        t1 = cp_now();
+        rc = run_pass(&c, &po, &hooks, CP_PHASE_COLLECT_LINES, &s2, &input_failed);
+        t_collect2 = cp_now() - t1;
+        if (!rc) {
+            t1 = cp_now();
+            resolve_lines(&c);
+            t_resolve2 = cp_now() - t1;
+        }
+    }
+    if (!rc) {
+        t1 = cp_now();
+        po.quiet = o->quiet;
+        input_failed = 0; /* the deciding pass reports input failures again */
+        rc = run_pass(&c, &po, &hooks, CP_PHASE_DECIDE, &st, &input_failed);
+        t_decide = cp_now() - t1;
+    }
+    if (!rc) {
+        add_stage_seconds(&st, &s1);
+        add_stage_seconds(&st, &s2);
+        cp_stats_finish(&st, cp_now() - start);
+        size_t decisions = c.n_dec * sizeof *c.dec + c.n_gone * sizeof *c.gone + c.n_ids * sizeof *c.ids +
+                           c.id_text.cap;
+        json_t *mine = json_pack(
+            "{sisIsIsIsIsIsIsIsIsIsIsIsfsfsfsfsfsfsI}", "rank", me, "files", (json_int_t)n, "bytes_in_compressed",
+            (json_int_t)my_bytes, "exchange_bytes_sent", (json_int_t)x->sent, "exchange_network_bytes_sent",
+            (json_int_t)x->sent_remote, "exchange_bytes_received", (json_int_t)x->received, "exchange_rounds",
+            (json_int_t)x->rounds, "owner_table_peak_bytes", (json_int_t)c.table_peak, "key_buffer_peak_bytes",
+            (json_int_t)c.buffer_peak, "decision_bytes", (json_int_t)decisions, "duplicates", (json_int_t)c.n_dec,
+            "lines_removed", (json_int_t)c.n_gone, "exchange_seconds", x->seconds, "collect_docs_seconds",
+            t_collect1, "resolve_docs_seconds", t_resolve1, "collect_lines_seconds", t_collect2,
+            "resolve_lines_seconds", t_resolve2, "decide_seconds", t_decide, "line_table_bytes",
+            (json_int_t)c.line_table);
+        if (merge_stats(&c, o, &st, mine, err, sizeof err)) {
+            fprintf(stderr, "corpusprep: error: %s\n", err);
+            fflush(stderr);
+            MPI_Abort(x->comm, 1);
+        }
+        int any = 0;
+        MPI_Allreduce(&input_failed, &any, 1, MPI_INT, MPI_MAX, x->comm);
+        if (any) {
+            if (!me)
+                fprintf(stderr, "corpusprep: some input could not be read to its end (see above); exit status 1\n");
+            rc = 1;
+        }
+    }
+    cp_stats_free(&s1);
+    cp_stats_free(&s2);
+    cp_stats_free(&st);
+    for (int k = 0; k < 4; k++)
+        kpv_free_all(c.out[k], K);
+    free(c.dec);
+    free(c.gone);
+    free(c.ids);
+    cp_buf_free(&c.id_text);
+    free(files);
+    free(index);
+    free(file_rank);
+    return rc;
+}
+
+int cp_mpi_main(int argc, char **argv, int (*cli)(int, char **))
+{
+    int provided = 0, size = 1, rank = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    const char *nt = getenv("SLURM_NTASKS");
+    if (nt && *nt && atoi(nt) != size) {
+        /* srun with a --mpi plugin this MPI does not speak starts SLURM_NTASKS separate one-rank jobs, each
+         * of which would process everything: stop before writing anything. */
+        if (!rank)
+            fprintf(stderr,
+                    "corpusprep: Slurm started %s tasks (SLURM_NTASKS) but this MPI job has %d rank%s: srun's MPI "
+                    "plugin does not match the MPI this program was built with (Open MPI: srun --mpi=pmix, MPICH: "
+                    "srun --mpi=pmi2; `srun --mpi=list` shows what this Slurm offers), or mpirun -n differs from "
+                    "the job's --ntasks\n",
+                    nt, size, size == 1 ? "" : "s");
+        MPI_Finalize();
+        return 2;
+    }
+    int rc = cli(argc, argv);
+    MPI_Finalize();
+    return rc;
+}
