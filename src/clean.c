@@ -56,7 +56,14 @@ typedef struct {
     unsigned *kinds;    /* kinds of the phrase ending in this state (0 = none) */
     unsigned short *plen;
     unsigned char *edge; /* bit 0: phrase starts with a word char, bit 1: ends with one */
+    /* The scanning form: tr[s * nclass + k] is the next state times nclass, with AC_OUT set when a phrase
+     * ends there; the class of a byte is fcls[c], or fcls[256 + c] right after a 0xC3 lead byte, which
+     * folds case on the fly (the same fold as fold()), so lines are scanned without a folded copy. */
+    uint32_t *tr;
+    unsigned short fcls[512];
 } ac_t;
+
+#define AC_OUT 0x80000000u
 
 static inline int is_word_byte(unsigned char c)
 {
@@ -204,6 +211,21 @@ static void ac_build(ac_t *a, const phrases_t *p)
         }
     }
     free(queue);
+    size_t cells = (size_t)a->nstate * (size_t)a->nclass;
+    a->tr = cp_xmalloc(cells * sizeof(uint32_t));
+    for (size_t i = 0; i < cells; i++) {
+        int t = a->next[i];
+        a->tr[i] = (uint32_t)t * (uint32_t)a->nclass | (a->kinds[t] || a->dict[t] ? AC_OUT : 0);
+    }
+    for (int c = 0; c < 256; c++) {
+        unsigned char in[2] = {(unsigned char)c, 0}, out[2];
+        fold(in, 1, out);
+        a->fcls[c] = a->cls[out[0]];
+        in[0] = 0xC3;
+        in[1] = (unsigned char)c;
+        fold(in, 2, out);
+        a->fcls[256 + c] = a->cls[out[1]];
+    }
 }
 
 static void ac_free(ac_t *a)
@@ -214,6 +236,7 @@ static void ac_free(ac_t *a)
     free(a->kinds);
     free(a->plen);
     free(a->edge);
+    free(a->tr);
 }
 
 /* ---------------------------------------------------------------- the cleaner */
@@ -546,7 +569,7 @@ typedef struct {
 struct cp_clean_scratch {
     line_t *lines;
     size_t nlines, cap;
-    cp_buf work, folded, tmp;
+    cp_buf work, tmp;
     uint64_t *hkeys;
     uint32_t *hcount;
     size_t hcap;
@@ -563,7 +586,6 @@ void cp_clean_scratch_destroy(cp_clean_scratch *s)
         return;
     free(s->lines);
     cp_buf_free(&s->work);
-    cp_buf_free(&s->folded);
     cp_buf_free(&s->tmp);
     free(s->hkeys);
     free(s->hcount);
@@ -711,24 +733,41 @@ typedef struct {
     size_t marker_start;  /* for a glued end marker: where it starts (SIZE_MAX = none) */
 } scan_t;
 
+/* Scans line f[0..n) (original case: the automaton folds as it goes; word boundaries and decorations
+ * read the same on folded and unfolded valid UTF-8, as folding only maps letters to letters). */
 static void scan_line(const ac_t *a, const unsigned char *f, size_t n, scan_t *out)
 {
-    size_t lo = 0, hi = n, k;
-    while (hi > lo && (k = deco_len_at_end(f + lo, hi - lo)))
-        hi -= k;
-    while (lo < hi && (k = deco_len_at_start(f + lo, hi - lo)))
-        lo += k;
+    size_t lo = 0, hi = 0; /* decorations trimmed, computed at the first phrase found */
+    int trimmed = 0;
     out->any = out->whole = 0;
     out->marker_start = SIZE_MAX;
-    int s = 0;
+    const uint32_t *tr = a->tr;
+    const unsigned short *fcls = a->fcls;
+    uint32_t off = 0;
+    unsigned after_c3 = 0;
     for (size_t i = 0; i < n; i++) {
-        s = a->next[(size_t)s * a->nclass + a->cls[f[i]]];
+        unsigned char c = f[i];
+        uint32_t v = tr[off + fcls[after_c3 | c]];
+        after_c3 = c == 0xC3 ? 256 : 0;
+        off = v & ~AC_OUT;
+        if (!(v & AC_OUT))
+            continue;
+        int s = (int)(off / (uint32_t)a->nclass);
         for (int t = a->kinds[s] ? s : a->dict[s]; t; t = a->dict[t]) {
             size_t end = i + 1, start = end - a->plen[t];
             if ((a->edge[t] & 1) && start > 0 && word_before(f, start))
                 continue; /* the phrase starts inside a word */
             if ((a->edge[t] & 2) && end < n && word_at(f + end, n - end))
                 continue;
+            if (!trimmed) {
+                size_t k;
+                hi = n;
+                while (hi > lo && (k = deco_len_at_end(f + lo, hi - lo)))
+                    hi -= k;
+                while (lo < hi && (k = deco_len_at_start(f + lo, hi - lo)))
+                    lo += k;
+                trimmed = 1;
+            }
             unsigned k2 = a->kinds[t];
             out->any |= k2 & (K_BANNER | K_CAPTION | K_JS | K_POLICY | K_LOREM | K_END);
             if (start <= lo && end >= hi)
@@ -878,12 +917,8 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
             tail = 0;
         }
         scan_t sc = {0, 0, SIZE_MAX};
-        if (c->have_ac) {
-            s->folded.len = 0;
-            cp_buf_reserve(&s->folded, n + 1);
-            fold((const unsigned char *)ln, n, (unsigned char *)s->folded.data);
-            scan_line(&c->ac, (const unsigned char *)s->folded.data, n, &sc);
-        }
+        if (c->have_ac)
+            scan_line(&c->ac, (const unsigned char *)ln, n, &sc);
         if (sc.any & K_LOREM) {
             memset(stats, 0, sizeof *stats);
             out->len = 0;

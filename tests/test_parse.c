@@ -167,7 +167,7 @@ static void test_parse_rejects(void **state)
 {
     (void)state;
     cp_doc d;
-    const char *bad[] = {"{\"text\":\"unterminated}", "{\"text\":\"a\"} trailing", "not json", "{\"a\":1,}", "\"str\"",
+    const char *bad[] = {"{\"text\":\"unterminated}", "{\"text\":\"a\"} trailing", "not json", "{\"a\":1,}",
                          "{\"text\":\"a\",\"text\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(parse(&d, bad[i], "f"), -1);
@@ -175,16 +175,20 @@ static void test_parse_rejects(void **state)
         assert_non_null(d.parse_error);
         /* jansson's own message is part of ours */
         json_error_t e;
-        assert_null(json_loadb(bad[i], strlen(bad[i]), 0, &e));
+        assert_null(json_loadb(bad[i], strlen(bad[i]), JSON_DECODE_ANY, &e));
         if (!strstr(d.parse_error, e.text))
             fail_msg("parse_error \"%s\" lacks jansson's \"%s\"", d.parse_error, e.text);
         assert_null(d.text);
         cp_doc_release(&d);
     }
-    assert_int_equal(parse(&d, "[{\"text\":\"a\"}]", "f"), -1);
-    assert_string_equal(d.reject, "not_object");
-    assert_null(d.parse_error);
-    cp_doc_release(&d);
+    /* valid JSON that is not an object: an array, a string, a number */
+    const char *scalars[] = {"[{\"text\":\"a\"}]", "\"str\"", "42", "null"};
+    for (size_t i = 0; i < sizeof scalars / sizeof *scalars; i++) {
+        assert_int_equal(parse(&d, scalars[i], "f"), -1);
+        assert_string_equal(d.reject, "not_object");
+        assert_null(d.parse_error);
+        cp_doc_release(&d);
+    }
     assert_int_equal(parse(&d, "{\"id\":\"x\",\"txt\":\"a\"}", "f"), -1);
     assert_string_equal(d.reject, "no_text");
     assert_string_equal(d.id, "x");
