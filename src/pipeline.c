@@ -674,7 +674,9 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
 {
     const cp_config *cfg = r->cfg;
     long n = (long)b->n;
-    for (size_t i = 0; i < b->n_events && !r->counting; i++) {
+    /* a cluster's collect passes read the same input again: the deciding pass reports its errors */
+    int rereading = r->o->hooks && r->o->hooks->phase != CP_PHASE_DECIDE;
+    for (size_t i = 0; i < b->n_events && !r->counting && !rereading; i++) {
         fprintf(stderr, "corpusprep: %s\n", b->events[i]);
         if (b->event_fatal[i]) {
             r->failed_input = 1;

@@ -1,0 +1,135 @@
+#!/bin/sh
+# Cluster mode against the single process (issue 5). Runs from the repo root after `make mpi-test` built
+# $BUILD/corpusprep, $BUILD/mpich/corpusprep-mpi and $BUILD/openmpi/corpusprep-mpi. On a corpus with exact, URL,
+# line-level and near duplicates spread across files (tests/mpi/make_corpus.py), `mpirun -n 1, 2, 3` under
+# MPICH and under Open MPI must give what `corpusprep` gives (tests/mpi/compare.py: kept and rejected records
+# as multisets, reject reason and dup_of per id, docs_in/kept/rejected), with line dedup in both modes, in
+# exchange rounds of a few KB, with more ranks than files; and the failures must fail as documented.
+# Prints PASS/FAIL per case and "N passed, N failed"; exit status 1 when a case failed.
+BUILD=${BUILD:-build}
+SINGLE=$BUILD/corpusprep
+T=$(mktemp -d /tmp/corpusprep-mpi-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "$2" ] && sed 's/^/    /' "$2" | head -n 20; }
+
+# Open MPI refuses root and binds ranks to cores unless told otherwise; these make it run here and in CI.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 \
+       OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_plm_rsh_agent=false
+unset SLURM_NTASKS
+
+python3 tests/mpi/make_corpus.py "$T/in" >/dev/null || { echo "FAIL making the corpus"; echo "0 passed, 1 failed"; exit 1; }
+echo '{"clean": {"line_dedup": {"mode": "all"}}}' >"$T/all.json"
+
+# name | flags (the same for both runs)
+cases='first-url|--keep-rejected --dedup-url
+all-url|--keep-rejected --dedup-url -c '"$T"'/all.json
+first-near|--keep-rejected'
+
+echo "$cases" | while IFS='|' read -r name flags; do
+    # shellcheck disable=SC2086
+    $SINGLE -q $flags -o "$T/ref-$name" "$T/in" 2>"$T/ref-$name.err" || { echo "single-process run $name failed"; cat "$T/ref-$name.err"; }
+done
+
+run_case() { # label mpirun ranks binary refname flags...
+    label=$1 launcher=$2 k=$3 bin=$4 ref=$5
+    shift 5
+    out="$T/out-$label"
+    rm -rf "$out"
+    if ! timeout 300 $launcher -n "$k" "$bin" -q "$@" -o "$out" "$T/in" >"$T/log" 2>&1; then
+        fail "$label: exit status not 0" "$T/log"
+    elif python3 tests/mpi/compare.py "$T/ref-$ref" "$out" >"$T/cmp" 2>&1; then
+        pass "$label: same records, reasons, dup_of and counts as the single process"
+    else
+        fail "$label" "$T/cmp"
+    fi
+}
+
+for mpi in mpich openmpi; do
+    bin=$BUILD/$mpi/corpusprep-mpi
+    launcher=mpirun.$mpi
+    if [ ! -x "$bin" ] || ! command -v "$launcher" >/dev/null; then
+        fail "$mpi: $bin or $launcher missing (make mpi-test builds them)"
+        continue
+    fi
+    for k in 1 2 3; do
+        run_case "$mpi -n $k line_dedup first, --dedup-url" "$launcher" "$k" "$bin" first-url --keep-rejected --dedup-url
+        run_case "$mpi -n $k line_dedup all, --dedup-url" "$launcher" "$k" "$bin" all-url --keep-rejected --dedup-url -c "$T/all.json"
+        run_case "$mpi -n $k near duplicates (no URL dedup)" "$launcher" "$k" "$bin" first-near --keep-rejected
+    done
+done
+
+M="timeout 300 mpirun.mpich"
+BIN=$BUILD/mpich/corpusprep-mpi
+
+# Rounds: every exchange cut into pieces of at most 2 KB per rank (hundreds of rounds).
+CORPUSPREP_MPI_ROUND_BYTES=2048 run_case "mpich -n 3 in exchange rounds of 2 KB" "mpirun.mpich" 3 "$BIN" first-url \
+    --keep-rejected --dedup-url
+# More ranks than files (11 files): some ranks read nothing and still own keys.
+run_case "mpich -n 12, more ranks than files" "mpirun.mpich" 12 "$BIN" first-url --keep-rejected --dedup-url -t 1
+
+# stats.json: merged counts, the cluster section, one JSON on rank 0 only
+out="$T/out-mpich -n 3 line_dedup first, --dedup-url"
+if python3 - "$out/stats.json" "$T/ref-first-url/stats.json" >"$T/log" 2>&1 <<'EOF'
+import json, sys
+s, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+c = s["cluster"]
+assert c["ranks"] == 3 and len(c["per_rank"]) == 3, c
+assert sum(p["docs_in"] for p in c["per_rank"]) == s["docs_in"] == r["docs_in"]
+assert c["exchange_network_bytes"] > 0 and c["exchange_network_bytes_per_doc"] > 0
+assert all(p["owner_table_peak_bytes"] > 0 and p["peak_rss_mb"] > 0 for p in c["per_rank"])
+for k in ("langs", "clean_rules", "bytes_in_uncompressed", "near_dup_clusters", "dedup_exact_keys"):
+    assert s[k] == r[k], (k, s[k], r[k])
+EOF
+then pass "stats.json merged on rank 0: counts, languages, cleaning rules, near-dup clusters as single; cluster figures"
+else fail "stats.json merged on rank 0" "$T/log"; fi
+
+# An input that ends early: exit 1 like the single process, the same records from what could be read.
+mkdir -p "$T/trunc"
+cp "$T"/in/* "$T/trunc/"
+f=$(ls "$T"/trunc/*.gz | head -n 1)
+head -c 60000 "$T/in/$(basename "$f")" >"$f"
+$SINGLE -q --keep-rejected -o "$T/ref-trunc" "$T/trunc" 2>/dev/null
+src=$?
+$M -n 3 "$BIN" -q --keep-rejected -o "$T/out-trunc" "$T/trunc" 2>"$T/log"
+rc=$?
+if [ "$src" = 1 ] && [ "$rc" = 1 ] && python3 tests/mpi/compare.py "$T/ref-trunc" "$T/out-trunc" >>"$T/log" 2>&1 &&
+   [ "$(grep -c 'unexpected end' "$T/log")" = 1 ]; then
+    pass "truncated input: exit 1 (as single: $src), same records, the error reported once"
+else fail "truncated input: exit $rc (single: $src)" "$T/log"; fi
+
+# Fail fast: Slurm says 3 tasks, MPI has 2 ranks (srun with the wrong --mpi plugin) -> exit 2, nothing written.
+SLURM_NTASKS=3 $M -n 2 "$BIN" -o "$T/out-ntasks" "$T/in" >"$T/log" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && grep -q "SLURM_NTASKS" "$T/log" && [ ! -e "$T/out-ntasks" ]; then
+    pass "SLURM_NTASKS=3 with 2 ranks: exit 2 before any output"
+else fail "SLURM_NTASKS=3 with 2 ranks: exit $rc" "$T/log"; fi
+SLURM_NTASKS=2 $M -n 2 "$BIN" -q -o "$T/out-ntasks2" "$T/in" >"$T/log" 2>&1
+rc=$?
+if [ "$rc" = 0 ]; then pass "SLURM_NTASKS=2 with 2 ranks: runs"; else fail "SLURM_NTASKS=2 with 2 ranks: exit $rc" "$T/log"; fi
+
+# Usage errors: exit 2 on every rank.
+$M -n 2 "$BIN" -o "$T/ref-first-url" "$T/in" >"$T/log" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && grep -q "not empty" "$T/log"; then pass "output folder not empty: exit 2"
+else fail "output folder not empty: exit $rc" "$T/log"; fi
+echo '{"text": "x"}' | $M -n 2 "$BIN" -o "$T/out-stdin" - >"$T/log" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && grep -q "standard input" "$T/log"; then pass "standard input refused: exit 2"
+else fail "standard input: exit $rc" "$T/log"; fi
+echo '{"clean": {"line_dedup": {"mode": "sometimes"}}}' >"$T/bad.json"
+$M -n 2 "$BIN" -c "$T/bad.json" -o "$T/out-badcfg" "$T/in" >"$T/log" 2>&1
+rc=$?
+if [ "$rc" = 2 ]; then pass "bad configuration: exit 2"; else fail "bad configuration: exit $rc" "$T/log"; fi
+
+# A rank that cannot write aborts the whole job with its error (here rejected/ is a file).
+mkdir -p "$T/out-abort" && : >"$T/out-abort/rejected"
+$M -n 3 "$BIN" -q --force --keep-rejected -o "$T/out-abort" "$T/in" >"$T/log" 2>&1
+rc=$?
+if [ "$rc" != 0 ] && grep -q "rank [0-9]*: error: .*rejected" "$T/log" && [ ! -e "$T/out-abort/stats.json" ]; then
+    pass "a rank that cannot write aborts the job (exit $rc) with its error"
+else fail "rank failure: exit $rc" "$T/log"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
