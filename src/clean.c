@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "corpusprep/config.h"
@@ -60,6 +61,7 @@ typedef struct {
      * ends there; the class of a byte is fcls[c], or fcls[256 + c] right after a 0xC3 lead byte, which
      * folds case on the fly (the same fold as fold()), so lines are scanned without a folded copy. */
     uint32_t *tr;
+    int *orig; /* state of next[] for a state of tr */
     unsigned short fcls[512];
 } ac_t;
 
@@ -210,13 +212,25 @@ static void ac_build(ac_t *a, const phrases_t *p)
             }
         }
     }
+    /* The scanning table numbers states breadth-first: the shallow states, where text spends nearly
+     * all its time, share cache lines. */
+    int *perm = cp_xmalloc((size_t)a->nstate * sizeof(int));
+    a->orig = cp_xmalloc((size_t)a->nstate * sizeof(int));
+    perm[0] = a->orig[0] = 0;
+    for (size_t j = 0; j < qt; j++) {
+        perm[queue[j]] = (int)j + 1;
+        a->orig[j + 1] = queue[j];
+    }
     free(queue);
     size_t cells = (size_t)a->nstate * (size_t)a->nclass;
     a->tr = cp_xmalloc(cells * sizeof(uint32_t));
-    for (size_t i = 0; i < cells; i++) {
-        int t = a->next[i];
-        a->tr[i] = (uint32_t)t * (uint32_t)a->nclass | (a->kinds[t] || a->dict[t] ? AC_OUT : 0);
-    }
+    for (int ns = 0; ns < a->nstate; ns++)
+        for (int k = 0; k < a->nclass; k++) {
+            int t = a->next[(size_t)a->orig[ns] * a->nclass + k];
+            a->tr[(size_t)ns * a->nclass + k] =
+                (uint32_t)perm[t] * (uint32_t)a->nclass | (a->kinds[t] || a->dict[t] ? AC_OUT : 0);
+        }
+    free(perm);
     for (int c = 0; c < 256; c++) {
         unsigned char in[2] = {(unsigned char)c, 0}, out[2];
         fold(in, 1, out);
@@ -237,6 +251,7 @@ static void ac_free(ac_t *a)
     free(a->plen);
     free(a->edge);
     free(a->tr);
+    free(a->orig);
 }
 
 /* ---------------------------------------------------------------- the cleaner */
@@ -257,6 +272,8 @@ struct cp_cleaner {
     unsigned term_prose_min_words;
     unsigned term_rescue_max_words;
     strs_t end_marks;
+    size_t *end_mark_len;
+    unsigned char end_mark_last[256]; /* 1 for a byte some end mark ends with */
     /* news boilerplate */
     int bp_enabled;
     unsigned banner_max_words, caption_max_words;
@@ -268,6 +285,7 @@ struct cp_cleaner {
     size_t rep_max_chars;
     unsigned rep_min_count;
     cp_line_dedup_params dedup;
+    uint32_t *norm; /* line dedup on: what cp_dedup_normalize makes of each BMP code point (norm_table) */
     ac_t ac;
     int have_ac;
 };
@@ -442,6 +460,200 @@ static int load_boilerplate(const char *rel, phrases_t *ph, char *err, size_t er
     return rc;
 }
 
+/* ---------------------------------------------------------------- line hash fast path */
+
+/* Byte i of a word loaded with memcpy is s[i] counted from the low end (for __builtin_ctzll). */
+#define LITTLE_ENDIAN_WORDS (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+/* 0x80 in each byte of x equal to the byte of pat (exact: no carry crosses a byte). */
+static inline uint64_t bytes_eq(uint64_t x, uint64_t pat)
+{
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    uint64_t y = x ^ pat;
+    return ~(((y & low7) + low7) | y | low7);
+}
+
+/* 0x80 in each byte of x (all bytes ASCII) that lies in [lo, hi]. */
+static inline uint64_t bytes_in(uint64_t x, unsigned lo, unsigned hi)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    return (x + (0x80 - lo) * ones) & ~(x + (0x7F - hi) * ones) & 0x8080808080808080ull;
+}
+
+/* Line hashes must be XXH3 of cp_dedup_normalize's output, which works one code point at a time: each is
+ * dropped, turns into a pending space, or is replaced by one code point. norm_table asks the normaliser
+ * itself what it does with every BMP code point (between two letters, so a space shows), and norm_line
+ * replays that without a per-character library call; anything else (four-byte characters, a code point
+ * whose result is not one of the three forms) sends the line to cp_dedup_text_hash. */
+enum { N_DROP, N_SPACE, N_EMIT, N_SLOW };
+
+static size_t utf8_put(uint32_t cp, unsigned char *o)
+{
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | cp >> 6);
+        o[1] = (unsigned char)(0x80 | (cp & 63));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | cp >> 12);
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+        o[2] = (unsigned char)(0x80 | (cp & 63));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | cp >> 18);
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 63));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 63));
+    o[3] = (unsigned char)(0x80 | (cp & 63));
+    return 4;
+}
+
+/* The one code point that s[0..n) encodes, or -1. */
+static long utf8_single(const unsigned char *s, size_t n)
+{
+    if (n == 1 && s[0] < 0x80)
+        return s[0];
+    if (n == 2 && s[0] >= 0xC2 && s[0] < 0xE0 && (s[1] & 0xC0) == 0x80)
+        return (long)((s[0] & 31) << 6 | (s[1] & 63));
+    if (n == 3 && (s[0] & 0xF0) == 0xE0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
+        long cp = (long)((s[0] & 15) << 12 | (s[1] & 63) << 6 | (s[2] & 63));
+        return cp >= 0x800 ? cp : -1;
+    }
+    if (n == 4 && s[0] >= 0xF0 && s[0] < 0xF5 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
+        (s[3] & 0xC0) == 0x80) {
+        long cp = (long)((s[0] & 7) << 18 | (s[1] & 63) << 12 | (s[2] & 63) << 6 | (s[3] & 63));
+        return cp >= 0x10000 && cp < 0x110000 ? cp : -1;
+    }
+    return -1;
+}
+
+/* Entry 0x10000 is 1 when ASCII letters, digits and ' ' map as norm_line's eight-byte path assumes. */
+static uint32_t *norm_table(void)
+{
+    uint32_t *t = cp_xmalloc(0x10001 * sizeof(uint32_t));
+    cp_buf b = {0};
+    for (uint32_t cp = 0; cp < 0x10000; cp++) {
+        t[cp] = N_SLOW;
+        if (cp >= 0xD800 && cp < 0xE000)
+            continue; /* surrogates: not in valid text */
+        unsigned char in[8];
+        size_t k = 0;
+        in[k++] = 'x';
+        k += utf8_put(cp, in + k);
+        in[k++] = 'y';
+        b.len = 0;
+        cp_dedup_normalize((const char *)in, k, &b);
+        const unsigned char *o = (const unsigned char *)b.data;
+        if (b.len < 2 || o[0] != 'x' || o[b.len - 1] != 'y')
+            continue;
+        if (b.len == 2) {
+            t[cp] = N_DROP;
+        } else if (b.len == 3 && o[1] == ' ') {
+            t[cp] = N_SPACE;
+        } else {
+            long z = utf8_single(o + 1, b.len - 2);
+            if (z > 0 && z != ' ')
+                t[cp] = (uint32_t)z << 2 | N_EMIT;
+        }
+    }
+    cp_buf_free(&b);
+    int plain = t[' '] == N_SPACE;
+    for (uint32_t ch = 0; ch < 0x80; ch++) {
+        uint32_t want = ch >= 'a' && ch <= 'z' ? ch : ch >= 'A' && ch <= 'Z' ? ch + 32 : ch >= '0' && ch <= '9' ? '0' : 0;
+        if (want && t[ch] != (want << 2 | N_EMIT))
+            plain = 0;
+    }
+    t[0x10000] = (uint32_t)plain;
+    return t;
+}
+
+/* The normalised line into out (reset), or -1 when the line needs the library normaliser. */
+static int norm_line(const uint32_t *tab, const unsigned char *s, size_t n, cp_buf *out)
+{
+    out->len = 0;
+    cp_buf_reserve(out, 2 * n + 16); /* a code point grows at most from 2 to 3 bytes; 8-byte stores */
+    unsigned char *o = (unsigned char *)out->data;
+    size_t k = 0;
+    int pending = 0;
+    const int words = LITTLE_ENDIAN_WORDS && tab[0x10000];
+    const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    size_t bytewise_to = 0; /* the last eight bytes did not qualify: go byte by byte past the first misfit */
+    for (size_t i = 0; i < n;) {
+        uint64_t x;
+        if (words && i >= bytewise_to && i + 8 <= n) {
+            memcpy(&x, s + i, 8);
+            /* Eight bytes of letters, digits and single spaces map one to one (a space is written when
+             * a letter or digit follows it); a leading space after a space or at the start, or two in a
+             * row, take the byte-by-byte way. */
+            uint64_t low = x | 0x20 * ones;
+            uint64_t al = bytes_in(low, 'a', 'z'), dg = bytes_in(x, '0', '9'), sp = bytes_eq(x, ' ' * ones);
+            int lead_sp = (sp & 0x80) != 0;
+            uint64_t bad = (x & hi) | (~(al | dg | sp) & hi) | (sp & sp << 8);
+            if (!bad && (!lead_sp || (!pending && k))) {
+                if (!lead_sp && pending && k)
+                    o[k++] = ' ';
+                uint64_t y = (low & (al >> 7) * 0xFF) | ('0' * ones & (dg >> 7) * 0xFF) | (' ' * ones & (sp >> 7) * 0xFF);
+                memcpy(o + k, &y, 8);
+                k += 8;
+                pending = 0;
+                if (sp >> 63) { /* a trailing space waits for what follows */
+                    k--;
+                    pending = 1;
+                }
+                i += 8;
+                continue;
+            }
+            bytewise_to = i + (bad ? (size_t)__builtin_ctzll(bad) / 8 : 0) + 1;
+        }
+        unsigned char ch = s[i];
+        uint32_t e;
+        if (ch < 0x80) {
+            e = tab[ch];
+            i++;
+            if ((e & 3) == N_EMIT && e < 0x80u << 2) { /* the common case: an ASCII letter or digit */
+                o[k] = ' ';
+                k += pending & (k != 0);
+                pending = 0;
+                o[k++] = (unsigned char)(e >> 2);
+                continue;
+            }
+        } else if (ch >= 0xC2 && ch < 0xE0 && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
+            e = tab[(ch & 31) << 6 | (s[i + 1] & 63)];
+            i += 2;
+        } else if ((ch & 0xF0) == 0xE0 && i + 2 < n && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) {
+            uint32_t cp = (uint32_t)(ch & 15) << 12 | (uint32_t)(s[i + 1] & 63) << 6 | (s[i + 2] & 63);
+            if (cp < 0x800)
+                return -1;
+            e = tab[cp];
+            i += 3;
+        } else {
+            return -1;
+        }
+        switch (e & 3) {
+        case N_DROP:
+            continue;
+        case N_SPACE:
+            pending = 1;
+            continue;
+        case N_SLOW:
+            return -1;
+        }
+        if (pending && k)
+            o[k++] = ' ';
+        pending = 0;
+        uint32_t cp = e >> 2;
+        if (cp < 0x80)
+            o[k++] = (unsigned char)cp;
+        else
+            k += utf8_put(cp, o + k);
+    }
+    out->len = k;
+    return 0;
+}
+
 cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
 {
     cp_cleaner *c = cp_xcalloc(1, sizeof *c);
@@ -466,6 +678,14 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
     rsource(&tp);
     c->term_enabled = rbool(&tp, "enabled", 1);
     c->end_marks = rstrs(&tp, "end_marks", default_end_marks);
+    c->end_mark_len = cp_xcalloc(c->end_marks.n + 1, sizeof(size_t));
+    for (size_t i = 0; i < c->end_marks.n; i++) {
+        size_t m = c->end_mark_len[i] = strlen(c->end_marks.v[i]);
+        if (m)
+            c->end_mark_last[(unsigned char)c->end_marks.v[i][m - 1]] = 1;
+        else
+            memset(c->end_mark_last, 1, sizeof c->end_mark_last); /* "" ends every line */
+    }
     c->ellipsis_ends = rbool(&tp, "ellipsis_ends_line", 1);
     c->term_rescue = rbool(&tp, "keep_between_kept", 0);
     c->term_continued = rbool(&tp, "keep_continued", 0);
@@ -520,6 +740,8 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
     c->dedup.min_docs = (unsigned)rnum(&ld, "min_docs", 2, 2, 1e9);
     c->dedup.min_chars = (size_t)rnum(&ld, "min_chars", 20, 0, 1e9);
     sub_done(&r, &ld);
+    if (!r.failed && c->dedup.mode != CP_LINE_DEDUP_OFF)
+        c->norm = norm_table();
 
     if (!r.failed && ph.n) {
         ac_build(&c->ac, &ph);
@@ -541,6 +763,8 @@ void cp_cleaner_destroy(cp_cleaner *c)
         return;
     json_decref(c->effective);
     strs_free(&c->end_marks);
+    free(c->end_mark_len);
+    free(c->norm);
     if (c->have_ac)
         ac_free(&c->ac);
     free(c);
@@ -604,14 +828,80 @@ static inline int no_space_cp(uint32_t cp)
         || (cp >= 0xF900 && cp <= 0xFAFF);
 }
 
+/* count_words' step for the character at s[i] (not ASCII): returns its length in bytes. */
+static inline size_t wc_other(const unsigned char *s, size_t i, size_t n, uint32_t *words, size_t *run,
+                              size_t *best)
+{
+    unsigned char c = s[i];
+    uint32_t cp;
+    size_t k;
+    if (c >= 0xF0 && i + 3 < n) {
+        cp = ((uint32_t)(c & 7) << 18) | ((uint32_t)(s[i + 1] & 63) << 12) | ((uint32_t)(s[i + 2] & 63) << 6) |
+             (s[i + 3] & 63);
+        k = 4;
+    } else if (c >= 0xE0 && i + 2 < n) {
+        cp = ((uint32_t)(c & 15) << 12) | ((uint32_t)(s[i + 1] & 63) << 6) | (s[i + 2] & 63);
+        k = 3;
+    } else if (c >= 0xC0 && i + 1 < n) {
+        cp = ((uint32_t)(c & 31) << 6) | (s[i + 1] & 63);
+        k = 2;
+    } else {
+        cp = c;
+        k = 1;
+    }
+    if (cp == 0xA0 || cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200A)) { /* spaces */
+        if (*run > *best)
+            *best = *run;
+        *run = 0;
+    } else if (no_space_cp(cp)) {
+        (*words)++;
+        if (*run > *best)
+            *best = *run;
+        *run = 0;
+    } else {
+        if (*run == 0)
+            (*words)++;
+        (*run)++;
+    }
+    return k;
+}
+
 /* Words of s[0..n) (runs between spaces/tabs; a no-space-script character is a word by itself) and the
  * longest run in code points. */
 static uint32_t count_words(const unsigned char *s, size_t n, size_t *longest)
 {
     uint32_t words = 0;
     size_t run = 0, best = 0;
-    size_t i = 0;
+    size_t i = 0, bytewise_to = 0;
     while (i < n) {
+        uint64_t x;
+        if (LITTLE_ENDIAN_WORDS && i >= bytewise_to && i + 8 <= n) {
+            memcpy(&x, s + i, 8);
+            uint64_t high = x & 0x8080808080808080ull;
+            if (!high) { /* eight ASCII bytes: visit only the spaces among them */
+                uint64_t sp = bytes_eq(x, 0x2020202020202020ull) | bytes_eq(x, 0x0909090909090909ull);
+                size_t j = 0;
+                while (sp) {
+                    size_t at = (size_t)__builtin_ctzll(sp) >> 3;
+                    if (at > j) {
+                        words += run == 0;
+                        run += at - j;
+                    }
+                    if (run > best)
+                        best = run;
+                    run = 0;
+                    j = at + 1;
+                    sp &= sp - 1;
+                }
+                if (j < 8) {
+                    words += run == 0;
+                    run += 8 - j;
+                }
+                i += 8;
+                continue;
+            }
+            bytewise_to = i + (size_t)__builtin_ctzll(high) / 8 + 1; /* through the first non-ASCII byte */
+        }
         unsigned char c = s[i];
         if (c < 0x80) {
             if (c == ' ' || c == '\t') {
@@ -626,37 +916,7 @@ static uint32_t count_words(const unsigned char *s, size_t n, size_t *longest)
             i++;
             continue;
         }
-        uint32_t cp;
-        size_t k;
-        if (c >= 0xF0 && i + 3 < n) {
-            cp = ((uint32_t)(c & 7) << 18) | ((uint32_t)(s[i + 1] & 63) << 12) | ((uint32_t)(s[i + 2] & 63) << 6) |
-                 (s[i + 3] & 63);
-            k = 4;
-        } else if (c >= 0xE0 && i + 2 < n) {
-            cp = ((uint32_t)(c & 15) << 12) | ((uint32_t)(s[i + 1] & 63) << 6) | (s[i + 2] & 63);
-            k = 3;
-        } else if (c >= 0xC0 && i + 1 < n) {
-            cp = ((uint32_t)(c & 31) << 6) | (s[i + 1] & 63);
-            k = 2;
-        } else {
-            cp = c;
-            k = 1;
-        }
-        i += k;
-        if (cp == 0xA0 || cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200A)) { /* spaces */
-            if (run > best)
-                best = run;
-            run = 0;
-        } else if (no_space_cp(cp)) {
-            words++;
-            if (run > best)
-                best = run;
-            run = 0;
-        } else {
-            if (run == 0)
-                words++;
-            run++;
-        }
+        i += wc_other(s, i, n, &words, &run, &best);
     }
     if (run > best)
         best = run;
@@ -683,8 +943,10 @@ static int ends_with_mark(const cp_cleaner *c, const char *s, size_t n)
         n--;
     if (!c->ellipsis_ends && ((n >= 3 && !memcmp(s + n - 3, "...", 3)) || (n >= 3 && !memcmp(s + n - 3, "\xe2\x80\xa6", 3))))
         return 0; /* a truncated teaser, not the end of a sentence */
+    if (n && !c->end_mark_last[(unsigned char)s[n - 1]])
+        return 0;
     for (size_t i = 0; i < c->end_marks.n; i++) {
-        size_t m = strlen(c->end_marks.v[i]);
+        size_t m = c->end_mark_len[i];
         if (m <= n && !memcmp(s + n - m, c->end_marks.v[i], m))
             return 1;
     }
@@ -752,7 +1014,7 @@ static void scan_line(const ac_t *a, const unsigned char *f, size_t n, scan_t *o
         off = v & ~AC_OUT;
         if (!(v & AC_OUT))
             continue;
-        int s = (int)(off / (uint32_t)a->nclass);
+        int s = a->orig[off / (uint32_t)a->nclass];
         for (int t = a->kinds[s] ? s : a->dict[s]; t; t = a->dict[t]) {
             size_t end = i + 1, start = end - a->plen[t];
             if ((a->edge[t] & 1) && start > 0 && word_before(f, start))
@@ -1077,7 +1339,11 @@ void cp_clean_hash_lines(const cp_cleaner *c, const char *text, size_t len, cp_c
         const char *nl = memchr(text + p, '\n', len - p);
         size_t e = nl ? (size_t)(nl - text) : len;
         if (e - p >= c->dedup.min_chars) { /* normalisation only shrinks ASCII: cheap pre-test */
-            uint64_t h = cp_dedup_text_hash(text + p, e - p, &s->tmp);
+            uint64_t h;
+            if (c->norm && !norm_line(c->norm, (const unsigned char *)text + p, e - p, &s->tmp))
+                h = XXH3_64bits(s->tmp.data, s->tmp.len);
+            else
+                h = cp_dedup_text_hash(text + p, e - p, &s->tmp);
             if (s->tmp.len >= c->dedup.min_chars && s->tmp.len > 0) {
                 if (out->n == out->cap) {
                     out->cap = out->cap ? out->cap * 2 : 64;

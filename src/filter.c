@@ -414,6 +414,7 @@ struct cp_filter_scratch {
     size_t nu, ucap;
     uint64_t *g;
     size_t *cb, gcap;
+    uint32_t *cand, *sx; /* n-gram positions still in play; their table slots */
     slot_t *tab;
     size_t tcap;
     uint32_t gen;
@@ -432,6 +433,8 @@ void cp_filter_scratch_destroy(cp_filter_scratch *s)
     free(s->u);
     free(s->g);
     free(s->cb);
+    free(s->cand);
+    free(s->sx);
     free(s->tab);
     free(s);
 }
@@ -551,6 +554,20 @@ static size_t frac_limit(double thr, size_t len)
     return x;
 }
 
+/* The first i < m with v[i] >= x (v ascending), or m. */
+static size_t first_at_least(const size_t *v, size_t m, size_t x)
+{
+    size_t lo = 0, hi = m;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] >= x)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 /* Gopher's repetition statistics over lines (lines = 1) or paragraphs: units, units seen before, and the
  * bytes of those. */
 static void dup_paras(cp_filter_scratch *s, const char *t, size_t len, size_t *units, size_t *dups,
@@ -585,6 +602,110 @@ static void dup_paras(cp_filter_scratch *s, const char *t, size_t len, size_t *u
         }
         p = e + 2;
     }
+}
+
+/* Gopher's n-gram rules (top 2/3/4-gram share, characters in repeated 5..10-grams) over the words in s.
+ * g[i] is the hash of the n-gram starting at word i, extended by one word per round; cb[i] the bytes of
+ * the words before word i (prefix sums) for the character counts.
+ * An n-gram can only occur twice where its first n-1 words do, so after the 2-gram round only the
+ * positions whose (n-1)-gram occurs more than once (cand) are hashed and counted: a position outside
+ * that set holds an n-gram seen once, which can neither raise the top count past 1 nor be a repeat.
+ * The hashes obey the same rule unless two different n-grams collide in 64 bits (where a full count
+ * would see a false repeat). */
+static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t len)
+{
+    const size_t words = s->nw;
+    if (s->gcap < words + 1) {
+        free(s->g);
+        free(s->cb);
+        free(s->cand);
+        free(s->sx);
+        s->gcap = words + 1;
+        s->g = cp_xmalloc(s->gcap * sizeof(uint64_t));
+        s->cb = cp_xmalloc(s->gcap * sizeof(size_t));
+        s->cand = cp_xmalloc(s->gcap * sizeof(uint32_t));
+        s->sx = cp_xmalloc(s->gcap * sizeof(uint32_t));
+    }
+    uint64_t *g = s->g;
+    size_t *cb = s->cb;
+    uint32_t *cand = s->cand, *sx = s->sx;
+    const word_t *w = s->w;
+    cb[0] = 0;
+    for (size_t i = 0; i < words; i++) {
+        g[i] = w[i].h;
+        cb[i + 1] = cb[i] + w[i].bytes;
+    }
+    int fresh;
+    /* 2-grams: every position */
+    size_t m = words - 1, nc = 0;
+    size_t mask = table_reset(s, m);
+    size_t best = 0, best_bytes = 0;
+    for (size_t i = 0; i < m; i++) {
+        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + 1].h;
+        slot_t *e = table_slot(s, mask, g[i], &fresh);
+        sx[i] = (uint32_t)(e - s->tab);
+        if (++e->val > best) {
+            best = e->val;
+            best_bytes = cb[i + 2] - cb[i] + 1;
+        }
+    }
+    if (best > 1 && (double)(best * best_bytes) / (double)len > p->top[0])
+        return reasons[R_TOP2];
+    for (size_t i = 0; i < m; i++)
+        if (s->tab[sx[i]].val > 1)
+            cand[nc++] = (uint32_t)i;
+    for (size_t n = 3; n <= 10 && n <= words && nc; n++) {
+        m = words - n + 1;
+        while (nc && cand[nc - 1] >= m)
+            nc--;
+        mask = table_reset(s, nc);
+        best = best_bytes = 0;
+        for (size_t k = 0; k < nc; k++) {
+            size_t i = cand[k];
+            g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + n - 1].h;
+            slot_t *e = table_slot(s, mask, g[i], &fresh);
+            sx[k] = (uint32_t)(e - s->tab);
+            if (++e->val > best) {
+                best = e->val;
+                best_bytes = cb[i + n] - cb[i] + n - 1;
+            }
+        }
+        if (n <= 4 && best > 1 && (double)(best * best_bytes) / (double)len > p->top[n - 2])
+            return reasons[R_TOP2 + n - 2];
+        size_t kept = 0;
+        for (size_t k = 0; k < nc; k++)
+            if (s->tab[sx[k]].val > 1)
+                cand[kept++] = cand[k];
+        nc = kept;
+        if (n <= 4)
+            continue;
+        /* characters in repeated n-grams, counted without overlap: a left-to-right walk over all
+         * positions that skips the words of each repeat; positions outside cand are first sightings.
+         * rep only grows, by at most the bytes of the words from i on: it is over the limit for good
+         * once past it, and the rule cannot fire any more from the first i with
+         * rep + total - cb[i] <= lim (stop; cb only grows, so found by bisection). */
+        const size_t lim = frac_limit(p->dup[n - 5], len), total = cb[words];
+        size_t rep = 0, next = 0, stop = first_at_least(cb, m, total > lim ? total - lim : 0);
+        mask = table_reset(s, nc);
+        for (size_t k = 0; k < nc; k++) {
+            size_t i = cand[k];
+            if (i < next)
+                continue; /* inside the last repeat */
+            if (i >= stop)
+                break;
+            table_slot(s, mask, g[i], &fresh);
+            if (fresh) {
+                next = i + 1;
+                continue;
+            }
+            rep += cb[i + n] - cb[i];
+            if (rep > lim)
+                return reasons[R_DUP5 + n - 5];
+            stop = first_at_least(cb, m, total + rep > lim ? total + rep - lim : 0);
+            next = i + n;
+        }
+    }
+    return NULL;
 }
 
 const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, const char *lang,
@@ -719,61 +840,9 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
         if (len && (double)pb / (double)len > p->dparac)
             return reasons[R_DPARAC];
         if (p->word_rules && words >= 2) {
-            /* g[i] holds the hash of the n-gram starting at word i, extended by one word per round;
-             * cb[i] the bytes of the words before word i (prefix sums) for the character counts. */
-            if (s->gcap < words + 1) {
-                free(s->g);
-                free(s->cb);
-                s->gcap = words + 1;
-                s->g = cp_xmalloc(s->gcap * sizeof(uint64_t));
-                s->cb = cp_xmalloc(s->gcap * sizeof(size_t));
-            }
-            uint64_t *g = s->g;
-            size_t *cb = s->cb;
-            const word_t *w = s->w;
-            cb[0] = 0;
-            for (size_t i = 0; i < words; i++) {
-                g[i] = w[i].h;
-                cb[i + 1] = cb[i] + w[i].bytes;
-            }
-            for (size_t n = 2; n <= 10 && n <= words; n++) {
-                size_t m = words - n + 1;
-                size_t mask = table_reset(s, m);
-                int fresh;
-                if (n <= 4) { /* the most frequent n-gram's share of the characters */
-                    size_t best = 0, best_bytes = 0;
-                    for (size_t i = 0; i < m; i++) {
-                        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + n - 1].h;
-                        slot_t *e = table_slot(s, mask, g[i], &fresh);
-                        if (++e->val > best) {
-                            best = e->val;
-                            best_bytes = cb[i + n] - cb[i] + n - 1;
-                        }
-                    }
-                    if (best > 1 && (double)(best * best_bytes) / (double)len > p->top[n - 2])
-                        return reasons[R_TOP2 + n - 2];
-                } else { /* characters in repeated n-grams, counted without overlap */
-                    for (size_t i = 0; i < m; i++)
-                        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + n - 1].h;
-                    /* rep only grows, by at most the bytes of the words not yet passed: stop as soon as
-                     * it is over the limit, or cannot get there any more */
-                    const size_t lim = frac_limit(p->dup[n - 5], len), total = cb[words];
-                    size_t rep = 0;
-                    for (size_t i = 0; i < m;) {
-                        if (rep + (total - cb[i]) <= lim)
-                            break;
-                        table_slot(s, mask, g[i], &fresh);
-                        if (fresh) {
-                            i++;
-                        } else {
-                            rep += cb[i + n] - cb[i];
-                            if (rep > lim)
-                                return reasons[R_DUP5 + n - 5];
-                            i += n;
-                        }
-                    }
-                }
-            }
+            const char *r = ngram_rules(p, s, len);
+            if (r)
+                return r;
         }
     }
     if (p->c4) {

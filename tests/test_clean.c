@@ -13,6 +13,7 @@
 
 #include "corpusprep/clean.h"
 #include "corpusprep/config.h"
+#include "corpusprep/dedup.h"
 
 /* Used only when the library's config.c is not linked in: the same files, read from the source tree. */
 __attribute__((weak)) char *cp_config_read(const char *relpath, size_t *len)
@@ -336,6 +337,90 @@ static void line_hashes(void **state)
     cp_line_hashes_free(&h);
 }
 
+/* The line hashes take a table-driven path past the library normaliser; they must still be XXH3 of
+ * cp_dedup_normalize's output: every BMP code point (between letters, at line ends, doubled), ASCII runs
+ * across the eight-byte steps (spaces, tabs, punctuation, capitals, digits), four-byte characters. */
+static void line_hash_matches_normaliser(void **state)
+{
+    fx_t *f = *state;
+    cp_buf line = {0}, tmp = {0};
+    cp_line_hashes h = {0};
+    static const char *const ascii[] = {
+        "The Council approved 2024 budget on Tuesday after a long debate",
+        "  leading spaces and  double  spaces\tand\ttabs  between words here ",
+        "punctuation, everywhere: (really!) -- 'quoted' \"words\"; 3.14 and 1,000,000",
+        "ALLCAPSWORDSWITHOUTSPACESRUNNINGPASTEIGHTBYTES x y z a b c d e f g h",
+        "a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9",
+        "emoji \xf0\x9f\x98\x80 in the middle of a line that is long enough to count",
+        "Gr\xc3\xbc\xc3\x9f""e aus M\xc3\xbcnchen: \xc3\x84rger \xc3\x9c""ber \xc3\x96l, \xc3\x89t\xc3\xa9 \xc3\xa0 Paris",
+        "\xe1\x8b\xa8\xe1\x8a\xa2\xe1\x89\xb5\xe1\x8b\xae\xe1\x8c\xb5\xe1\x8b\xab \xe1\x88\x98\xe1\x8a\x95\xe1\x8c\x8d\xe1\x88\xa5\xe1\x89\xb5 \xe1\x8b\x9b\xe1\x88\xac\xe1\x8b\x8d\xe1\x88\x9d \xe1\x8a\xa0\xe1\x8b\xb2\xe1\x88\xb5 \xe1\x8a\xa0\xe1\x89\xa0\xe1\x89\xa3",
+    };
+    for (size_t k = 0; k < sizeof ascii / sizeof ascii[0]; k++) {
+        cp_clean_hash_lines(f->c, ascii[k], strlen(ascii[k]), f->s, &h);
+        assert_int_equal(h.n, 1);
+        assert_true(h.v[0].hash == cp_dedup_text_hash(ascii[k], strlen(ascii[k]), &tmp));
+    }
+    for (uint32_t cp = 0x20; cp < 0x10000; cp++) {
+        if (cp >= 0xD800 && cp < 0xE000)
+            continue;
+        char enc[4];
+        size_t e;
+        if (cp < 0x80) {
+            enc[0] = (char)cp;
+            e = 1;
+        } else if (cp < 0x800) {
+            enc[0] = (char)(0xC0 | cp >> 6);
+            enc[1] = (char)(0x80 | (cp & 63));
+            e = 2;
+        } else {
+            enc[0] = (char)(0xE0 | cp >> 12);
+            enc[1] = (char)(0x80 | ((cp >> 6) & 63));
+            enc[2] = (char)(0x80 | (cp & 63));
+            e = 3;
+        }
+        line.len = 0;
+        cp_buf_append(&line, enc, e);
+        cp_buf_puts(&line, "Word and number 12 ");
+        cp_buf_append(&line, enc, e);
+        cp_buf_append(&line, enc, e);
+        cp_buf_puts(&line, "x y ");
+        cp_buf_append(&line, enc, e);
+        if (cp == '\n')
+            continue;
+        cp_clean_hash_lines(f->c, line.data, line.len, f->s, &h);
+        uint64_t want = cp_dedup_text_hash(line.data, line.len, &tmp);
+        if (tmp.len < 20) {
+            assert_int_equal(h.n, 0);
+            continue;
+        }
+        assert_int_equal(h.n, 1);
+        if (h.v[0].hash != want)
+            fail_msg("line hash differs from cp_dedup_text_hash for U+%04X", (unsigned)cp);
+    }
+    cp_line_hashes_free(&h);
+    cp_buf_free(&line);
+    cp_buf_free(&tmp);
+}
+
+/* Phrases are matched without a folded copy of the line: capitals, Latin-1 capitals included, fold as the
+ * automaton reads them. Words are counted in the same pass: no-break spaces split words, CJK characters
+ * are words of their own. */
+static void folding_and_words(void **state)
+{
+    fx_t *f = *state;
+    clean(f, BODY "\nPUBLICIT\xc3\x89\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_LINE], 1);
+    assert_string_equal(f->out.data, BODY "\n" BODY2);
+    clean(f, BODY "\nLa PUBLICIT\xc3\x89 a beaucoup chang\xc3\xa9 depuis les ann\xc3\xa9""es quatre-vingt.\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_LINE], 0);
+    clean(f, BODY "\nTwo\xc2\xa0words.\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_MIN_WORDS], 1);
+    clean(f, BODY "\nThree\xc2\xa0real\xc2\xa0words.\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_MIN_WORDS], 0);
+    clean(f, BODY "\n\xe4\xb8\x80\xe4\xba\x8c\xe4\xb8\x89\xe3\x80\x82\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_MIN_WORDS], 0);
+}
+
 static char *read_seed(void)
 {
     const char *shared = getenv("CP_SHARED") ? getenv("CP_SHARED") : "../shared";
@@ -389,6 +474,7 @@ int main(void)
         cmocka_unit_test(bp_end),      cmocka_unit_test(doc_repeat),   cmocka_unit_test(blank_lines),
         cmocka_unit_test(rules_off),   cmocka_unit_test(bad_config),   cmocka_unit_test(to_json),
         cmocka_unit_test(line_hashes), cmocka_unit_test(seed_page),
+        cmocka_unit_test(line_hash_matches_normaliser), cmocka_unit_test(folding_and_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

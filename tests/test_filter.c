@@ -262,6 +262,109 @@ static void gr_ngrams(void **state)
     free(t);
 }
 
+/* The n-gram rules against a plain word-by-word reference (Gopher: the most frequent 2/3/4-gram's share
+ * of the characters; characters in 5..10-grams seen before, counted left to right without overlap), on
+ * texts with repeats of every length: just below the reference value each rule fires, at it it does not.
+ * Guards the pruned counting (only n-grams whose first n-1 words repeat) and the early exits. */
+static int same_words(char **w, size_t a, size_t b, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(w[a + k], w[b + k]))
+            return 0;
+    return 1;
+}
+
+static double ref_ngram(char **w, size_t nw, size_t n, size_t len)
+{
+    size_t m = nw - n + 1, bytes = 0;
+    if (n <= 4) {
+        size_t best = 0, best_bytes = 0;
+        for (size_t i = 0; i < m; i++) {
+            size_t count = 0, b = n - 1;
+            for (size_t j = 0; j <= i; j++)
+                count += same_words(w, i, j, n);
+            for (size_t k = 0; k < n; k++)
+                b += strlen(w[i + k]);
+            if (count > best) {
+                best = count;
+                best_bytes = b;
+            }
+        }
+        return best > 1 ? (double)(best * best_bytes) / (double)len : 0;
+    }
+    size_t *seen = malloc(m * sizeof *seen), ns = 0;
+    for (size_t i = 0; i < m;) {
+        int dup = 0;
+        for (size_t k = 0; k < ns && !dup; k++)
+            dup = same_words(w, i, seen[k], n);
+        if (!dup) {
+            seen[ns++] = i++;
+            continue;
+        }
+        for (size_t k = 0; k < n; k++)
+            bytes += strlen(w[i + k]);
+        i += n;
+    }
+    free(seen);
+    return (double)bytes / (double)len;
+}
+
+static const char *judge_with(const char *key, double v, const char *text, size_t len)
+{
+    cp_filter *f = make(rep_only(key, v));
+    cp_filter_scratch *s = cp_filter_scratch_create();
+    const char *reason = cp_filter_doc(f, text, len, "en", s);
+    cp_filter_scratch_destroy(s);
+    cp_filter_destroy(f);
+    return reason;
+}
+
+static void gr_ngrams_reference(void **state)
+{
+    (void)state;
+    static const char *const vocab[] = {"the", "board", "said", "that", "new", "plan", "would", "be",
+                                        "good", "for", "schools", "and", "buses", "city", "council"};
+    static const char *const keys[] = {"max_top_2gram_char_frac", "max_top_3gram_char_frac",
+                                       "max_top_4gram_char_frac", "max_dup_5gram_char_frac",
+                                       "max_dup_6gram_char_frac", "max_dup_7gram_char_frac",
+                                       "max_dup_8gram_char_frac", "max_dup_9gram_char_frac",
+                                       "max_dup_10gram_char_frac"};
+    unsigned long long r = 12345;
+    int fired = 0;
+    for (int doc = 0; doc < 24; doc++) {
+        char *w[400];
+        size_t nw = 0;
+        while (nw < 120 + (size_t)doc * 10) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned x = (unsigned)(r >> 33);
+            if (nw > 12 && x % 5 == 0) { /* copy an earlier run of 2..12 words */
+                size_t run = 2 + x / 5 % 11, from = x / 55 % (nw - run);
+                for (size_t k = 0; k < run && nw < 400; k++, nw++)
+                    w[nw] = w[from + k];
+            } else {
+                w[nw++] = (char *)vocab[x / 5 % (doc % 3 ? 15 : 6)];
+            }
+        }
+        cp_buf b = {0};
+        for (size_t i = 0; i < nw; i++)
+            cp_buf_printf(&b, "%s%s", i ? (i % 17 ? " " : "\n") : "", w[i]);
+        for (size_t n = 2; n <= 10; n++) {
+            double ref = ref_ngram(w, nw, n, b.len);
+            char name[32];
+            snprintf(name, sizeof name, n <= 4 ? "gopher_rep:top_%zugram" : "gopher_rep:dup_%zugram", n);
+            assert_null(judge_with(keys[n - 2], ref, b.data, b.len));
+            if (ref > 0) {
+                const char *reason = judge_with(keys[n - 2], ref * 0.9999, b.data, b.len);
+                assert_non_null(reason);
+                assert_string_equal(reason, name);
+                fired++;
+            }
+        }
+        cp_buf_free(&b);
+    }
+    assert_true(fired > 100); /* most rules see repeats in most texts */
+}
+
 static void c4_rules(void **state)
 {
     (void)state;
@@ -432,6 +535,7 @@ int main(void)
         cmocka_unit_test(gq_symbols),       cmocka_unit_test(gq_bullets_and_ellipsis),
         cmocka_unit_test(gq_alpha_words),   cmocka_unit_test(gq_stop_words),
         cmocka_unit_test(gr_lines_and_paragraphs), cmocka_unit_test(gr_ngrams),
+        cmocka_unit_test(gr_ngrams_reference),
         cmocka_unit_test(c4_rules),         cmocka_unit_test(fineweb_rules),
         cmocka_unit_test(no_space_scripts), cmocka_unit_test(language_override),
         cmocka_unit_test(bad_config),       cmocka_unit_test(all_off),
