@@ -131,11 +131,11 @@ int main(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof name, "langid, sample %zu bytes%s", samples[k], samples[k] ? "" : " (all)");
         row(samples[k] ? name : "langid, whole text", text_bytes, cpu() - t,
-            samples[k] == 1024 ? "<- default" : NULL);
-        if (samples[k] == 1024)
+            samples[k] == 512 ? "<- default" : NULL);
+        if (samples[k] == 512)
             for (size_t i = 0; i < n; i++)
                 if (docs[i].text)
-                    cp_langid_detect(docs[i].text, docs[i].text_len, 1024, &docs[i].lang);
+                    cp_langid_detect(docs[i].text, docs[i].text_len, 512, &docs[i].lang);
     }
     if (fl) {
         cp_filter_scratch *fs = cp_filter_scratch_create();

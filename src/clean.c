@@ -285,7 +285,6 @@ struct cp_cleaner {
     size_t rep_max_chars;
     unsigned rep_min_count;
     cp_line_dedup_params dedup;
-    uint32_t *norm; /* line dedup on: what cp_dedup_normalize makes of each BMP code point (norm_table) */
     ac_t ac;
     int have_ac;
 };
@@ -480,180 +479,6 @@ static inline uint64_t bytes_in(uint64_t x, unsigned lo, unsigned hi)
     return (x + (0x80 - lo) * ones) & ~(x + (0x7F - hi) * ones) & 0x8080808080808080ull;
 }
 
-/* Line hashes must be XXH3 of cp_dedup_normalize's output, which works one code point at a time: each is
- * dropped, turns into a pending space, or is replaced by one code point. norm_table asks the normaliser
- * itself what it does with every BMP code point (between two letters, so a space shows), and norm_line
- * replays that without a per-character library call; anything else (four-byte characters, a code point
- * whose result is not one of the three forms) sends the line to cp_dedup_text_hash. */
-enum { N_DROP, N_SPACE, N_EMIT, N_SLOW };
-
-static size_t utf8_put(uint32_t cp, unsigned char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (unsigned char)(0xC0 | cp >> 6);
-        o[1] = (unsigned char)(0x80 | (cp & 63));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char)(0xE0 | cp >> 12);
-        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 63));
-        o[2] = (unsigned char)(0x80 | (cp & 63));
-        return 3;
-    }
-    o[0] = (unsigned char)(0xF0 | cp >> 18);
-    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 63));
-    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 63));
-    o[3] = (unsigned char)(0x80 | (cp & 63));
-    return 4;
-}
-
-/* The one code point that s[0..n) encodes, or -1. */
-static long utf8_single(const unsigned char *s, size_t n)
-{
-    if (n == 1 && s[0] < 0x80)
-        return s[0];
-    if (n == 2 && s[0] >= 0xC2 && s[0] < 0xE0 && (s[1] & 0xC0) == 0x80)
-        return (long)((s[0] & 31) << 6 | (s[1] & 63));
-    if (n == 3 && (s[0] & 0xF0) == 0xE0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
-        long cp = (long)((s[0] & 15) << 12 | (s[1] & 63) << 6 | (s[2] & 63));
-        return cp >= 0x800 ? cp : -1;
-    }
-    if (n == 4 && s[0] >= 0xF0 && s[0] < 0xF5 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
-        (s[3] & 0xC0) == 0x80) {
-        long cp = (long)((s[0] & 7) << 18 | (s[1] & 63) << 12 | (s[2] & 63) << 6 | (s[3] & 63));
-        return cp >= 0x10000 && cp < 0x110000 ? cp : -1;
-    }
-    return -1;
-}
-
-/* Entry 0x10000 is 1 when ASCII letters, digits and ' ' map as norm_line's eight-byte path assumes. */
-static uint32_t *norm_table(void)
-{
-    uint32_t *t = cp_xmalloc(0x10001 * sizeof(uint32_t));
-    cp_buf b = {0};
-    for (uint32_t cp = 0; cp < 0x10000; cp++) {
-        t[cp] = N_SLOW;
-        if (cp >= 0xD800 && cp < 0xE000)
-            continue; /* surrogates: not in valid text */
-        unsigned char in[8];
-        size_t k = 0;
-        in[k++] = 'x';
-        k += utf8_put(cp, in + k);
-        in[k++] = 'y';
-        b.len = 0;
-        cp_dedup_normalize((const char *)in, k, &b);
-        const unsigned char *o = (const unsigned char *)b.data;
-        if (b.len < 2 || o[0] != 'x' || o[b.len - 1] != 'y')
-            continue;
-        if (b.len == 2) {
-            t[cp] = N_DROP;
-        } else if (b.len == 3 && o[1] == ' ') {
-            t[cp] = N_SPACE;
-        } else {
-            long z = utf8_single(o + 1, b.len - 2);
-            if (z > 0 && z != ' ')
-                t[cp] = (uint32_t)z << 2 | N_EMIT;
-        }
-    }
-    cp_buf_free(&b);
-    int plain = t[' '] == N_SPACE;
-    for (uint32_t ch = 0; ch < 0x80; ch++) {
-        uint32_t want = ch >= 'a' && ch <= 'z' ? ch : ch >= 'A' && ch <= 'Z' ? ch + 32 : ch >= '0' && ch <= '9' ? '0' : 0;
-        if (want && t[ch] != (want << 2 | N_EMIT))
-            plain = 0;
-    }
-    t[0x10000] = (uint32_t)plain;
-    return t;
-}
-
-/* The normalised line into out (reset), or -1 when the line needs the library normaliser. */
-static int norm_line(const uint32_t *tab, const unsigned char *s, size_t n, cp_buf *out)
-{
-    out->len = 0;
-    cp_buf_reserve(out, 2 * n + 16); /* a code point grows at most from 2 to 3 bytes; 8-byte stores */
-    unsigned char *o = (unsigned char *)out->data;
-    size_t k = 0;
-    int pending = 0;
-    const int words = LITTLE_ENDIAN_WORDS && tab[0x10000];
-    const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
-    size_t bytewise_to = 0; /* the last eight bytes did not qualify: go byte by byte past the first misfit */
-    for (size_t i = 0; i < n;) {
-        uint64_t x;
-        if (words && i >= bytewise_to && i + 8 <= n) {
-            memcpy(&x, s + i, 8);
-            /* Eight bytes of letters, digits and single spaces map one to one (a space is written when
-             * a letter or digit follows it); a leading space after a space or at the start, or two in a
-             * row, take the byte-by-byte way. */
-            uint64_t low = x | 0x20 * ones;
-            uint64_t al = bytes_in(low, 'a', 'z'), dg = bytes_in(x, '0', '9'), sp = bytes_eq(x, ' ' * ones);
-            int lead_sp = (sp & 0x80) != 0;
-            uint64_t bad = (x & hi) | (~(al | dg | sp) & hi) | (sp & sp << 8);
-            if (!bad && (!lead_sp || (!pending && k))) {
-                if (!lead_sp && pending && k)
-                    o[k++] = ' ';
-                uint64_t y = (low & (al >> 7) * 0xFF) | ('0' * ones & (dg >> 7) * 0xFF) | (' ' * ones & (sp >> 7) * 0xFF);
-                memcpy(o + k, &y, 8);
-                k += 8;
-                pending = 0;
-                if (sp >> 63) { /* a trailing space waits for what follows */
-                    k--;
-                    pending = 1;
-                }
-                i += 8;
-                continue;
-            }
-            bytewise_to = i + (bad ? (size_t)__builtin_ctzll(bad) / 8 : 0) + 1;
-        }
-        unsigned char ch = s[i];
-        uint32_t e;
-        if (ch < 0x80) {
-            e = tab[ch];
-            i++;
-            if ((e & 3) == N_EMIT && e < 0x80u << 2) { /* the common case: an ASCII letter or digit */
-                o[k] = ' ';
-                k += pending & (k != 0);
-                pending = 0;
-                o[k++] = (unsigned char)(e >> 2);
-                continue;
-            }
-        } else if (ch >= 0xC2 && ch < 0xE0 && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
-            e = tab[(ch & 31) << 6 | (s[i + 1] & 63)];
-            i += 2;
-        } else if ((ch & 0xF0) == 0xE0 && i + 2 < n && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) {
-            uint32_t cp = (uint32_t)(ch & 15) << 12 | (uint32_t)(s[i + 1] & 63) << 6 | (s[i + 2] & 63);
-            if (cp < 0x800)
-                return -1;
-            e = tab[cp];
-            i += 3;
-        } else {
-            return -1;
-        }
-        switch (e & 3) {
-        case N_DROP:
-            continue;
-        case N_SPACE:
-            pending = 1;
-            continue;
-        case N_SLOW:
-            return -1;
-        }
-        if (pending && k)
-            o[k++] = ' ';
-        pending = 0;
-        uint32_t cp = e >> 2;
-        if (cp < 0x80)
-            o[k++] = (unsigned char)cp;
-        else
-            k += utf8_put(cp, o + k);
-    }
-    out->len = k;
-    return 0;
-}
-
 cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
 {
     cp_cleaner *c = cp_xcalloc(1, sizeof *c);
@@ -740,8 +565,6 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
     c->dedup.min_docs = (unsigned)rnum(&ld, "min_docs", 2, 2, 1e9);
     c->dedup.min_chars = (size_t)rnum(&ld, "min_chars", 20, 0, 1e9);
     sub_done(&r, &ld);
-    if (!r.failed && c->dedup.mode != CP_LINE_DEDUP_OFF)
-        c->norm = norm_table();
 
     if (!r.failed && ph.n) {
         ac_build(&c->ac, &ph);
@@ -764,7 +587,6 @@ void cp_cleaner_destroy(cp_cleaner *c)
     json_decref(c->effective);
     strs_free(&c->end_marks);
     free(c->end_mark_len);
-    free(c->norm);
     if (c->have_ac)
         ac_free(&c->ac);
     free(c);
@@ -1339,11 +1161,7 @@ void cp_clean_hash_lines(const cp_cleaner *c, const char *text, size_t len, cp_c
         const char *nl = memchr(text + p, '\n', len - p);
         size_t e = nl ? (size_t)(nl - text) : len;
         if (e - p >= c->dedup.min_chars) { /* normalisation only shrinks ASCII: cheap pre-test */
-            uint64_t h;
-            if (c->norm && !norm_line(c->norm, (const unsigned char *)text + p, e - p, &s->tmp))
-                h = XXH3_64bits(s->tmp.data, s->tmp.len);
-            else
-                h = cp_dedup_text_hash(text + p, e - p, &s->tmp);
+            uint64_t h = cp_dedup_text_hash(text + p, e - p, &s->tmp);
             if (s->tmp.len >= c->dedup.min_chars && s->tmp.len > 0) {
                 if (out->n == out->cap) {
                     out->cap = out->cap ? out->cap * 2 : 64;

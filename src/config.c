@@ -336,7 +336,7 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
     static const char *const li_keys[] = {"sample_bytes", "keep_langs", "min_score", NULL};
     check_keys(&li, li_keys);
     if (!bad) {
-        c->langid_sample_bytes = (size_t)get_size(&li, "sample_bytes", 1024, 0);
+        c->langid_sample_bytes = (size_t)get_size(&li, "sample_bytes", 512, 0);
         c->keep_langs = get_strlist(&li, "keep_langs", &c->n_keep_langs);
         c->min_lang_score = get_num(&li, "min_score", 0, 0, 1);
         bad |= li.bad;

@@ -1,5 +1,6 @@
 /* Exact-dedup keys (normalised text hash, normalised URL hash) and the ordered step's key table.
- * The normaliser is on the hot path: ASCII goes through a table, other code points through utf8proc. */
+ * The normaliser is on the hot path: a table of what happens to every BMP code point, and eight ASCII
+ * letters, digits and spaces at a time. */
 #include "corpusprep/dedup.h"
 
 #include <pthread.h>
@@ -8,92 +9,138 @@
 #include <utf8proc.h>
 #include <xxhash.h>
 
-/* For ASCII: 0 drop (punctuation), 1 space, otherwise the byte to write. */
-static unsigned char ascii_map[128];
-static pthread_once_t ascii_map_once = PTHREAD_ONCE_INIT;
+/* What the normalisation does with one code point: drop it, turn it into a (pending) space, or emit one
+ * code point. Encoded as (code point << 2) | kind. This function is the definition; the table below caches
+ * it for the Basic Multilingual Plane so that the hot loop never calls utf8proc. */
+enum { N_DROP, N_SPACE, N_EMIT };
 
-static void init_ascii_map(void)
+static uint32_t classify(utf8proc_int32_t cp)
 {
-    for (int c = 0; c < 128; c++) {
-        unsigned char v;
-        if (c >= 'A' && c <= 'Z')
-            v = (unsigned char)(c - 'A' + 'a');
-        else if (c >= '0' && c <= '9')
-            v = '0';
-        else if (c >= 'a' && c <= 'z')
-            v = (unsigned char)c;
-        else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
-            v = 1;
-        else if (c < 0x20 || c == 0x7f)
-            v = 1;
-        else
-            v = 0; /* ASCII punctuation and symbols */
-        ascii_map[c] = v;
+    if (cp < 0x80) {
+        if (cp >= 'A' && cp <= 'Z')
+            return (uint32_t)(cp + 32) << 2 | N_EMIT;
+        if ((cp >= 'a' && cp <= 'z'))
+            return (uint32_t)cp << 2 | N_EMIT;
+        if (cp >= '0' && cp <= '9')
+            return (uint32_t)'0' << 2 | N_EMIT;
+        if (cp <= 0x20 || cp == 0x7f)
+            return N_SPACE; /* white space and control characters */
+        /* Symbols that carry meaning in text stay (they are not punctuation in Unicode either). */
+        if (strchr("$+<=>^`|~", (int)cp))
+            return (uint32_t)cp << 2 | N_EMIT;
+        return N_DROP; /* ASCII punctuation */
     }
-    /* Symbols that carry meaning in text stay (they are not punctuation in Unicode either). */
-    const char *keep = "$+<=>^`|~";
-    for (const char *p = keep; *p; p++)
-        ascii_map[(unsigned char)*p] = (unsigned char)*p;
+    const utf8proc_property_t *p = utf8proc_get_property(cp);
+    switch (p->category) {
+    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO: case UTF8PROC_CATEGORY_CF:
+        return N_DROP;
+    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_CC:
+        return N_SPACE;
+    case UTF8PROC_CATEGORY_ND:
+        return (uint32_t)'0' << 2 | N_EMIT;
+    default:
+        return (uint32_t)utf8proc_tolower(cp) << 2 | N_EMIT;
+    }
+}
+
+static uint32_t *bmp; /* classify() of U+0000..U+FFFF; built once, read-only afterwards */
+static pthread_once_t bmp_once = PTHREAD_ONCE_INIT;
+
+static void bmp_init(void)
+{
+    bmp = cp_xmalloc(0x10000 * sizeof *bmp);
+    for (utf8proc_int32_t cp = 0; cp < 0x10000; cp++)
+        bmp[cp] = (cp >= 0xD800 && cp < 0xE000) ? N_DROP : classify(cp);
+}
+
+/* 0x80 in each byte of x that equals the byte of pat; bytes of x in [lo, hi] (x all ASCII). */
+static inline uint64_t bytes_eq(uint64_t x, uint64_t pat)
+{
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    uint64_t y = x ^ pat;
+    return ~(((y & low7) + low7) | y | low7);
+}
+
+static inline uint64_t bytes_in(uint64_t x, unsigned lo, unsigned hi)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    return (x + (0x80 - lo) * ones) & ~(x + (0x7F - hi) * ones) & 0x8080808080808080ull;
 }
 
 void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
 {
-    /* the first call comes from the parallel dedup-key stage: a plain flag would be a data race */
-    pthread_once(&ascii_map_once, init_ascii_map);
+    /* the first call comes from the parallel stages: build the table exactly once */
+    pthread_once(&bmp_once, bmp_init);
     const unsigned char *s = (const unsigned char *)str;
-    /* Output never outgrows the input it came from, except where a lower-case letter is longer than its
-     * capital (U+023A -> U+2C65): the non-ASCII branch re-reserves for itself and all the rest. */
-    cp_buf_reserve(out, n);
-    const size_t start = out->len;
-    int pending_space = 0;
+    /* A lower-case letter can take one byte more than its capital (U+023A -> U+2C65, 2 -> 3 bytes), and
+     * the eight-byte path stores whole words: 2n + 16 bounds every case. */
+    cp_buf_reserve(out, 2 * n + 16);
+    unsigned char *o = (unsigned char *)out->data + out->len;
+    unsigned char *const o0 = o;
+    int pending = 0; /* a space is owed before the next character that is written */
+    const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
     size_t i = 0;
     while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            unsigned char v = ascii_map[c];
-            i++;
-            if (v == 0)
-                continue;
-            if (v == 1) {
-                pending_space = 1;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* Eight bytes of ASCII letters, digits and single spaces map one to one. */
+        if (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            uint64_t low = x | 0x20 * ones;
+            uint64_t al = bytes_in(low, 'a', 'z'), dg = bytes_in(x, '0', '9'), sp = bytes_eq(x, ' ' * ones);
+            uint64_t bad = (x & hi) | (~(al | dg | sp) & hi) | (sp & sp << 8);
+            int lead_sp = (sp & 0x80) != 0;
+            if (!bad && !(lead_sp && (pending || o == o0))) {
+                if (pending && o > o0)
+                    *o++ = ' ';
+                uint64_t y = (low & (al >> 7) * 0xFF) | ('0' * ones & (dg >> 7) * 0xFF) |
+                             (' ' * ones & (sp >> 7) * 0xFF);
+                memcpy(o, &y, 8);
+                o += 8;
+                pending = 0;
+                if (sp >> 63) { /* a trailing space waits for what follows */
+                    o--;
+                    pending = 1;
+                }
+                i += 8;
                 continue;
             }
-            if (pending_space && out->len > start)
-                out->data[out->len++] = ' ';
-            pending_space = 0;
-            out->data[out->len++] = (char)v;
-            continue;
         }
+#endif
+        unsigned char c = s[i];
         utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
-        if (k <= 0) { /* invalid: callers pass repaired text, but never loop forever */
+        if (c < 0x80) {
+            cp = c;
             i++;
-            continue;
+        } else {
+            utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+            if (k <= 0) { /* invalid: callers pass repaired text, but never loop forever */
+                i++;
+                continue;
+            }
+            i += (size_t)k;
         }
-        i += (size_t)k;
-        const utf8proc_property_t *p = utf8proc_get_property(cp);
-        switch (p->category) {
-        case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
-        case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
-        case UTF8PROC_CATEGORY_PO: case UTF8PROC_CATEGORY_CF:
+        uint32_t e = cp < 0x10000 ? bmp[cp] : classify(cp);
+        switch (e & 3) {
+        case N_DROP:
             continue;
-        case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
-        case UTF8PROC_CATEGORY_CC:
-            pending_space = 1;
+        case N_SPACE:
+            pending = 1;
             continue;
-        case UTF8PROC_CATEGORY_ND:
-            cp = '0';
-            break;
         default:
-            cp = utf8proc_tolower(cp);
+            if (pending && o > o0)
+                *o++ = ' ';
+            pending = 0;
+            if (e < 0x80u << 2)
+                *o++ = (unsigned char)(e >> 2);
+            else
+                o += utf8proc_encode_char((utf8proc_int32_t)(e >> 2), o);
         }
-        cp_buf_reserve(out, 5 + (n - i));
-        if (pending_space && out->len > start)
-            out->data[out->len++] = ' ';
-        pending_space = 0;
-        out->len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out->data + out->len);
     }
-    cp_buf_reserve(out, 0);
+    out->len += (size_t)(o - o0);
     out->data[out->len] = 0;
 }
 

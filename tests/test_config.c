@@ -110,7 +110,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.text_fields[3], "body");
     assert_int_equal(c.max_line_bytes, 256u << 20);
     assert_int_equal(c.batch_bytes, 4u << 20);
-    assert_int_equal(c.langid_sample_bytes, 1024);
+    assert_int_equal(c.langid_sample_bytes, 512);
     assert_int_equal(c.n_keep_langs, 0);
     assert_true(c.min_lang_score == 0.0);
     assert_int_equal(c.dedup_exact, 1);
