@@ -17,7 +17,7 @@
 static const char *const rule_names[CP_CLEAN_NRULES] = {
     "boilerplate:tail", "doc_repeat_line", "c4:long_word", "c4:javascript", "c4:policy",
     "boilerplate:line", "boilerplate:banner", "boilerplate:caption", "boilerplate:marker",
-    "c4:citation", "c4:min_words", "c4:terminal_punct",
+    "c4:citation", "c4:min_words", "c4:terminal_punct", "boilerplate:glued_teaser", "isolated_line",
 };
 
 const char *cp_clean_rule_name(int rule)
@@ -46,6 +46,7 @@ enum {
     K_POLICY = 64,  /* anywhere (C4) */
     K_LOREM = 128,  /* anywhere: the document goes */
     K_END = 256,    /* anywhere in a short line: comments start, everything after goes */
+    K_END_COUNT = 512, /* the whole line but for a number ("167 comments", "[ 2 Reacties ]"): as K_END */
 };
 
 typedef struct {
@@ -284,6 +285,14 @@ struct cp_cleaner {
     int rep_enabled;
     size_t rep_max_chars;
     unsigned rep_min_count;
+    /* glued headline + lede teasers */
+    int glue_enabled;
+    unsigned glue_min_head_words, glue_max_head_words, glue_min_lede_words;
+    double glue_min_head_caps;
+    /* isolated kept lines */
+    int iso_enabled;
+    unsigned iso_min_gap, iso_max_words;
+    int iso_keep_lede;
     cp_line_dedup_params dedup;
     ac_t ac;
     int have_ac;
@@ -440,7 +449,7 @@ static int load_boilerplate(const char *rel, phrases_t *ph, char *err, size_t er
         unsigned kind;
     } kinds[] = {{"line", K_LINE}, {"banner", K_BANNER}, {"caption", K_CAPTION},
                  {"marker", K_MARKER}, {"tail", K_TAIL},
-                 {"end", K_END}};
+                 {"end", K_END}, {"end_count", K_END_COUNT}};
     int rc = 0;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         const json_t *a = json_object_get(j, kinds[k].key);
@@ -551,6 +560,23 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
     c->rep_min_count = (unsigned)rnum(&rp, "min_count", 2, 2, 1e9);
     sub_done(&r, &rp);
 
+    reader_t gl = sub(&r, "glued_teaser");
+    rsource(&gl);
+    c->glue_enabled = rbool(&gl, "enabled", gl.sec != NULL);
+    c->glue_min_head_words = (unsigned)rnum(&gl, "min_headline_words", 3, 1, 1000);
+    c->glue_max_head_words = (unsigned)rnum(&gl, "max_headline_words", 30, 1, 1000);
+    c->glue_min_head_caps = rnum(&gl, "min_headline_caps", 0.8, 0, 1);
+    c->glue_min_lede_words = (unsigned)rnum(&gl, "min_lede_words", 5, 1, 1000);
+    sub_done(&r, &gl);
+
+    reader_t is = sub(&r, "isolated_line");
+    rsource(&is);
+    c->iso_enabled = rbool(&is, "enabled", is.sec != NULL);
+    c->iso_min_gap = (unsigned)rnum(&is, "min_gap_lines", 2, 1, 1e6);
+    c->iso_max_words = (unsigned)rnum(&is, "max_words", 60, 1, 1e9);
+    c->iso_keep_lede = rbool(&is, "keep_before_block", 0);
+    sub_done(&r, &is);
+
     reader_t ld = sub(&r, "line_dedup");
     rsource(&ld);
     const json_t *mode = rget(&ld, "mode");
@@ -609,7 +635,7 @@ typedef struct {
     uint32_t off, clen;    /* cleaned content in scratch->work */
     uint32_t words;
     int rule;              /* -1 kept, else the CP_CLEAN_* that removed it */
-    unsigned char blank, ends_mark;
+    unsigned char blank, ends_mark, glued;
 } line_t;
 
 struct cp_clean_scratch {
@@ -619,6 +645,7 @@ struct cp_clean_scratch {
     uint64_t *hkeys;
     uint32_t *hcount;
     size_t hcap;
+    size_t *kept, *kgap, kcap; /* isolated_line: kept lines and the removed lines before each */
 };
 
 cp_clean_scratch *cp_clean_scratch_create(void)
@@ -635,6 +662,8 @@ void cp_clean_scratch_destroy(cp_clean_scratch *s)
     cp_buf_free(&s->tmp);
     free(s->hkeys);
     free(s->hcount);
+    free(s->kept);
+    free(s->kgap);
     free(s);
 }
 
@@ -817,6 +846,23 @@ typedef struct {
     size_t marker_start;  /* for a glued end marker: where it starts (SIZE_MAX = none) */
 } scan_t;
 
+/* Whether f[lo..start) and f[end..hi) hold a number and nothing but digits, separators and brackets. */
+static int count_only(const unsigned char *f, size_t lo, size_t start, size_t end, size_t hi)
+{
+    int digits = 0;
+    const size_t from[2] = {lo, end}, to[2] = {start, hi};
+    for (int r = 0; r < 2; r++)
+        for (size_t i = from[r]; i < to[r]; i++) {
+            unsigned char ch = f[i];
+            if (ch >= '0' && ch <= '9')
+                digits = 1;
+            else if (ch != ' ' && ch != ',' && ch != '.' && ch != '(' && ch != ')' && ch != '[' && ch != ']' &&
+                     ch != '+')
+                return 0;
+        }
+    return digits;
+}
+
 /* Scans line f[0..n) (original case: the automaton folds as it goes; word boundaries and decorations
  * read the same on folded and unfolded valid UTF-8, as folding only maps letters to letters). */
 static void scan_line(const ac_t *a, const unsigned char *f, size_t n, scan_t *out)
@@ -855,7 +901,9 @@ static void scan_line(const ac_t *a, const unsigned char *f, size_t n, scan_t *o
             unsigned k2 = a->kinds[t];
             out->any |= k2 & (K_BANNER | K_CAPTION | K_JS | K_POLICY | K_LOREM | K_END);
             if (start <= lo && end >= hi)
-                out->whole |= k2;
+                out->whole |= k2 & ~(unsigned)K_END_COUNT;
+            else if ((k2 & K_END_COUNT) && start >= lo && end <= hi && count_only(f, lo, start, end, hi))
+                out->whole |= K_END_COUNT;
             else if ((k2 & K_MARKER) && end >= hi && start > lo && start < out->marker_start)
                 out->marker_start = start;
         }
@@ -934,6 +982,170 @@ static size_t count_short_lines(const cp_cleaner *c, const char *text, cp_clean_
         l->clen = 1;
     }
     return mask;
+}
+
+static inline int lower_ascii(unsigned char ch)
+{
+    return ch >= 'a' && ch <= 'z';
+}
+
+/* A teaser of another article as a crawler flattens it: a Title Case headline run into the first word of
+ * its lede with no space ("...Death Of U of M-Dearborn Student-AthleteA 24-year-old woman and ...",
+ * "...Applications To 250,000The state of ..."). The glue is a capital right after a Title Case word (a
+ * capital and three or more lower-case letters: not a Bantu class prefix as in "wakwaNgqina"), a digit,
+ * '?' or '!', starting a whole word ("A", "I" or a capital and lower-case
+ * letters, then a space or , : ; '); what precedes it has min_head_words words, min_head_caps of them not
+ * starting in lower case; what follows is a sentence (min_lede_words words, over a third of them in lower
+ * case). Brand names written in camel case ("MacBook", "McAllen") fail the first test or the sentence test;
+ * the caller also asks for a second glued line next to this one, as teasers come in lists. */
+/* Words of s[0..n) and how many of them do not start with a lower-case ASCII letter. */
+static uint32_t title_words(const unsigned char *s, size_t n, uint32_t *caps)
+{
+    uint32_t w = 0, k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) {
+            w++;
+            k += !lower_ascii(s[i]);
+        }
+    *caps = k;
+    return w;
+}
+
+/* Whether the capital at s[i] (i > 0) glues a headline to a sentence, as described above. */
+static int glue_at(const cp_cleaner *c, const unsigned char *s, size_t n, size_t i)
+{
+    unsigned char ch = s[i], pv = s[i - 1];
+    if (lower_ascii(pv)) { /* a Title Case word [A-Z][a-z]{3,}, from a space or a hyphen */
+        size_t k = i - 1;
+        while (k > 0 && lower_ascii(s[k - 1]))
+            k--;
+        if (i - k < 3 || k == 0 || s[k - 1] < 'A' || s[k - 1] > 'Z')
+            return 0;
+        k--;
+        if (k > 0 && s[k - 1] != ' ' && s[k - 1] != '-')
+            return 0;
+    } else if (!(pv >= '0' && pv <= '9') && pv != '?' && pv != '!') {
+        return 0;
+    }
+    size_t j = i + 1;
+    while (j < n && lower_ascii(s[j]))
+        j++;
+    if (j >= n || !(s[j] == ' ' || s[j] == ',' || s[j] == ':' || s[j] == ';' || s[j] == '\'' || s[j] == 0xE2))
+        return 0;
+    if (j == i + 1 && ((ch != 'A' && ch != 'I') || !lower_ascii(pv)))
+        return 0; /* one capital: only "A" or "I" after a word ("4K", "3D" are not glue) */
+    uint32_t hcaps, lcaps;
+    uint32_t hw = title_words(s, i, &hcaps);
+    if (hw < c->glue_min_head_words || hw > c->glue_max_head_words || hcaps < c->glue_min_head_caps * hw)
+        return 0;
+    uint32_t lw = title_words(s + i, n - i, &lcaps);
+    return lw >= c->glue_min_lede_words && 3 * (lw - lcaps) > lw;
+}
+
+/* Candidates are capitals inside a word. A headline has at most max_head_words words, so once the words
+ * read so far hold more lower-case initials than (1 - min_head_caps) * max_head_words no later capital can
+ * end one: running text stops after a few words, any text after max_head_words. Eight bytes at a time: word starts are the bytes after a
+ * space; a chunk holding a candidate is read byte by byte, in order. */
+static int glued_headline(const cp_cleaner *c, const unsigned char *s, size_t n, uint32_t words)
+{
+    if (words < c->glue_min_head_words + c->glue_min_lede_words)
+        return 0;
+    const double max_lower = (1.0 - c->glue_min_head_caps) * c->glue_max_head_words;
+    const uint64_t high = 0x8080808080808080ull, spaces = 0x2020202020202020ull, tabs = 0x0909090909090909ull;
+    uint32_t lower = 0, starts = 0; /* word starts after the first word */
+    size_t i = 1;
+    while (i < n) {
+        if (LITTLE_ENDIAN_WORDS && i + 8 <= n) {
+            uint64_t x, p;
+            memcpy(&x, s + i, 8);
+            memcpy(&p, s + i - 1, 8);
+            uint64_t after_sp = bytes_eq(p, spaces) | bytes_eq(p, tabs);
+            uint64_t x7 = x & ~high, p7 = p & ~high;
+            uint64_t glue_before = (bytes_in(p7, 'a', 'z') | bytes_in(p7, '0', '9') | bytes_eq(p, 0x3F3F3F3F3F3F3F3Full) |
+                                    bytes_eq(p, 0x2121212121212121ull)) & ~p; /* [a-z0-9?!] */
+            uint64_t cand = bytes_in(x7, 'A', 'Z') & ~x & glue_before;
+            if (!cand) {
+                lower += (uint32_t)__builtin_popcountll(bytes_in(x7, 'a', 'z') & ~x & after_sp);
+                starts += (uint32_t)__builtin_popcountll(after_sp & ~(bytes_eq(x, spaces) | bytes_eq(x, tabs)));
+                if (lower > max_lower || starts >= c->glue_max_head_words)
+                    return 0;
+                i += 8;
+                continue;
+            }
+        }
+        for (size_t e = i + 8 < n ? i + 8 : n; i < e; i++) {
+            unsigned char ch = s[i], pv = s[i - 1];
+            if (pv == ' ' || pv == '\t') {
+                if (ch != ' ' && ch != '\t' && ++starts >= c->glue_max_head_words)
+                    return 0;
+                if (lower_ascii(ch) && ++lower > max_lower)
+                    return 0;
+            } else if (ch >= 'A' && ch <= 'Z' && glue_at(c, s, n, i)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Glued teaser lines next to another (blank lines between allowed) go, whatever other rules said. */
+static void drop_glued(cp_clean_scratch *s)
+{
+    size_t prev = SIZE_MAX; /* the previous non-blank line */
+    for (size_t i = 0; i < s->nlines; i++) {
+        line_t *l = &s->lines[i];
+        if (l->blank)
+            continue;
+        if (l->glued && prev != SIZE_MAX && s->lines[prev].glued) {
+            if (s->lines[prev].rule < 0)
+                s->lines[prev].rule = CP_CLEAN_GLUED_TEASER;
+            if (l->rule < 0)
+                l->rule = CP_CLEAN_GLUED_TEASER;
+        }
+        prev = i;
+    }
+}
+
+/* A short kept line with at least iso_min_gap removed lines between it and the nearest kept line on each
+ * side (or the edge of the page) is a teaser or a blurb among boilerplate, not part of the text: jusText's
+ * context rule (Pomikalek 2011) on lines. With iso_keep_lede, such a line stays when the text after the
+ * gap is a block of two or more lines (a lede above a photo and its credit). Decided on the state before
+ * the pass, so removals do not cascade; a page whose every kept line is isolated keeps them. */
+static void drop_isolated(const cp_cleaner *c, cp_clean_scratch *s)
+{
+    /* kept lines' indices with the number of removed lines before each (SIZE_MAX: the page edge) */
+    size_t nk = 0, gap = SIZE_MAX;
+    for (size_t i = 0; i < s->nlines; i++) {
+        line_t *l = &s->lines[i];
+        if (l->blank)
+            continue;
+        if (l->rule >= 0) {
+            gap += gap != SIZE_MAX;
+            continue;
+        }
+        if (nk == s->kcap) {
+            s->kcap = s->kcap ? 2 * s->kcap : 256;
+            s->kept = cp_xrealloc(s->kept, s->kcap * sizeof *s->kept);
+            s->kgap = cp_xrealloc(s->kgap, s->kcap * sizeof *s->kgap);
+        }
+        s->kept[nk] = i;
+        s->kgap[nk++] = gap;
+        gap = 0;
+    }
+    size_t marked = 0;
+    const size_t g = c->iso_min_gap;
+    for (size_t k = 0; k < nk; k++) {
+        size_t after = k + 1 < nk ? s->kgap[k + 1] : SIZE_MAX;
+        if (s->kgap[k] < g || after < g || s->lines[s->kept[k]].words >= c->iso_max_words)
+            continue;
+        if (c->iso_keep_lede && k + 2 < nk && s->kgap[k + 2] < g)
+            continue; /* the next kept line starts a block */
+        s->lines[s->kept[k]].rule = CP_CLEAN_ISOLATED;
+        marked++;
+    }
+    if (marked && marked == nk)
+        for (size_t k = 0; k < nk; k++)
+            s->lines[s->kept[k]].rule = -1;
 }
 
 const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_clean_scratch *s,
@@ -1015,7 +1227,7 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
                 tail = 1;
             goto decided;
         }
-        if ((sc.any & K_END) && kept_chars >= c->end_min_chars_before &&
+        if (((sc.any & K_END) || (sc.whole & K_END_COUNT)) && kept_chars >= c->end_min_chars_before &&
             count_words((const unsigned char *)ln, n, NULL) <= c->banner_max_words) {
             rule = CP_CLEAN_BP_TAIL;
             tail = 2;
@@ -1028,6 +1240,8 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
         size_t longest = 0;
         uint32_t words = count_words((const unsigned char *)ln, n, &longest);
         l->words = words;
+        if (c->glue_enabled)
+            l->glued = (unsigned char)glued_headline(c, (const unsigned char *)ln, n, words);
         if (c->c4_enabled && c->max_word_chars && longest > c->max_word_chars) {
             rule = CP_CLEAN_LONG_WORD;
             goto decided;
@@ -1091,6 +1305,9 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
         l->rule = rule;
     }
 
+    if (c->glue_enabled)
+        drop_glued(s);
+
     /* A line dropped only for its missing end mark between two kept lines is a heading inside the text. */
     if (c->c4_enabled && c->term_enabled && c->term_rescue) {
         for (size_t i = 1; i + 1 < s->nlines; i++) {
@@ -1120,6 +1337,9 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
                 l->rule = -2;
         }
     }
+
+    if (c->iso_enabled)
+        drop_isolated(c, s);
 
     /* Assemble: kept lines, one blank line where the input had blank lines between them. */
     int pending_blank = 0;

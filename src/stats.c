@@ -65,13 +65,14 @@ void cp_stats_finish(cp_stats *s, double wall_seconds)
     }
 }
 
-static json_t *counters_json(const cp_counters *c, int with_chars)
+/* names = NULL: name -> count; else name -> {names[0]: count, names[1]: bytes} */
+static json_t *counters_json(const cp_counters *c, const char *const *names)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < c->n; i++) {
-        if (with_chars)
+        if (names)
             json_object_set_new(o, c->items[i].name,
-                                json_pack("{sIsI}", "docs", (json_int_t)c->items[i].docs, "chars",
+                                json_pack("{sIsI}", names[0], (json_int_t)c->items[i].docs, names[1],
                                           (json_int_t)c->items[i].chars));
         else
             json_object_set_new(o, c->items[i].name, json_integer((json_int_t)c->items[i].docs));
@@ -85,10 +86,11 @@ json_t *cp_stats_to_json(const cp_stats *s)
 #define I(name, v) json_object_set_new(o, name, json_integer((json_int_t)(v)))
     I("docs_in", s->docs_in);
     I("docs_kept", s->docs_kept);
-    json_object_set_new(o, "docs_rejected", counters_json(&s->rejected, 0));
-    json_object_set_new(o, "rejected_chars", counters_json(&s->rejected, 1));
-    json_object_set_new(o, "langs", counters_json(&s->langs, 0));
-    json_object_set_new(o, "clean_rules", counters_json(&s->rules, 1));
+    static const char *const doc_bytes[] = {"docs", "text_bytes"}, *const line_bytes[] = {"lines", "bytes"};
+    json_object_set_new(o, "docs_rejected", counters_json(&s->rejected, NULL));
+    json_object_set_new(o, "rejected_chars", counters_json(&s->rejected, doc_bytes));
+    json_object_set_new(o, "langs", counters_json(&s->langs, NULL));
+    json_object_set_new(o, "clean_rules", counters_json(&s->rules, line_bytes));
     I("files", s->files);
     I("files_failed", s->files_failed);
     I("blank_lines", s->blank_lines);

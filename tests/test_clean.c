@@ -250,6 +250,103 @@ static void bp_end(void **state)
     assert_string_equal(f->out.data, BODY);
 }
 
+/* "167 comments" (a number around a comments word, nothing else) starts the comments once body text was
+ * kept; the bare word or a number in a sentence does not. */
+static void bp_end_count(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, BODY "\n" BODY2 "\n" BODY3 "\n" BODY4 "\n[ 167 comments ]\n"
+                                 "I think this is a great plan for the city and its schools."),
+                        BODY "\n" BODY2 "\n" BODY3 "\n" BODY4);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_TAIL], 2);
+    clean(f, BODY "\n" BODY2 "\n" BODY3 "\n" BODY4 "\n2 Reacties\nIk denk dat dit een goed plan is voor de stad.");
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_TAIL], 2);
+    /* no number: only the line goes */
+    clean(f, BODY "\n" BODY2 "\n" BODY3 "\n" BODY4 "\nComments\nThe council will publish the minutes of the meeting next week.");
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_TAIL], 0);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_LINE], 1);
+    /* a count in a sentence, or before any body text */
+    clean(f, BODY "\n" BODY2 "\n" BODY3 "\n" BODY4 "\nThe council received 167 comments.\n" BODY);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_TAIL], 0);
+    clean(f, "12 comments\n" BODY "\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_TAIL], 0);
+    assert_string_equal(f->out.data, BODY "\n" BODY2);
+}
+
+/* Newsletter sign-up blurbs are banners in the language lists. */
+static void bp_newsletter(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, BODY "\nThanks for signing up!\nKeep an eye on your inbox for the latest sports news.\n"
+                                 "I agree that Example News can send me the \"Morning\" newsletter.\n" BODY2),
+                        BODY "\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_BANNER], 3);
+    clean(f, BODY "\nBedankt voor je aanmelding!\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_BANNER], 1);
+    /* a long sentence that mentions an inbox is text */
+    clean(f, BODY "\nThe council said residents who registered for the new flood alerts would find a confirmation "
+                  "message in your inbox within a few days of signing up online.\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_BP_BANNER], 0);
+}
+
+#define TEASER1 "Customers Leave Without Paying Bill At Troy SteakhouseA party of six left the restaurant without paying their bill."
+#define TEASER2 "Michigan To Mail Panel Applications To 250,000The state of Michigan will mail applications to voters this week."
+#define TEASER3 "Is Violence In Sports On The Rise?Violence is part of the game in many sports but some players cross a line."
+
+/* Headlines glued to their ledes, two or more in a row, are teasers of other articles. */
+static void glued_teaser(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, BODY "\n" BODY2 "\n\n" TEASER1 "\n" TEASER2 "\n\n" TEASER3), BODY "\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_GLUED_TEASER], 3);
+    /* one glued line alone is not a list (and may be a camel-case name) */
+    clean(f, BODY "\n" TEASER1 "\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_GLUED_TEASER], 0);
+    /* camel case after a lower-case class prefix (Xhosa) or a short brand part, a Title Case run after */
+    clean(f, "ULusanda Siyoyo (22) wakwaNgqina uthe: ewe imbi into yokuvalwa kwesi sibhedlele kodwa urhulumente.\n"
+             "UNondumiso Tyeke (35) waseSidakeni uthe: kubi kuthi njengoba isimo side sakhokeleka ekuvalweni.\n"
+             "The New Apple MacBook Pro With The Magic Keyboard is the best laptop the company has made in years.\n"
+             "The New Apple MacBook Air With The Retina Display costs less than the one that came before it.");
+    assert_int_equal(f->st.lines[CP_CLEAN_GLUED_TEASER], 0);
+    /* a Title Case headline on a line of its own is not glued */
+    clean(f, BODY "\nCustomers Leave Without Paying Bill At Troy Steakhouse. A party of six left without paying.\n"
+             "Michigan To Mail Applications. The state of Michigan will mail applications to voters this week.\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_GLUED_TEASER], 0);
+}
+
+#define TEASE_LEDE "Two soldiers were killed in a helicopter crash in the north of the country on Wednesday."
+#define TEASE_LEDE2 "Lawmakers in the two biggest cities want to cut ties with businesses that import beef."
+/* A short kept line with two or more removed lines on each side (or the page edge) is a teaser or blurb,
+ * unless a block of text follows it (a lede above a photo and its credit). */
+static void isolated_line(void **state)
+{
+    fx_t *f = *state;
+    assert_string_equal(clean(f, BODY "\n" BODY2 "\n" BODY3 "\nMore World\nSoldiers killed in crash\n" TEASE_LEDE
+                                 "\n2 hours ago\nCities urge a boycott of meat companies\n5 hours ago"),
+                        BODY "\n" BODY2 "\n" BODY3);
+    assert_int_equal(f->st.lines[CP_CLEAN_ISOLATED], 1);
+    /* a list of teasers: each lede alone between its headline and time stamp */
+    clean(f, BODY "\n" BODY2 "\nLatest headlines\nSoldiers killed in crash\n2 hours ago\n" TEASE_LEDE
+             "\nCities urge a boycott\n5 hours ago\n" TEASE_LEDE2 "\nAbout us\nContact the newsroom");
+    assert_int_equal(f->st.lines[CP_CLEAN_ISOLATED], 2);
+    assert_string_equal(f->out.data, BODY "\n" BODY2);
+    /* a lede above a photo and its credit, with the text after them, stays */
+    clean(f, "Home\nWorld news\n" TEASE_LEDE "\nSoldiers at the scene of the crash\nReuters\n" BODY "\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_ISOLATED], 0);
+    assert_string_equal(f->out.data, TEASE_LEDE "\n" BODY "\n" BODY2);
+    /* one removed line on a side (an ad) keeps a paragraph */
+    clean(f, BODY "\n" BODY3 "\nAdvertisement\n" TEASE_LEDE "\nAdvertisement\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_ISOLATED], 0);
+    /* a page whose only kept text is isolated keeps it: there is no text to be isolated from */
+    clean(f, "Home\nWorld news in brief\n" TEASE_LEDE "\nAbout us\nContact the newsroom");
+    assert_int_equal(f->st.lines[CP_CLEAN_ISOLATED], 0);
+    assert_string_equal(f->out.data, TEASE_LEDE);
+    /* a long paragraph is text wherever it stands (the short lines around it are not) */
+    clean(f, BODY "\nMore World\nSoldiers killed in crash\n" BODY " " BODY2 " " BODY3 " " BODY4 "\n2 hours ago\nLatest news\n" BODY2);
+    assert_int_equal(f->st.lines[CP_CLEAN_ISOLATED], 2);
+    assert_string_equal(f->out.data, BODY " " BODY2 " " BODY3 " " BODY4);
+}
+
 static void doc_repeat(void **state)
 {
     fx_t *f = *state;
@@ -475,6 +572,8 @@ int main(void)
         cmocka_unit_test(rules_off),   cmocka_unit_test(bad_config),   cmocka_unit_test(to_json),
         cmocka_unit_test(line_hashes), cmocka_unit_test(seed_page),
         cmocka_unit_test(line_hash_matches_normaliser), cmocka_unit_test(folding_and_words),
+        cmocka_unit_test(bp_end_count), cmocka_unit_test(bp_newsletter), cmocka_unit_test(glued_teaser),
+        cmocka_unit_test(isolated_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -98,14 +98,14 @@ static void test_to_json(void **state)
     assert_int_equal(int_at(rej, "dup_exact"), 3);
     assert_int_equal(int_at(rej, "parse_error"), 1);
     json_t *rc = json_object_get(json_object_get(j, "rejected_chars"), "dup_exact");
-    assert_int_equal(int_at(rc, "chars"), 300);
+    assert_int_equal(int_at(rc, "text_bytes"), 300);
     json_t *langs = json_object_get(j, "langs");
     assert_int_equal(json_object_size(langs), 2);
     assert_int_equal(int_at(langs, "nl"), 4);
     assert_int_equal(int_at(langs, "en"), 2);
     json_t *rule = json_object_get(json_object_get(j, "clean_rules"), "c4_lines.javascript");
-    assert_int_equal(int_at(rule, "docs"), 5);
-    assert_int_equal(int_at(rule, "chars"), 120);
+    assert_int_equal(int_at(rule, "lines"), 5);
+    assert_int_equal(int_at(rule, "bytes"), 120);
     /* one entry per stage, by name */
     json_t *t = json_object_get(j, "stage_cpu_seconds");
     assert_true(json_is_object(t));

@@ -29,6 +29,10 @@ enum {
     CP_CLEAN_CITATION,       /* "c4:citation": "[1]", "[edit]" stripped (chars only, lines stay) */
     CP_CLEAN_MIN_WORDS,      /* "c4:min_words" */
     CP_CLEAN_TERMINAL_PUNCT, /* "c4:terminal_punct" */
+    CP_CLEAN_GLUED_TEASER,   /* "boilerplate:glued_teaser": a Title Case headline glued to its lede ("...Student-AthleteA
+                              * 24-year-old woman ..."), a teaser of another article */
+    CP_CLEAN_ISOLATED,       /* "isolated_line": a kept line with at least min_gap removed lines on both sides
+                              * (jusText's context rule), after every other rule */
     CP_CLEAN_NRULES
 };
 
