@@ -15,15 +15,17 @@
 #include "corpusprep/config.h"
 #include "corpusprep/util.h"
 
+/* Only deduplication's reasons contain "dup" (dup_exact, dup_near, ...): scorers and users count duplicates
+ * by that substring, so the repetition rules say "repeated". */
 static const char *const reasons[] = {
     "gopher_quality:word_count", "gopher_quality:mean_word_len", "gopher_quality:symbol_ratio",
     "gopher_quality:bullet_lines", "gopher_quality:ellipsis_lines", "gopher_quality:alpha_words",
-    "gopher_quality:stop_words", "gopher_rep:dup_line_frac", "gopher_rep:dup_para_frac",
-    "gopher_rep:dup_line_char_frac", "gopher_rep:dup_para_char_frac", "gopher_rep:top_2gram",
-    "gopher_rep:top_3gram", "gopher_rep:top_4gram", "gopher_rep:dup_5gram", "gopher_rep:dup_6gram",
-    "gopher_rep:dup_7gram", "gopher_rep:dup_8gram", "gopher_rep:dup_9gram", "gopher_rep:dup_10gram",
+    "gopher_quality:stop_words", "gopher_rep:repeated_line_frac", "gopher_rep:repeated_para_frac",
+    "gopher_rep:repeated_line_char_frac", "gopher_rep:repeated_para_char_frac", "gopher_rep:top_2gram",
+    "gopher_rep:top_3gram", "gopher_rep:top_4gram", "gopher_rep:repeated_5gram", "gopher_rep:repeated_6gram",
+    "gopher_rep:repeated_7gram", "gopher_rep:repeated_8gram", "gopher_rep:repeated_9gram", "gopher_rep:repeated_10gram",
     "c4:min_sentences", "c4:curly_bracket", "fineweb:line_punct_ratio", "fineweb:short_line_ratio",
-    "fineweb:char_dup_ratio", "fineweb:newline_ratio", NULL};
+    "fineweb:repeated_line_chars", "fineweb:newline_ratio", NULL};
 enum {
     R_WORDS, R_MWL, R_SYM, R_BULLET, R_ELLIPSIS, R_ALPHA, R_STOP, R_DLINE, R_DPARA, R_DLINEC, R_DPARAC,
     R_TOP2, R_DUP5 = R_TOP2 + 3, R_C4SENT = R_DUP5 + 6, R_C4CURLY, R_FWPUNCT, R_FWSHORT, R_FWDUP, R_FWNL

@@ -207,22 +207,22 @@ static void gr_lines_and_paragraphs(void **state)
     cp_buf b = {0};
     cp_buf_printf(&b, "%s\n%s\n%s\n%s\n%s\n%s\n%s", GOOD, dupline, dupline, dupline, dupline, dupline, dupline);
     cp_filter *f = make(rep_only("max_dup_line_frac", 0.30));
-    expect(f, b.data, "en", "gopher_rep:dup_line_frac");
+    expect(f, b.data, "en", "gopher_rep:repeated_line_frac");
     expect(f, GOOD, "en", NULL);
     cp_filter_destroy(f);
     f = make(rep_only("max_dup_line_char_frac", 0.20));
-    expect(f, b.data, "en", "gopher_rep:dup_line_char_frac");
+    expect(f, b.data, "en", "gopher_rep:repeated_line_char_frac");
     expect(f, GOOD, "en", NULL);
     cp_filter_destroy(f);
     cp_buf_free(&b);
     const char *para = "Officials met again.\nThey agreed on the plan for the schools and the new buses.";
     cp_buf_printf(&b, "%s\n\n%s\n\n%s\n\n%s\n\n%s", GOOD, para, para, para, para);
     f = make(rep_only("max_dup_para_frac", 0.30));
-    expect(f, b.data, "en", "gopher_rep:dup_para_frac");
+    expect(f, b.data, "en", "gopher_rep:repeated_para_frac");
     expect(f, GOOD, "en", NULL);
     cp_filter_destroy(f);
     f = make(rep_only("max_dup_para_char_frac", 0.20));
-    expect(f, b.data, "en", "gopher_rep:dup_para_char_frac");
+    expect(f, b.data, "en", "gopher_rep:repeated_para_char_frac");
     expect(f, GOOD, "en", NULL);
     cp_filter_destroy(f);
     cp_buf_free(&b);
@@ -251,11 +251,11 @@ static void gr_ngrams(void **state)
     t = repeat("the board said that the new plan will be very good", 6, ". ");
     cp_buf_printf(&b, "%s %s", GOOD, t);
     f = make(rep_only("max_dup_5gram_char_frac", 0.15));
-    expect(f, b.data, "en", "gopher_rep:dup_5gram");
+    expect(f, b.data, "en", "gopher_rep:repeated_5gram");
     expect(f, GOOD, "en", NULL);
     cp_filter_destroy(f);
     f = make(rep_only("max_dup_10gram_char_frac", 0.10));
-    expect(f, b.data, "en", "gopher_rep:dup_10gram");
+    expect(f, b.data, "en", "gopher_rep:repeated_10gram");
     expect(f, GOOD, "en", NULL);
     cp_filter_destroy(f);
     cp_buf_free(&b);
@@ -351,7 +351,7 @@ static void gr_ngrams_reference(void **state)
         for (size_t n = 2; n <= 10; n++) {
             double ref = ref_ngram(w, nw, n, b.len);
             char name[32];
-            snprintf(name, sizeof name, n <= 4 ? "gopher_rep:top_%zugram" : "gopher_rep:dup_%zugram", n);
+            snprintf(name, sizeof name, n <= 4 ? "gopher_rep:top_%zugram" : "gopher_rep:repeated_%zugram", n);
             assert_null(judge_with(keys[n - 2], ref, b.data, b.len));
             if (ref > 0) {
                 const char *reason = judge_with(keys[n - 2], ref * 0.9999, b.data, b.len);
@@ -399,7 +399,7 @@ static void fineweb_rules(void **state)
     free(t);
     f = make(only("fineweb", json_pack("{s:f}", "max_newline_per_word", 100.0)));
     cp_buf_printf(&b, "%s\nThe schools will get new roofs before the winter.\nThe schools will get new roofs before the winter.", GOOD);
-    expect(f, b.data, "en", "fineweb:char_dup_ratio");
+    expect(f, b.data, "en", "fineweb:repeated_line_chars");
     expect(f, GOOD, "en", NULL);
     cp_filter_destroy(f);
     cp_buf_free(&b);
