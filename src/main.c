@@ -9,7 +9,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "corpusprep/clean.h"
 #include "corpusprep/config.h"
+#include "corpusprep/filter.h"
 #include "corpusprep/langid.h"
 #include "corpusprep/pipeline.h"
 #include "corpusprep/reader.h"
@@ -211,7 +213,38 @@ int main(int argc, char **argv)
         return 2;
     }
     if (print_config) {
-        json_dumpf(tree, stdout, JSON_INDENT(2));
+        /* The configuration as merged, which can be saved and given back with -c, plus under "_effective"
+         * (ignored when read back, like every "_" key) the stages' own view: every default filled in and
+         * the per-language overrides resolved. */
+        json_t *shown = json_deep_copy(tree), *eff = json_object();
+        json_object_set_new(shown, "_effective", eff);
+        json_t *cs = json_object_get(tree, "clean"), *fs = json_object_get(tree, "filter");
+        if (json_is_object(cs)) {
+            cp_cleaner *cl = cp_cleaner_create(cs, err, sizeof err);
+            if (!cl) {
+                fprintf(stderr, "corpusprep: %s\n", err);
+                json_decref(shown);
+                cp_config_free(&cfg);
+                json_decref(tree);
+                return 2;
+            }
+            json_object_set_new(eff, "clean", cp_cleaner_to_json(cl));
+            cp_cleaner_destroy(cl);
+        }
+        if (json_is_object(fs)) {
+            cp_filter *fl = cp_filter_create(fs, err, sizeof err);
+            if (!fl) {
+                fprintf(stderr, "corpusprep: %s\n", err);
+                json_decref(shown);
+                cp_config_free(&cfg);
+                json_decref(tree);
+                return 2;
+            }
+            json_object_set_new(eff, "filter", cp_filter_to_json(fl));
+            cp_filter_destroy(fl);
+        }
+        json_dumpf(shown, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        json_decref(shown);
         putchar('\n');
         cp_config_free(&cfg);
         json_decref(tree);

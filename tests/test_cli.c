@@ -462,6 +462,12 @@ static void test_config_precedence(void **state)
     assert_string_equal(json_string_value(json_object_get(out, "compress")), "zstd"); /* file over default */
     assert_int_equal(json_integer_value(json_object_get(json_object_get(t, "langid"), "sample_bytes")) > 0, 1);
     json_decref(t);
+    /* what --print-config prints can be given back with -c and prints the same */
+    char *pc2 = path_join(f->dir, "printed2.json");
+    snprintf(cmd, sizeof cmd, "%s -c %s --print-config > %s && cmp -s %s %s",
+             getenv("CP_BIN") ? getenv("CP_BIN") : "build/corpusprep", pc, pc2, pc, pc2);
+    assert_int_equal(system(cmd), 0);
+    free(pc2);
     const char *bad = "{\"output\":{\"levle\":6}}";
     write_file(cfg, bad, strlen(bad), 0);
     char *err = NULL;
