@@ -364,13 +364,21 @@ static const char *dup_id(const run_t *r, uint64_t first)
     return first < r->n_ids ? r->ids.data + r->id_off[first] : NULL;
 }
 
-/* Replaces d's text by b's bytes (b is at most as long as the text: the stages after parse only remove). */
-static void shrink_text(cp_doc *d, const cp_buf *b)
+/* Makes b's bytes the document's text by swapping buffers: the old text's memory becomes the scratch
+ * buffer, so no stage copies a text back. */
+static void take_text(cp_doc *d, cp_buf *b)
 {
-    if (b->len)
-        memcpy(d->text, b->data, b->len);
-    d->text[b->len] = 0;
+    char *old = d->text;
+    size_t old_cap = d->text_cap ? d->text_cap : d->text_len + 1;
+    if (!b->data)
+        cp_buf_reserve(b, 0);
+    b->data[b->len] = 0;
+    d->text = b->data;
     d->text_len = b->len;
+    d->text_cap = b->cap;
+    b->data = old;
+    b->cap = old_cap;
+    b->len = 0;
 }
 
 static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
@@ -385,20 +393,14 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
         return;
     s->a.len = 0;
     cp_normalize_text(d->text, d->text_len, &s->a, &s->b, &s->nc);
-    if (s->a.len <= d->text_len) {
-        shrink_text(d, &s->a);
-    } else { /* U+FFFD replacements can make the text longer */
-        free(d->text);
-        d->text = cp_xstrndup(s->a.data ? s->a.data : "", s->a.len);
-        d->text_len = s->a.len;
-    }
+    take_text(d, &s->a);
     double t2 = cp_now();
     s->t[CP_T_NORMALIZE] += t2 - t1;
     if (r->cl) {
         cp_clean_stats cs;
         d->reject = cp_clean_doc(r->cl, d->text, d->text_len, s->cs, &s->a, &cs);
         cp_clean_stats_add(&s->clean, &cs);
-        shrink_text(d, &s->a);
+        take_text(d, &s->a);
         if (!d->reject && r->line_mode != CP_LINE_DEDUP_OFF)
             cp_clean_hash_lines(r->cl, d->text, d->text_len, s->cs, &d->lines);
         s->t[CP_T_CLEAN] += cp_now() - t2;
@@ -443,7 +445,7 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
     double t0 = cp_now();
     if (d->drop) {
         cp_clean_drop_lines(d->text, d->text_len, &d->lines, d->drop, &s->a);
-        shrink_text(d, &s->a);
+        take_text(d, &s->a);
         s->t[CP_T_CLEAN] += cp_now() - t0;
         if (!d->text_len) {
             d->reject = "dup_lines"; /* every line was already said by earlier documents */

@@ -200,6 +200,19 @@ void cp_json_escape(cp_buf *out, const char *str, size_t n)
     out->data[out->len++] = '"';
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
+        /* eight bytes at a time while none is a control character, '"' or backslash */
+        while (i + 8 <= n) {
+            uint64_t x, q, b;
+            memcpy(&x, s + i, 8);
+            const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+            q = x ^ (ones * '"');
+            b = x ^ (ones * '\\');
+            if (((x - ones * 0x20) & ~x & high) | ((q - ones) & ~q & high) | ((b - ones) & ~b & high))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         unsigned char c = s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;

@@ -40,6 +40,7 @@ typedef struct {
     /* normalise + clean */
     char *text;            /* the text every later stage sees, NUL-terminated, valid UTF-8 */
     size_t text_len;
+    size_t text_cap;       /* bytes allocated for text, when known (0: text_len + 1) */
     size_t text_in_len;    /* length of the text field as read */
     cp_line_hashes lines;  /* corpus-wide line dedup: the document's lines worth hashing */
     unsigned char *drop;   /* per line of `lines`: removed by line dedup (ordered step), or NULL */
