@@ -473,20 +473,6 @@ static int load_boilerplate(const char *rel, phrases_t *ph, char *err, size_t er
 /* Byte i of a word loaded with memcpy is s[i] counted from the low end (for __builtin_ctzll). */
 #define LITTLE_ENDIAN_WORDS (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 
-/* 0x80 in each byte of x equal to the byte of pat (exact: no carry crosses a byte). */
-static inline uint64_t bytes_eq(uint64_t x, uint64_t pat)
-{
-    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
-    uint64_t y = x ^ pat;
-    return ~(((y & low7) + low7) | y | low7);
-}
-
-/* 0x80 in each byte of x (all bytes ASCII) that lies in [lo, hi]. */
-static inline uint64_t bytes_in(uint64_t x, unsigned lo, unsigned hi)
-{
-    const uint64_t ones = 0x0101010101010101ull;
-    return (x + (0x80 - lo) * ones) & ~(x + (0x7F - hi) * ones) & 0x8080808080808080ull;
-}
 
 cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
 {
@@ -730,7 +716,7 @@ static uint32_t count_words(const unsigned char *s, size_t n, size_t *longest)
             memcpy(&x, s + i, 8);
             uint64_t high = x & 0x8080808080808080ull;
             if (!high) { /* eight ASCII bytes: visit only the spaces among them */
-                uint64_t sp = bytes_eq(x, 0x2020202020202020ull) | bytes_eq(x, 0x0909090909090909ull);
+                uint64_t sp = cp_bytes_eq(x, ' ') | cp_bytes_eq(x, '\t');
                 size_t j = 0;
                 while (sp) {
                     size_t at = (size_t)__builtin_ctzll(sp) >> 3;
@@ -1051,7 +1037,7 @@ static int glued_headline(const cp_cleaner *c, const unsigned char *s, size_t n,
     if (words < c->glue_min_head_words + c->glue_min_lede_words)
         return 0;
     const double max_lower = (1.0 - c->glue_min_head_caps) * c->glue_max_head_words;
-    const uint64_t high = 0x8080808080808080ull, spaces = 0x2020202020202020ull, tabs = 0x0909090909090909ull;
+    const uint64_t high = CP_HIGH8;
     uint32_t lower = 0, starts = 0; /* word starts after the first word */
     size_t i = 1;
     while (i < n) {
@@ -1059,14 +1045,14 @@ static int glued_headline(const cp_cleaner *c, const unsigned char *s, size_t n,
             uint64_t x, p;
             memcpy(&x, s + i, 8);
             memcpy(&p, s + i - 1, 8);
-            uint64_t after_sp = bytes_eq(p, spaces) | bytes_eq(p, tabs);
+            uint64_t after_sp = cp_bytes_eq(p, ' ') | cp_bytes_eq(p, '\t');
             uint64_t x7 = x & ~high, p7 = p & ~high;
-            uint64_t glue_before = (bytes_in(p7, 'a', 'z') | bytes_in(p7, '0', '9') | bytes_eq(p, 0x3F3F3F3F3F3F3F3Full) |
-                                    bytes_eq(p, 0x2121212121212121ull)) & ~p; /* [a-z0-9?!] */
-            uint64_t cand = bytes_in(x7, 'A', 'Z') & ~x & glue_before;
+            uint64_t glue_before = (cp_bytes_in(p7, 'a', 'z') | cp_bytes_in(p7, '0', '9') | cp_bytes_eq(p, '?') |
+                                    cp_bytes_eq(p, '!')) & ~p; /* [a-z0-9?!] */
+            uint64_t cand = cp_bytes_in(x7, 'A', 'Z') & ~x & glue_before;
             if (!cand) {
-                lower += (uint32_t)__builtin_popcountll(bytes_in(x7, 'a', 'z') & ~x & after_sp);
-                starts += (uint32_t)__builtin_popcountll(after_sp & ~(bytes_eq(x, spaces) | bytes_eq(x, tabs)));
+                lower += (uint32_t)__builtin_popcountll(cp_bytes_in(x7, 'a', 'z') & ~x & after_sp);
+                starts += (uint32_t)__builtin_popcountll(after_sp & ~(cp_bytes_eq(x, ' ') | cp_bytes_eq(x, '\t')));
                 if (lower > max_lower || starts >= c->glue_max_head_words)
                     return 0;
                 i += 8;

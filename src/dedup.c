@@ -56,20 +56,6 @@ static void bmp_init(void)
         bmp[cp] = (cp >= 0xD800 && cp < 0xE000) ? N_DROP : classify(cp);
 }
 
-/* 0x80 in each byte of x that equals the byte of pat; bytes of x in [lo, hi] (x all ASCII). */
-static inline uint64_t bytes_eq(uint64_t x, uint64_t pat)
-{
-    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
-    uint64_t y = x ^ pat;
-    return ~(((y & low7) + low7) | y | low7);
-}
-
-static inline uint64_t bytes_in(uint64_t x, unsigned lo, unsigned hi)
-{
-    const uint64_t ones = 0x0101010101010101ull;
-    return (x + (0x80 - lo) * ones) & ~(x + (0x7F - hi) * ones) & 0x8080808080808080ull;
-}
-
 void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
 {
     /* the first call comes from the parallel stages: build the table exactly once */
@@ -81,7 +67,7 @@ void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
     unsigned char *o = (unsigned char *)out->data + out->len;
     unsigned char *const o0 = o;
     int pending = 0; /* a space is owed before the next character that is written */
-    const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    const uint64_t hi = CP_HIGH8, ones = CP_ONES8;
     size_t i = 0;
     while (i < n) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -90,7 +76,7 @@ void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
             uint64_t x;
             memcpy(&x, s + i, 8);
             uint64_t low = x | 0x20 * ones;
-            uint64_t al = bytes_in(low, 'a', 'z'), dg = bytes_in(x, '0', '9'), sp = bytes_eq(x, ' ' * ones);
+            uint64_t al = cp_bytes_in(low, 'a', 'z'), dg = cp_bytes_in(x, '0', '9'), sp = cp_bytes_eq(x, ' ');
             uint64_t bad = (x & hi) | (~(al | dg | sp) & hi) | (sp & sp << 8);
             int lead_sp = (sp & 0x80) != 0;
             if (!bad && !(lead_sp && (pending || o == o0))) {

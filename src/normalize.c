@@ -56,7 +56,7 @@ static int needs_nfc(const unsigned char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         uint64_t x;
-        if (i + 8 <= n && (memcpy(&x, s + i, 8), !(x & 0x8080808080808080ull))) { /* eight ASCII bytes */
+        if (i + 8 <= n && (memcpy(&x, s + i, 8), !(x & CP_HIGH8))) { /* eight ASCII bytes */
             i += 8;
             continue;
         }
@@ -104,18 +104,10 @@ static void tidy_lines(const char *in, size_t n, cp_buf *out, cp_norm_counts *c)
         /* copy a run of ordinary bytes */
         size_t j = i;
         while (j + 8 <= n) { /* eight bytes at a time while none is special */
-            uint64_t x, ctl, del, c2, ef;
+            uint64_t x;
             memcpy(&x, s + j, 8);
-            ctl = (x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull; /* bytes < 0x20 (or >= 0xA0 false hits) */
-            del = x ^ 0x7F7F7F7F7F7F7F7Full;
-            c2 = x ^ 0xC2C2C2C2C2C2C2C2ull;
-            ef = x ^ 0xEFEFEFEFEFEFEFEFull;
-            /* a zero byte in del, c2 or ef marks that byte */
-            del = (del - 0x0101010101010101ull) & ~del & 0x8080808080808080ull;
-            c2 = (c2 - 0x0101010101010101ull) & ~c2 & 0x8080808080808080ull;
-            ef = (ef - 0x0101010101010101ull) & ~ef & 0x8080808080808080ull;
-            if (ctl | del | c2 | ef)
-                break; /* maybe special (false hits are fine: the byte loop decides) */
+            if (cp_bytes_lt(x, 0x20) | cp_bytes_eq(x, 0x7F) | cp_bytes_eq(x, 0xC2) | cp_bytes_eq(x, 0xEF))
+                break;
             j += 8;
         }
         while (j < n && !special[s[j]])

@@ -202,12 +202,9 @@ void cp_json_escape(cp_buf *out, const char *str, size_t n)
     for (size_t i = 0; i < n; i++) {
         /* eight bytes at a time while none is a control character, '"' or backslash */
         while (i + 8 <= n) {
-            uint64_t x, q, b;
+            uint64_t x;
             memcpy(&x, s + i, 8);
-            const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-            q = x ^ (ones * '"');
-            b = x ^ (ones * '\\');
-            if (((x - ones * 0x20) & ~x & high) | ((q - ones) & ~q & high) | ((b - ones) & ~b & high))
+            if (cp_bytes_lt(x, 0x20) | cp_bytes_eq(x, '"') | cp_bytes_eq(x, '\\'))
                 break;
             i += 8;
         }

@@ -40,6 +40,29 @@ size_t cp_utf8_valid_prefix(const char *s, size_t n);
  * escaped, everything else is written as is. */
 void cp_json_escape(cp_buf *out, const char *s, size_t n);
 
+/* Eight bytes at a time (SWAR) over a word loaded with memcpy; each returns 0x80 in every byte lane that
+ * matches and 0 elsewhere, exactly (no carry crosses a lane). Byte i of a little-endian load is s[i]. */
+#define CP_ONES8 0x0101010101010101ull
+#define CP_HIGH8 0x8080808080808080ull
+/* lanes of x equal to the byte b */
+static inline uint64_t cp_bytes_eq(uint64_t x, unsigned char b)
+{
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    uint64_t y = x ^ (CP_ONES8 * b);
+    return ~(((y & low7) + low7) | y | low7);
+}
+/* lanes of x in [lo, hi]; x must be all ASCII (no lane >= 0x80) */
+static inline uint64_t cp_bytes_in(uint64_t x, unsigned lo, unsigned hi)
+{
+    return (x + (0x80 - lo) * CP_ONES8) & ~(x + (0x7F - hi) * CP_ONES8) & CP_HIGH8;
+}
+/* lanes of x below n (n <= 0x80), for any x */
+static inline uint64_t cp_bytes_lt(uint64_t x, unsigned n)
+{
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+    return ~(((x & low7) + (0x80 - n) * CP_ONES8) | x) & CP_HIGH8;
+}
+
 /* Seconds on a monotonic clock, for timings. */
 double cp_now(void);
 
