@@ -2,8 +2,8 @@
 # `make mpi-bench`: cluster mode with K = 1, 2, 4 ranks (MPICH, one machine, oversubscribed when K exceeds the
 # cores) beside the single process, on the same input cut into 8 files. Per run: wall seconds, MB/s and docs/s
 # (uncompressed input), bytes exchanged per document (all payload, and the share that crosses to other ranks),
-# and per rank: peak RSS, the largest owner table, the key lists + exchange buffers at their peak, and what a rank
-# keeps between phases. Figures come from each run's stats.json. Checks that every run kept the same documents.
+# and per rank: peak RSS, the largest owner table, the key lists + exchange buffers at their peak (the line key
+# lists, held from the collect pass to their exchange, separately), and what a rank keeps between phases. Figures come from each run's stats.json. Checks that every run kept the same documents.
 # Env: BUILD [build], MPI_BENCH_MB [60] input size in 10^6 bytes, CORES [nproc] threads to share among the ranks,
 # MPIRUN [mpirun.mpich], MPI_BIN [$BUILD/mpich/corpusprep-mpi], CP_SHARED [../shared] (real data when present).
 set -u
@@ -66,8 +66,8 @@ for name, s in rows:
         name, c.get("ranks", "-"), s["wall_seconds"], s["mb_per_s"], s["docs_per_s"], s["cpu_seconds"],
         "%.0f" % c["exchange_network_bytes_per_doc"] if c else "-",
         "%.0f" % c["exchange_bytes_per_doc"] if c else "-", "yes" if same else "NO"))
-print("\nper rank (MB):  peak RSS | owner table peak | key lists+buffers peak | kept between phases | "
-      "docs | phase seconds collect-docs/resolve/collect-lines/resolve/decide")
+print("\nper rank (MB):  peak RSS | owner table peak | key lists+buffers peak (line keys) | kept between phases | "
+      "docs | phase seconds collect/resolve-docs/resolve-lines/decide")
 for name, s in rows:
     if name == "single":
         print("single   %.1f | exact+url tables %.1f, LSH %.1f, line table %.1f | docs %d" % (
@@ -75,10 +75,10 @@ for name, s in rows:
             s.get("line_dedup_table_bytes", 0) / 1e6, s["docs_in"]))
         continue
     for r in s["cluster"]["per_rank"]:
-        print("%-4s r%d  %.1f | %.2f | %.2f | %.3f | %d | %.1f/%.1f/%.1f/%.1f/%.1f" % (
+        print("%-4s r%d  %.1f | %.2f | %.2f (%.2f) | %.3f | %d | %.1f/%.1f/%.1f/%.1f" % (
             name, r["rank"], r["peak_rss_mb"], r["owner_table_peak_bytes"] / 1e6, r["key_buffer_peak_bytes"] / 1e6,
-            r["decision_bytes"] / 1e6, r["docs_in"], r["collect_docs_seconds"], r["resolve_docs_seconds"],
-            r["collect_lines_seconds"], r["resolve_lines_seconds"], r["decide_seconds"]))
+            r["line_key_buffer_bytes"] / 1e6, r["decision_bytes"] / 1e6, r["docs_in"], r["collect_seconds"],
+            r["resolve_docs_seconds"], r["resolve_lines_seconds"], r["decide_seconds"]))
 if len(rows) > 1:
     s = rows[-1][1]
     c = s["cluster"]

@@ -4,23 +4,24 @@
  * Design. Every dedup decision of the pipeline is "does an earlier document (in global input order, position
  * = CP_POS(global file index, line)) that reached the dedup step carry this key?". So the input files are
  * split among the ranks (by size, deterministically), and each rank runs the ordinary pipeline over its
- * files three times with cluster hooks (pipeline.h):
+ * files twice with cluster hooks (pipeline.h):
  *
- *   1 COLLECT_DOCS   every document key (exact, URL, LSH band) with its position goes to a per-owner list;
- *                    each key is owned by one rank (hash range). Owners get the pairs (MPI_Alltoallv),
- *                    compute the smallest position per key and answer every pair with it. From the answers
- *                    each rank knows, for its own documents, which are duplicates and of which position
- *                    (exact before URL before near, as decide_doc orders them). The ids of those first
- *                    documents (for "dup_of") are asked of the ranks that read them.
- *   2 COLLECT_LINES  the pipeline takes the document decisions from phase 1 and hands over the line keys of the
- *                    surviving documents; owners answer each with one byte: the line goes (mode "first": an
- *                    earlier position has it; mode "all": at least min_docs documents have it).
- *   3 DECIDE         the pipeline takes every decision from the two tables and writes part-<rank>-<seq>.
+ *   1 COLLECT_DOCS   every document key (exact, URL, LSH band) and every line key with its position goes to
+ *                    a per-owner list; each key is owned by one rank (hash range). Owners get the document
+ *                    keys (MPI_Alltoallv), compute the smallest position per key and answer every pair with
+ *                    it. From the answers each rank knows, for its own documents, which are duplicates and of
+ *                    which position (exact before URL before near, as decide_doc orders them). The ids of
+ *                    those first documents (for "dup_of") are asked of the ranks that read them. Duplicates
+ *                    take no part in line dedup, so each rank then drops its duplicates' line keys and sends
+ *                    the rest to their owners, which answer each with one byte: the line goes (mode "first":
+ *                    an earlier position has it; mode "all": at least min_docs documents have it).
+ *   2 DECIDE         the pipeline takes every decision from the two tables and writes part-<rank>-<seq>.
  *
- * What a rank keeps between phases is small: its duplicates (pos, first, kind), the (pos, line) pairs that
- * go, and the ids that dup_of needs. The key lists and the owners' tables live only during an exchange.
- * Exchanges go in rounds of at most round_bytes per rank (env CORPUSPREP_MPI_ROUND_BYTES, default 64 MiB),
- * which keeps every MPI count and displacement an int whatever the corpus size.
+ * Between the phases a rank keeps its duplicates (pos, first, kind), the (pos, line) pairs that go, and the
+ * ids that dup_of needs. The key lists (16 bytes per key; the line keys of all its documents are the largest)
+ * live from the collect pass to their exchange, the owners' tables only during an exchange. Exchanges go in
+ * rounds of at most round_bytes per rank (env CORPUSPREP_MPI_ROUND_BYTES, default 64 MiB), which keeps every
+ * MPI count and displacement an int whatever the corpus size.
  *
  * The answer equals the single-process run's because both compute the same function of (key, position): the
  * set of documents reaching the dedup step does not depend on other documents, and positions increase in
@@ -226,6 +227,7 @@ typedef struct {
     uint64_t distinct[4];     /* keys owned here, per kind */
     size_t table_peak;        /* largest owner table */
     size_t line_table;        /* the owner's line table */
+    size_t line_keys;         /* this rank's line key lists after the collect pass */
     size_t buffer_peak;       /* largest key lists + exchange buffers at once */
     uint64_t near_hist[13];
 } cl_t;
@@ -233,6 +235,8 @@ typedef struct {
 static void cl_collect(void *ctx, int kind, uint64_t key, uint64_t pos)
 {
     cl_t *c = ctx;
+    if (kind == CP_KEY_LINE && c->line_mode == CP_LINE_DEDUP_OFF)
+        return;
     kpv_push(&c->out[kind][owner_of(key, c->net.size)], key, pos);
 }
 
@@ -314,8 +318,10 @@ static void *ask_owners(cl_t *c, const kpv_t *parts, int how, int kind)
         sp[p] = (char *)parts[p].v;
         sn[p] = parts[p].n;
     }
-    size_t held = kpv_bytes(parts, K);
-    size_t peak = 0;
+    size_t held = 0, peak = 0;
+    for (int k = 0; k < 4; k++) /* the lists of the kinds not yet asked about are held too */
+        if (c->out[k])
+            held += kpv_bytes(c->out[k], K);
     kp_t *got = exchange(x, sp, sn, sizeof(kp_t), rn, &peak);
     note_peak(&c->buffer_peak, held + peak);
     size_t n = 0;
@@ -570,7 +576,27 @@ static void resolve_ids(cl_t *c, const int *file_rank)
     free(ids);
 }
 
-/* Phase 2 -> the (position, line) pairs that line dedup removes from this rank's documents. */
+/* After resolve_documents: duplicates take no part in line dedup, so their line keys go. Each owner's list is
+ * in input order (positions increase) and so is c->dec: one merge per list, order kept (ASK_LINE_COUNT
+ * relies on it). */
+static void drop_duplicate_lines(cl_t *c)
+{
+    int K = c->net.size;
+    for (int p = 0; p < K; p++) {
+        kpv_t *a = &c->out[CP_KEY_LINE][p];
+        size_t m = 0, d = 0;
+        for (size_t i = 0; i < a->n; i++) {
+            while (d < c->n_dec && c->dec[d].pos < a->v[i].pos)
+                d++;
+            if (d < c->n_dec && c->dec[d].pos == a->v[i].pos)
+                continue;
+            a->v[m++] = a->v[i];
+        }
+        a->n = m;
+    }
+}
+
+/* -> the (position, line) pairs that line dedup removes from this rank's documents. */
 static void resolve_lines(cl_t *c)
 {
     int K = c->net.size;
@@ -754,7 +780,7 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
 
     json_t *acc = NULL, *per_rank = json_array();
     double wall = 0, rss = 0;
-    uint64_t net = 0, sent = 0, table_sum = 0, table_max = 0, line_table = 0;
+    uint64_t net = 0, sent = 0, table_sum = 0, table_max = 0, line_table = 0, line_keys_max = 0;
     for (int p = 0; p < x->size; p++) {
         json_error_t je;
         json_t *r = json_loads(all + displs[p], 0, &je);
@@ -778,6 +804,8 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
         table_sum += t;
         table_max = t > table_max ? t : table_max;
         line_table += (uint64_t)num(cr, "line_table_bytes");
+        uint64_t lk = (uint64_t)num(cr, "line_key_buffer_bytes");
+        line_keys_max = lk > line_keys_max ? lk : line_keys_max;
         if (num(r, "wall_seconds") > wall)
             wall = num(r, "wall_seconds");
         if (num(r, "peak_rss_mb") > rss)
@@ -825,6 +853,7 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
     json_object_set_new(cl, "exchange_network_bytes_per_doc", json_real(docs > 0 ? net / docs : 0));
     json_object_set_new(cl, "exchange_bytes_per_doc", json_real(docs > 0 ? sent / docs : 0));
     json_object_set_new(cl, "owner_table_peak_bytes_max", json_integer((json_int_t)table_max));
+    json_object_set_new(cl, "line_key_buffer_bytes_max", json_integer((json_int_t)line_keys_max));
     json_object_set_new(cl, "per_rank", per_rank);
     json_object_set_new(acc, "cluster", cl);
     json_object_set(acc, "config", o->cfg->tree);
@@ -905,7 +934,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     int K = x->size, me = x->rank;
     char err[2048] = "";
 
-    /* The same inputs everywhere (a filesystem every node sees), each read three times: no stdin. */
+    /* The same inputs everywhere (a filesystem every node sees), each read twice: no stdin. */
     int bad = 0;
     for (size_t i = 0; i < o->nfiles; i++)
         bad |= !strcmp(o->files[i], "-");
@@ -915,7 +944,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     if (bad || hmin != hmax || o->nfiles >= (1u << 24)) {
         if (!me)
             fprintf(stderr, "corpusprep: %s\n",
-                    bad ? "cluster mode reads every input three times, so it cannot read standard input; give files"
+                    bad ? "cluster mode reads every input twice, so it cannot read standard input; give files"
                     : hmin != hmax ? "the ranks found different input files: the inputs must be on a filesystem "
                                      "that every node sees, under the same path"
                                    : "cluster mode takes at most 16777215 input files");
@@ -949,7 +978,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
             index[n++] = (uint32_t)i;
         }
 
-    /* line dedup's mode decides phase 2 */
+    /* line dedup's mode: whether line keys are collected, and how owners answer them */
     json_t *clean = json_object_get(o->cfg->tree, "clean");
     if (json_is_object(clean)) {
         cp_cleaner *cl = cp_cleaner_create(clean, err, sizeof err);
@@ -974,13 +1003,13 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
         c.out[k] = cp_xcalloc((size_t)K, sizeof(kpv_t));
 
     int input_failed = 0, rc;
-    cp_stats s1, s2, st;
+    cp_stats s1, st;
     memset(&s1, 0, sizeof s1);
-    memset(&s2, 0, sizeof s2);
     memset(&st, 0, sizeof st);
     double t1 = cp_now();
     rc = run_pass(&c, &po, &hooks, CP_PHASE_COLLECT_DOCS, &s1, &input_failed);
-    double t_collect1 = cp_now() - t1, t_resolve1 = 0, t_collect2 = 0, t_resolve2 = 0, t_decide = 0;
+    double t_collect = cp_now() - t1, t_resolve1 = 0, t_resolve2 = 0, t_decide = 0;
+    c.line_keys = kpv_bytes(c.out[CP_KEY_LINE], K);
     if (!rc) {
         t1 = cp_now();
         resolve_documents(&c);
@@ -996,13 +1025,9 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     cp_buf_free(&c.own_text);
     if (!rc && c.line_mode != CP_LINE_DEDUP_OFF) {
         t1 = cp_now();
-        rc = run_pass(&c, &po, &hooks, CP_PHASE_COLLECT_LINES, &s2, &input_failed);
-        t_collect2 = cp_now() - t1;
-        if (!rc) {
-            t1 = cp_now();
-            resolve_lines(&c);
-            t_resolve2 = cp_now() - t1;
-        }
+        drop_duplicate_lines(&c);
+        resolve_lines(&c);
+        t_resolve2 = cp_now() - t1;
     }
     if (!rc) {
         t1 = cp_now();
@@ -1013,20 +1038,19 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     }
     if (!rc) {
         add_stage_seconds(&st, &s1);
-        add_stage_seconds(&st, &s2);
         cp_stats_finish(&st, cp_now() - start);
         size_t decisions = c.n_dec * sizeof *c.dec + c.n_gone * sizeof *c.gone + c.n_ids * sizeof *c.ids +
                            c.id_text.cap;
         json_t *mine = json_pack(
-            "{sisIsIsIsIsIsIsIsIsIsIsIsfsfsfsfsfsfsI}", "rank", me, "files", (json_int_t)n, "bytes_in_compressed",
+            "{sisIsIsIsIsIsIsIsIsIsIsIsfsfsfsfsfsIsI}", "rank", me, "files", (json_int_t)n, "bytes_in_compressed",
             (json_int_t)my_bytes, "exchange_bytes_sent", (json_int_t)x->sent, "exchange_network_bytes_sent",
             (json_int_t)x->sent_remote, "exchange_bytes_received", (json_int_t)x->received, "exchange_rounds",
             (json_int_t)x->rounds, "owner_table_peak_bytes", (json_int_t)c.table_peak, "key_buffer_peak_bytes",
             (json_int_t)c.buffer_peak, "decision_bytes", (json_int_t)decisions, "duplicates", (json_int_t)c.n_dec,
-            "lines_removed", (json_int_t)c.n_gone, "exchange_seconds", x->seconds, "collect_docs_seconds",
-            t_collect1, "resolve_docs_seconds", t_resolve1, "collect_lines_seconds", t_collect2,
-            "resolve_lines_seconds", t_resolve2, "decide_seconds", t_decide, "line_table_bytes",
-            (json_int_t)c.line_table);
+            "lines_removed", (json_int_t)c.n_gone, "exchange_seconds", x->seconds, "collect_seconds",
+            t_collect, "resolve_docs_seconds", t_resolve1, "resolve_lines_seconds", t_resolve2, "decide_seconds",
+            t_decide, "line_table_bytes", (json_int_t)c.line_table, "line_key_buffer_bytes",
+            (json_int_t)c.line_keys);
         if (merge_stats(&c, o, &st, mine, err, sizeof err)) {
             fprintf(stderr, "corpusprep: error: %s\n", err);
             fflush(stderr);
@@ -1041,7 +1065,6 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
         }
     }
     cp_stats_free(&s1);
-    cp_stats_free(&s2);
     cp_stats_free(&st);
     for (int k = 0; k < 4; k++)
         kpv_free_all(c.out[k], K);

@@ -568,11 +568,11 @@ static void s1_doc(run_t *r, cp_doc *d)
 {
     if (d->reject)
         return;
-    const cp_cluster_hooks *hk = r->o->hooks;
     decide_doc(r, d);
     /* duplicates do not count for line dedup: a hundred copies of an article must not make its own lines
-     * look like boilerplate, and their lines were seen in the original anyway */
-    if (d->reject || !d->lines.n || (hk && hk->phase == CP_PHASE_COLLECT_DOCS))
+     * look like boilerplate, and their lines were seen in the original anyway (a cluster's collect pass
+     * knows no duplicates yet: it reports every document's lines and the driver drops the duplicates') */
+    if (d->reject || !d->lines.n)
         return;
     const cp_cluster_hooks *h = r->o->hooks;
     uint64_t pos = doc_pos(r, d);
@@ -594,7 +594,7 @@ static void s1_doc(run_t *r, cp_doc *d)
         uint64_t hash = d->lines.v[i].hash, first = 0;
         int gone;
         if (h && h->phase != CP_PHASE_LOCAL) {
-            if (h->phase == CP_PHASE_COLLECT_LINES) {
+            if (h->phase == CP_PHASE_COLLECT_DOCS) {
                 h->collect(h->ctx, CP_KEY_LINE, hash, pos);
                 continue;
             }
@@ -706,8 +706,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
     for (long i = 0; i < n; i++)
         s1_doc(r, &b->docs[i]);
     r->st->stage_seconds[CP_T_DEDUP_COMMIT] += thread_cpu() - t1;
-    if (r->counting || (r->o->hooks && (r->o->hooks->phase == CP_PHASE_COLLECT_LINES ||
-                                        r->o->hooks->phase == CP_PHASE_COLLECT_DOCS))) {
+    if (r->counting || (r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS)) {
 #pragma omp parallel for schedule(static)
         for (long i = 0; i < n; i++)
             cp_doc_release(&b->docs[i]);
@@ -730,8 +729,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
     r->st->stage_seconds[CP_T_DEDUP_COMMIT] += thread_cpu() - t0;
 
     /* Chunks: consecutive documents of one destination, cut by their input bytes. */
-    int collecting = r->o->hooks && (r->o->hooks->phase == CP_PHASE_COLLECT_LINES ||
-                                     r->o->hooks->phase == CP_PHASE_COLLECT_DOCS);
+    int collecting = r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS;
     chunk_t *chunks = NULL;
     size_t nchunks = 0, cap = 0;
     size_t open_idx[256];

@@ -11,19 +11,19 @@
 
 /* Cluster mode. Every dedup decision is "does an earlier document, in global input order, that reached the
  * dedup step carry this key?". A position is CP_POS(global file index, line). Document keys (exact, URL,
- * near) come from each document's cleaned text before corpus-wide line dedup; line keys are inserted only
- * by documents that are not duplicates. So a cluster driver runs three phases with these hooks:
- *   COLLECT_DOCS  hands it every document key with its position (nothing decided or written);
- *   COLLECT_LINES asks it for document decisions (first()) and hands it the line keys of documents that
- *                 survive them (mode "all": it should answer line first() with "seen in >= min_docs");
- *   DECIDE        asks it for every decision and writes the output.
+ * near) come from each document's cleaned text before corpus-wide line dedup; line keys count only for
+ * documents that are not duplicates. So a cluster driver runs two phases with these hooks:
+ *   COLLECT_DOCS  hands it every document key and every line key (CP_KEY_LINE) with its position, for every
+ *                 document that reaches the dedup step (nothing decided or written); the driver learns which
+ *                 documents are duplicates from the document keys and drops their line keys itself;
+ *   DECIDE        asks it for every decision (mode "all": it should answer line first() with "seen in >=
+ *                 min_docs documents") and writes the output.
  * With no hooks the pipeline decides locally, which gives the same answers for one process. */
 #define CP_POS(file, line) (((uint64_t)(file) << 40) | (uint64_t)(line))
 enum { CP_KEY_LINE, CP_KEY_EXACT, CP_KEY_URL, CP_KEY_BAND }; /* band keys already mix in the band number */
 enum {
     CP_PHASE_LOCAL,         /* decide with local tables (single process) */
-    CP_PHASE_COLLECT_DOCS,  /* report document keys; nothing decided or written */
-    CP_PHASE_COLLECT_LINES, /* document decisions from hooks; report line keys; nothing written */
+    CP_PHASE_COLLECT_DOCS,  /* report document and line keys; nothing decided or written */
     CP_PHASE_DECIDE         /* every decision from hooks; output written */
 };
 typedef struct {
