@@ -178,12 +178,12 @@ static void tidy_lines(const char *in, size_t n, cp_buf *out, cp_norm_counts *c)
     out->data[out->len] = 0;
 }
 
-void cp_normalize_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm_counts *c)
+static void normalize(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm_counts *c, int check_utf8)
 {
     const char *src = s;
     size_t len = n;
     tmp->len = 0;
-    if (cp_utf8_valid_prefix(s, n) != n) {
+    if (check_utf8 && cp_utf8_valid_prefix(s, n) != n) {
         c->utf8_fixed += cp_utf8_repair(s, n, tmp);
         src = tmp->data;
         len = tmp->len;
@@ -204,4 +204,14 @@ void cp_normalize_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_nor
         }
         free(nfc);
     }
+}
+
+void cp_normalize_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm_counts *c)
+{
+    normalize(s, n, out, tmp, c, 1);
+}
+
+void cp_normalize_valid_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm_counts *c)
+{
+    normalize(s, n, out, tmp, c, 0);
 }

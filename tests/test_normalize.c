@@ -39,6 +39,37 @@ static void check(const char *s, size_t n, const char *want, size_t fixed, size_
 
 #define CHECK(lit, want, fixed, controls, nfc) check(lit, sizeof(lit) - 1, want, fixed, controls, nfc)
 
+/* cp_normalize_valid_text skips the UTF-8 pass but must otherwise agree, NUL bytes included. */
+static void test_valid_text_entry(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {"caf\xC3\xA9 e\xCC\x81 line  \r\n\n\n\nnext\x01 \xC2\x85" "end", "plain ascii text",
+                                         "\xE1\x88\x80\xE1\x88\x81 \xF0\x9F\x98\x80", ""};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        cp_buf a = {0}, b = {0}, t = {0};
+        cp_norm_counts ca = {0}, cb = {0};
+        cp_normalize_text(texts[i], strlen(texts[i]), &a, &t, &ca);
+        cp_normalize_valid_text(texts[i], strlen(texts[i]), &b, &t, &cb);
+        assert_int_equal(a.len, b.len);
+        if (a.len)
+            assert_memory_equal(a.data, b.data, a.len);
+        assert_int_equal(ca.controls, cb.controls);
+        assert_int_equal(ca.nfc_changed, cb.nfc_changed);
+        cp_buf_free(&a);
+        cp_buf_free(&b);
+        cp_buf_free(&t);
+    }
+    /* a NUL from "\u0000" is dropped as a control character */
+    cp_buf o = {0}, t = {0};
+    cp_norm_counts c = {0};
+    cp_normalize_valid_text("a\0b", 3, &o, &t, &c);
+    assert_int_equal(o.len, 2);
+    assert_memory_equal(o.data, "ab", 2);
+    assert_int_equal(c.controls, 1);
+    cp_buf_free(&o);
+    cp_buf_free(&t);
+}
+
 static void test_nfc(void **state)
 {
     (void)state;
@@ -220,6 +251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nfc),
+        cmocka_unit_test(test_valid_text_entry),
         cmocka_unit_test(test_nfc_every_code_point),
         cmocka_unit_test(test_line_ends),
         cmocka_unit_test(test_controls),

@@ -19,4 +19,8 @@ typedef struct {
  * Counts are added to *c (not reset). */
 void cp_normalize_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm_counts *c);
 
+/* The same for text already known to be valid UTF-8, such as the strings jansson returns (NUL bytes, from
+ * \u0000, may occur: they are removed as control characters). Skips a validation pass over every byte. */
+void cp_normalize_valid_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm_counts *c);
+
 #endif
