@@ -524,6 +524,33 @@ static void test_interrupt_removes_partial_output(void **state)
     free(fifo);
 }
 
+/* The live progress line goes to a terminal only: under script(1) it shows, into a pipe it does not. */
+static void test_progress_only_on_terminal(void **state)
+{
+    fx_t *f = *state;
+    char *in = fixture(f, "p.jsonl", "{\"text\":\"" EN1 "\"}\n{\"text\":\"" EN2 "\"}\n", 0);
+    char *log = path_join(f->dir, "tty.log");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "script -qec '%s -c none -o %s %s' /dev/null < /dev/null > %s 2>&1",
+             getenv("CP_BIN") ? getenv("CP_BIN") : "build/corpusprep", f->out, in, log);
+    assert_int_equal(system(cmd), 0);
+    FILE *fp = fopen(log, "rb");
+    char buf[8192] = "";
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = 0;
+    fclose(fp);
+    assert_non_null(strstr(buf, "MB read"));
+    assert_non_null(strstr(buf, "docs/s"));
+    char *err = NULL;
+    const char *args[] = {"-c", "none", "--force", "-o", f->out, in, NULL};
+    assert_int_equal(run_cli(args, NULL, &err), 0);
+    assert_null(strstr(err, "MB read"));
+    assert_non_null(strstr(err, "2 docs in")); /* the summary still comes */
+    free(err);
+    free(log);
+    free(in);
+}
+
 static void test_seed_page_is_dutch(void **state)
 {
     fx_t *f = *state;
@@ -653,6 +680,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads_byte_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_removes_partial_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_only_on_terminal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_page_is_dutch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_page_cleaned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_masakhanews_acceptance, setup, teardown),
