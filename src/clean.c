@@ -298,77 +298,14 @@ struct cp_cleaner {
     int have_ac;
 };
 
-/* Reads sec[key] (or the default when absent) and records the value in eff[key]. */
-typedef struct {
-    const json_t *sec;
-    json_t *eff;
-    char *err;
-    size_t errlen;
-    int failed;
-} reader_t;
-
-static void rfail(reader_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void rfail(reader_t *r, const char *fmt, ...)
-{
-    if (r->failed)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->err, r->errlen, fmt, ap);
-    va_end(ap);
-    r->failed = 1;
-}
-
-static const json_t *rget(reader_t *r, const char *key)
-{
-    return r->sec && json_is_object(r->sec) ? json_object_get(r->sec, key) : NULL;
-}
-
-static double rnum(reader_t *r, const char *key, double def, double lo, double hi)
-{
-    const json_t *v = rget(r, key);
-    double x = def;
-    if (v) {
-        if (!json_is_number(v))
-            rfail(r, "clean: \"%s\" must be a number", key);
-        else
-            x = json_number_value(v);
-    }
-    if (x < lo || x > hi)
-        rfail(r, "clean: \"%s\" = %g is outside [%g, %g]", key, x, lo, hi);
-    json_object_set_new(r->eff, key, x == (double)(long long)x ? json_integer((json_int_t)x) : json_real(x));
-    return x;
-}
-
-static int rbool(reader_t *r, const char *key, int def)
-{
-    const json_t *v = rget(r, key);
-    int x = def;
-    if (v) {
-        if (!json_is_boolean(v))
-            rfail(r, "clean: \"%s\" must be true or false", key);
-        else
-            x = json_is_true(v);
-    }
-    json_object_set_new(r->eff, key, json_boolean(x));
-    return x;
-}
-
-static void rsource(reader_t *r)
-{
-    const json_t *v = rget(r, "source");
-    if (v && json_is_string(v))
-        json_object_set_new(r->eff, "source", json_string(json_string_value(v)));
-}
-
 /* A list of strings; def is a NULL-terminated default. */
-static strs_t rstrs(reader_t *r, const char *key, const char *const *def)
+static strs_t rstrs(cp_cfg_reader *r, const char *key, const char *const *def)
 {
     strs_t s = {0};
-    const json_t *v = rget(r, key);
+    const json_t *v = cp_cfg_get(r, key);
     json_t *out = json_array();
     if (v && !json_is_array(v)) {
-        rfail(r, "clean: \"%s\" must be a list of strings", key);
+        cp_cfg_fail(r, "\"%s\" must be a list of strings", key);
         v = NULL;
     }
     size_t n = 0;
@@ -383,7 +320,7 @@ static strs_t rstrs(reader_t *r, const char *key, const char *const *def)
         if (v) {
             const json_t *e = json_array_get(v, i);
             if (!json_is_string(e)) {
-                rfail(r, "clean: \"%s\" must be a list of strings", key);
+                cp_cfg_fail(r, "\"%s\" must be a list of strings", key);
                 continue;
             }
             x = json_string_value(e);
@@ -402,25 +339,6 @@ static void strs_free(strs_t *s)
     free(s->v);
     s->v = NULL;
     s->n = 0;
-}
-
-static reader_t sub(reader_t *r, const char *key)
-{
-    reader_t c = *r;
-    c.sec = rget(r, key);
-    if (c.sec && !json_is_object(c.sec)) {
-        rfail(r, "clean: \"%s\" must be an object", key);
-        c.sec = NULL;
-    }
-    c.eff = json_object();
-    json_object_set_new(r->eff, key, c.eff);
-    return c;
-}
-
-static void sub_done(reader_t *parent, reader_t *child)
-{
-    if (child->failed && !parent->failed)
-        parent->failed = 1;
 }
 
 static const char *const default_policy[] = {"terms of use", "privacy policy", "cookie policy",
@@ -478,25 +396,22 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
 {
     cp_cleaner *c = cp_xcalloc(1, sizeof *c);
     c->effective = json_object();
-    reader_t r = {section, c->effective, err, errlen, 0};
+    cp_cfg_reader r = {section, c->effective, err, errlen, 0, "clean"};
     if (section && !json_is_object(section))
-        rfail(&r, "clean: section must be an object");
-    rsource(&r);
+        cp_cfg_fail(&r, "section must be an object");
     phrases_t ph = {0};
 
-    reader_t c4 = sub(&r, "c4_lines");
-    rsource(&c4);
-    c->c4_enabled = rbool(&c4, "enabled", c4.sec != NULL);
-    c->max_word_chars = (size_t)rnum(&c4, "max_word_chars", 1000, 0, 1e9);
-    c->citations = rbool(&c4, "strip_citations", 1);
-    c->js = rbool(&c4, "javascript", 1);
+    cp_cfg_reader c4 = cp_cfg_sub(&r, "c4_lines");
+    c->c4_enabled = cp_cfg_bool(&c4, "enabled", c4.sec != NULL);
+    c->max_word_chars = (size_t)cp_cfg_num(&c4, "max_word_chars", 1000, 0, 1e9);
+    c->citations = cp_cfg_bool(&c4, "strip_citations", 1);
+    c->js = cp_cfg_bool(&c4, "javascript", 1);
     strs_t policy = rstrs(&c4, "policy_phrases", default_policy);
     c->policy = policy.n > 0;
-    c->lorem = rbool(&c4, "lorem_ipsum", 1);
-    c->min_words = (unsigned)rnum(&c4, "min_words", 3, 0, 1000);
-    reader_t tp = sub(&c4, "terminal_punct");
-    rsource(&tp);
-    c->term_enabled = rbool(&tp, "enabled", 1);
+    c->lorem = cp_cfg_bool(&c4, "lorem_ipsum", 1);
+    c->min_words = (unsigned)cp_cfg_num(&c4, "min_words", 3, 0, 1000);
+    cp_cfg_reader tp = cp_cfg_sub(&c4, "terminal_punct");
+    c->term_enabled = cp_cfg_bool(&tp, "enabled", 1);
     c->end_marks = rstrs(&tp, "end_marks", default_end_marks);
     c->end_mark_len = cp_xcalloc(c->end_marks.n + 1, sizeof(size_t));
     for (size_t i = 0; i < c->end_marks.n; i++) {
@@ -506,13 +421,13 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
         else
             memset(c->end_mark_last, 1, sizeof c->end_mark_last); /* "" ends every line */
     }
-    c->ellipsis_ends = rbool(&tp, "ellipsis_ends_line", 1);
-    c->term_rescue = rbool(&tp, "keep_between_kept", 0);
-    c->term_continued = rbool(&tp, "keep_continued", 0);
-    c->term_prose_min_words = (unsigned)rnum(&tp, "keep_prose_min_words", 0, 0, 1e6);
-    c->term_rescue_max_words = (unsigned)rnum(&tp, "keep_between_max_words", 12, 0, 1000);
-    sub_done(&c4, &tp);
-    sub_done(&r, &c4);
+    c->ellipsis_ends = cp_cfg_bool(&tp, "ellipsis_ends_line", 1);
+    c->term_rescue = cp_cfg_bool(&tp, "keep_between_kept", 0);
+    c->term_continued = cp_cfg_bool(&tp, "keep_continued", 0);
+    c->term_prose_min_words = (unsigned)cp_cfg_num(&tp, "keep_prose_min_words", 0, 0, 1e6);
+    c->term_rescue_max_words = (unsigned)cp_cfg_num(&tp, "keep_between_max_words", 12, 0, 1000);
+    cp_cfg_done(&c4, &tp);
+    cp_cfg_done(&r, &c4);
     if (c->c4_enabled) {
         if (c->js)
             phrases_add(&ph, "javascript", K_JS);
@@ -523,60 +438,55 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
     }
     strs_free(&policy);
 
-    reader_t bp = sub(&r, "boilerplate");
-    rsource(&bp);
-    c->bp_enabled = rbool(&bp, "enabled", bp.sec != NULL);
+    cp_cfg_reader bp = cp_cfg_sub(&r, "boilerplate");
+    c->bp_enabled = cp_cfg_bool(&bp, "enabled", bp.sec != NULL);
     strs_t files = rstrs(&bp, "files", NULL);
-    c->banner_max_words = (unsigned)rnum(&bp, "banner_max_words", 25, 0, 1e6);
-    c->caption_max_words = (unsigned)rnum(&bp, "caption_max_words", 60, 0, 1e6);
-    c->tail_min_chars_before = (size_t)rnum(&bp, "tail_min_chars_before", 0, 0, 1e9);
-    c->tail_resume_min_words = (unsigned)rnum(&bp, "tail_resume_min_words", 10, 1, 1e6);
-    c->end_min_chars_before = (size_t)rnum(&bp, "end_min_chars_before", 300, 0, 1e9);
-    sub_done(&r, &bp);
+    c->banner_max_words = (unsigned)cp_cfg_num(&bp, "banner_max_words", 25, 0, 1e6);
+    c->caption_max_words = (unsigned)cp_cfg_num(&bp, "caption_max_words", 60, 0, 1e6);
+    c->tail_min_chars_before = (size_t)cp_cfg_num(&bp, "tail_min_chars_before", 0, 0, 1e9);
+    c->tail_resume_min_words = (unsigned)cp_cfg_num(&bp, "tail_resume_min_words", 10, 1, 1e6);
+    c->end_min_chars_before = (size_t)cp_cfg_num(&bp, "end_min_chars_before", 300, 0, 1e9);
+    cp_cfg_done(&r, &bp);
     if (c->bp_enabled && !r.failed)
         for (size_t i = 0; i < files.n && !r.failed; i++)
             if (load_boilerplate(files.v[i], &ph, err, errlen) < 0)
                 r.failed = 1;
     strs_free(&files);
 
-    reader_t rp = sub(&r, "doc_repeat_line");
-    rsource(&rp);
-    c->rep_enabled = rbool(&rp, "enabled", rp.sec != NULL);
-    c->rep_max_chars = (size_t)rnum(&rp, "max_chars", 100, 1, 1e9);
-    c->rep_min_count = (unsigned)rnum(&rp, "min_count", 2, 2, 1e9);
-    sub_done(&r, &rp);
+    cp_cfg_reader rp = cp_cfg_sub(&r, "doc_repeat_line");
+    c->rep_enabled = cp_cfg_bool(&rp, "enabled", rp.sec != NULL);
+    c->rep_max_chars = (size_t)cp_cfg_num(&rp, "max_chars", 100, 1, 1e9);
+    c->rep_min_count = (unsigned)cp_cfg_num(&rp, "min_count", 2, 2, 1e9);
+    cp_cfg_done(&r, &rp);
 
-    reader_t gl = sub(&r, "glued_teaser");
-    rsource(&gl);
-    c->glue_enabled = rbool(&gl, "enabled", gl.sec != NULL);
-    c->glue_min_head_words = (unsigned)rnum(&gl, "min_headline_words", 3, 1, 1000);
-    c->glue_max_head_words = (unsigned)rnum(&gl, "max_headline_words", 30, 1, 1000);
-    c->glue_min_head_caps = rnum(&gl, "min_headline_caps", 0.8, 0, 1);
-    c->glue_min_lede_words = (unsigned)rnum(&gl, "min_lede_words", 5, 1, 1000);
-    sub_done(&r, &gl);
+    cp_cfg_reader gl = cp_cfg_sub(&r, "glued_teaser");
+    c->glue_enabled = cp_cfg_bool(&gl, "enabled", gl.sec != NULL);
+    c->glue_min_head_words = (unsigned)cp_cfg_num(&gl, "min_headline_words", 3, 1, 1000);
+    c->glue_max_head_words = (unsigned)cp_cfg_num(&gl, "max_headline_words", 30, 1, 1000);
+    c->glue_min_head_caps = cp_cfg_num(&gl, "min_headline_caps", 0.8, 0, 1);
+    c->glue_min_lede_words = (unsigned)cp_cfg_num(&gl, "min_lede_words", 5, 1, 1000);
+    cp_cfg_done(&r, &gl);
 
-    reader_t is = sub(&r, "isolated_line");
-    rsource(&is);
-    c->iso_enabled = rbool(&is, "enabled", is.sec != NULL);
-    c->iso_min_gap = (unsigned)rnum(&is, "min_gap_lines", 2, 1, 1e6);
-    c->iso_max_words = (unsigned)rnum(&is, "max_words", 60, 1, 1e9);
-    c->iso_keep_lede = rbool(&is, "keep_before_block", 0);
-    sub_done(&r, &is);
+    cp_cfg_reader is = cp_cfg_sub(&r, "isolated_line");
+    c->iso_enabled = cp_cfg_bool(&is, "enabled", is.sec != NULL);
+    c->iso_min_gap = (unsigned)cp_cfg_num(&is, "min_gap_lines", 2, 1, 1e6);
+    c->iso_max_words = (unsigned)cp_cfg_num(&is, "max_words", 60, 1, 1e9);
+    c->iso_keep_lede = cp_cfg_bool(&is, "keep_before_block", 0);
+    cp_cfg_done(&r, &is);
 
-    reader_t ld = sub(&r, "line_dedup");
-    rsource(&ld);
-    const json_t *mode = rget(&ld, "mode");
+    cp_cfg_reader ld = cp_cfg_sub(&r, "line_dedup");
+    const json_t *mode = cp_cfg_get(&ld, "mode");
     const char *m = mode ? json_string_value(mode) : "off";
     if (!m || (strcmp(m, "off") && strcmp(m, "first") && strcmp(m, "all")))
-        rfail(&ld, "clean: line_dedup.mode must be \"off\", \"first\" or \"all\"");
+        cp_cfg_fail(&ld, "line_dedup.mode must be \"off\", \"first\" or \"all\"");
     else
         c->dedup.mode = !strcmp(m, "first") ? CP_LINE_DEDUP_FIRST
                       : !strcmp(m, "all")   ? CP_LINE_DEDUP_ALL
                                             : CP_LINE_DEDUP_OFF;
     json_object_set_new(ld.eff, "mode", json_string(m ? m : "off"));
-    c->dedup.min_docs = (unsigned)rnum(&ld, "min_docs", 2, 2, 1e9);
-    c->dedup.min_chars = (size_t)rnum(&ld, "min_chars", 20, 0, 1e9);
-    sub_done(&r, &ld);
+    c->dedup.min_docs = (unsigned)cp_cfg_num(&ld, "min_docs", 2, 2, 1e9);
+    c->dedup.min_chars = (size_t)cp_cfg_num(&ld, "min_chars", 20, 0, 1e9);
+    cp_cfg_done(&r, &ld);
 
     if (!r.failed && ph.n) {
         ac_build(&c->ac, &ph);

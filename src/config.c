@@ -3,6 +3,7 @@
 #include "corpusprep/config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,4 +429,85 @@ void cp_config_free(cp_config *c)
     free_list(c->keep_langs, c->n_keep_langs);
     c->text_fields = c->keep_langs = NULL;
     c->n_text_fields = c->n_keep_langs = 0;
+}
+
+void cp_cfg_fail(cp_cfg_reader *r, const char *fmt, ...)
+{
+    if (r->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = snprintf(r->err, r->errlen, "%s: ", r->what);
+    if (k >= 0 && (size_t)k < r->errlen)
+        vsnprintf(r->err + k, r->errlen - (size_t)k, fmt, ap);
+    va_end(ap);
+    r->failed = 1;
+}
+
+const json_t *cp_cfg_get(const cp_cfg_reader *r, const char *key)
+{
+    return r->sec && json_is_object(r->sec) ? json_object_get(r->sec, key) : NULL;
+}
+
+static void record(cp_cfg_reader *r, const char *key, json_t *v)
+{
+    if (r->eff)
+        json_object_set_new(r->eff, key, v);
+    else
+        json_decref(v);
+}
+
+double cp_cfg_num(cp_cfg_reader *r, const char *key, double def, double lo, double hi)
+{
+    const json_t *v = cp_cfg_get(r, key);
+    double x = def;
+    if (v) {
+        if (!json_is_number(v))
+            cp_cfg_fail(r, "\"%s\" must be a number", key);
+        else
+            x = json_number_value(v);
+    }
+    if (x < lo || x > hi)
+        cp_cfg_fail(r, "\"%s\" = %g is outside [%g, %g]", key, x, lo, hi);
+    record(r, key, x == (double)(long long)x ? json_integer((json_int_t)x) : json_real(x));
+    return x;
+}
+
+int cp_cfg_bool(cp_cfg_reader *r, const char *key, int def)
+{
+    const json_t *v = cp_cfg_get(r, key);
+    int x = def;
+    if (v) {
+        if (!json_is_boolean(v))
+            cp_cfg_fail(r, "\"%s\" must be true or false", key);
+        else
+            x = json_is_true(v);
+    }
+    record(r, key, json_boolean(x));
+    return x;
+}
+
+cp_cfg_reader cp_cfg_sub(cp_cfg_reader *r, const char *key)
+{
+    cp_cfg_reader c = *r; /* inherits failed: the first error's message stays */
+    c.sec = cp_cfg_get(r, key);
+    if (c.sec && !json_is_object(c.sec)) {
+        cp_cfg_fail(r, "\"%s\" must be an object", key);
+        c.sec = NULL;
+    }
+    c.eff = NULL;
+    if (r->eff) {
+        c.eff = json_object();
+        json_object_set_new(r->eff, key, c.eff);
+    }
+    const json_t *src = cp_cfg_get(&c, "source");
+    if (src && json_is_string(src))
+        record(&c, "source", json_string(json_string_value(src)));
+    return c;
+}
+
+void cp_cfg_done(cp_cfg_reader *parent, const cp_cfg_reader *child)
+{
+    if (child->failed && !parent->failed)
+        parent->failed = 1; /* the child wrote its message into the shared err buffer */
 }

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,114 +78,50 @@ struct cp_filter {
 
 /* ---------------------------------------------------------------- config */
 
-typedef struct {
-    const json_t *sec;
-    json_t *eff;
-    char *err;
-    size_t errlen;
-    int failed;
-    const char *where;
-} rd_t;
-
-static void fail(rd_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(rd_t *r, const char *fmt, ...)
+static void parse_params(cp_cfg_reader *r, params_t *p)
 {
-    if (r->failed)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int k = snprintf(r->err, r->errlen, "filter (%s): ", r->where);
-    if (k >= 0 && (size_t)k < r->errlen)
-        vsnprintf(r->err + k, r->errlen - (size_t)k, fmt, ap);
-    va_end(ap);
-    r->failed = 1;
-}
-
-static rd_t rsub(rd_t *r, const char *key)
-{
-    rd_t c = *r;
-    c.sec = r->sec ? json_object_get(r->sec, key) : NULL;
-    if (c.sec && !json_is_object(c.sec)) {
-        fail(r, "\"%s\" must be an object", key);
-        c.sec = NULL;
-    }
-    c.eff = json_object();
-    json_object_set_new(r->eff, key, c.eff);
-    const json_t *src = c.sec ? json_object_get(c.sec, "source") : NULL;
-    if (src && json_is_string(src))
-        json_object_set_new(c.eff, "source", json_string(json_string_value(src)));
-    return c;
-}
-
-static double num(rd_t *r, const char *key, double def)
-{
-    const json_t *v = r->sec ? json_object_get(r->sec, key) : NULL;
-    double x = def;
-    if (v && !json_is_number(v))
-        fail(r, "\"%s\" must be a number", key);
-    else if (v)
-        x = json_number_value(v);
-    if (x < 0)
-        fail(r, "\"%s\" must not be negative", key);
-    json_object_set_new(r->eff, key, x == (double)(long long)x ? json_integer((json_int_t)x) : json_real(x));
-    return x;
-}
-
-static int flag(rd_t *r, const char *key, int def)
-{
-    const json_t *v = r->sec ? json_object_get(r->sec, key) : NULL;
-    int x = def;
-    if (v && !json_is_boolean(v))
-        fail(r, "\"%s\" must be true or false", key);
-    else if (v)
-        x = json_is_true(v);
-    json_object_set_new(r->eff, key, json_boolean(x));
-    return x;
-}
-
-static void parse_params(rd_t *r, params_t *p)
-{
-    rd_t g = rsub(r, "gopher_quality");
-    p->gq = flag(&g, "enabled", g.sec != NULL);
-    p->min_words = num(&g, "min_words", 50);
-    p->max_words = num(&g, "max_words", 100000);
-    p->min_mwl = num(&g, "min_mean_word_len", 3);
-    p->max_mwl = num(&g, "max_mean_word_len", 10);
-    p->max_sym = num(&g, "max_symbol_word_ratio", 0.1);
-    p->max_bullet = num(&g, "max_bullet_lines_frac", 0.9);
-    p->max_ellipsis = num(&g, "max_ellipsis_lines_frac", 0.3);
-    p->min_alpha = num(&g, "min_alpha_words_frac", 0.8);
-    p->min_stop = num(&g, "min_stop_words", 2);
-    rd_t q = rsub(r, "gopher_repetition");
-    p->gr = flag(&q, "enabled", q.sec != NULL);
-    p->dline = num(&q, "max_dup_line_frac", 0.30);
-    p->dpara = num(&q, "max_dup_para_frac", 0.30);
-    p->dlinec = num(&q, "max_dup_line_char_frac", 0.20);
-    p->dparac = num(&q, "max_dup_para_char_frac", 0.20);
+    cp_cfg_reader g = cp_cfg_sub(r, "gopher_quality");
+    p->gq = cp_cfg_bool(&g, "enabled", g.sec != NULL);
+    p->min_words = cp_cfg_num(&g, "min_words", 50, 0, HUGE_VAL);
+    p->max_words = cp_cfg_num(&g, "max_words", 100000, 0, HUGE_VAL);
+    p->min_mwl = cp_cfg_num(&g, "min_mean_word_len", 3, 0, HUGE_VAL);
+    p->max_mwl = cp_cfg_num(&g, "max_mean_word_len", 10, 0, HUGE_VAL);
+    p->max_sym = cp_cfg_num(&g, "max_symbol_word_ratio", 0.1, 0, HUGE_VAL);
+    p->max_bullet = cp_cfg_num(&g, "max_bullet_lines_frac", 0.9, 0, HUGE_VAL);
+    p->max_ellipsis = cp_cfg_num(&g, "max_ellipsis_lines_frac", 0.3, 0, HUGE_VAL);
+    p->min_alpha = cp_cfg_num(&g, "min_alpha_words_frac", 0.8, 0, HUGE_VAL);
+    p->min_stop = cp_cfg_num(&g, "min_stop_words", 2, 0, HUGE_VAL);
+    cp_cfg_reader q = cp_cfg_sub(r, "gopher_repetition");
+    p->gr = cp_cfg_bool(&q, "enabled", q.sec != NULL);
+    p->dline = cp_cfg_num(&q, "max_dup_line_frac", 0.30, 0, HUGE_VAL);
+    p->dpara = cp_cfg_num(&q, "max_dup_para_frac", 0.30, 0, HUGE_VAL);
+    p->dlinec = cp_cfg_num(&q, "max_dup_line_char_frac", 0.20, 0, HUGE_VAL);
+    p->dparac = cp_cfg_num(&q, "max_dup_para_char_frac", 0.20, 0, HUGE_VAL);
     static const char *const topk[] = {"max_top_2gram_char_frac", "max_top_3gram_char_frac", "max_top_4gram_char_frac"};
     static const double topd[] = {0.20, 0.18, 0.16};
     for (int i = 0; i < 3; i++)
-        p->top[i] = num(&q, topk[i], topd[i]);
+        p->top[i] = cp_cfg_num(&q, topk[i], topd[i], 0, HUGE_VAL);
     static const char *const dupk[] = {"max_dup_5gram_char_frac", "max_dup_6gram_char_frac",
                                        "max_dup_7gram_char_frac", "max_dup_8gram_char_frac",
                                        "max_dup_9gram_char_frac", "max_dup_10gram_char_frac"};
     static const double dupd[] = {0.15, 0.14, 0.13, 0.12, 0.11, 0.10};
     for (int i = 0; i < 6; i++)
-        p->dup[i] = num(&q, dupk[i], dupd[i]);
-    rd_t c = rsub(r, "c4");
-    p->c4 = flag(&c, "enabled", c.sec != NULL);
-    p->min_sent = num(&c, "min_sentences", 5);
-    p->curly = flag(&c, "curly_bracket", 0);
-    rd_t w = rsub(r, "fineweb");
-    p->fw = flag(&w, "enabled", w.sec != NULL);
-    p->fw_punct = num(&w, "min_line_punct_ratio", 0.12);
-    p->fw_short = num(&w, "max_short_line_ratio", 0.67);
-    p->fw_short_chars = num(&w, "short_line_max_chars", 30);
-    p->fw_dup = num(&w, "max_char_dup_ratio", 0.01);
-    p->fw_nl = num(&w, "max_newline_per_word", 0.3);
-    r->failed |= g.failed | q.failed | c.failed | w.failed;
-    if (r->failed && g.failed + q.failed + c.failed + w.failed && r->err[0] == 0)
-        snprintf(r->err, r->errlen, "filter: bad value");
+        p->dup[i] = cp_cfg_num(&q, dupk[i], dupd[i], 0, HUGE_VAL);
+    cp_cfg_reader c = cp_cfg_sub(r, "c4");
+    p->c4 = cp_cfg_bool(&c, "enabled", c.sec != NULL);
+    p->min_sent = cp_cfg_num(&c, "min_sentences", 5, 0, HUGE_VAL);
+    p->curly = cp_cfg_bool(&c, "curly_bracket", 0);
+    cp_cfg_reader w = cp_cfg_sub(r, "fineweb");
+    p->fw = cp_cfg_bool(&w, "enabled", w.sec != NULL);
+    p->fw_punct = cp_cfg_num(&w, "min_line_punct_ratio", 0.12, 0, HUGE_VAL);
+    p->fw_short = cp_cfg_num(&w, "max_short_line_ratio", 0.67, 0, HUGE_VAL);
+    p->fw_short_chars = cp_cfg_num(&w, "short_line_max_chars", 30, 0, HUGE_VAL);
+    p->fw_dup = cp_cfg_num(&w, "max_char_dup_ratio", 0.01, 0, HUGE_VAL);
+    p->fw_nl = cp_cfg_num(&w, "max_newline_per_word", 0.3, 0, HUGE_VAL);
+    cp_cfg_done(r, &g);
+    cp_cfg_done(r, &q);
+    cp_cfg_done(r, &c);
+    cp_cfg_done(r, &w);
 }
 
 /* The word hash used for stop words and n-grams: XXH3 of the word with leading and trailing ASCII
@@ -283,9 +220,9 @@ cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
     f->effective = json_object();
     fill_byte_classes(f->cls);
     err[0] = 0;
-    rd_t r = {section, f->effective, err, errlen, 0, "default"};
+    cp_cfg_reader r = {section, f->effective, err, errlen, 0, "filter (default)"};
     if (section && !json_is_object(section))
-        fail(&r, "section must be an object");
+        cp_cfg_fail(&r, "section must be an object");
     parse_params(&r, &f->def);
     f->def.word_rules = 1;
     strcpy(f->def.code, "default");
@@ -317,13 +254,13 @@ cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
     json_t *le = json_object();
     json_object_set_new(f->effective, "languages", le);
     if (langs && !json_is_array(langs))
-        fail(&r, "\"languages\" must be a list of language codes");
+        cp_cfg_fail(&r, "\"languages\" must be a list of language codes");
     size_t nl = langs && json_is_array(langs) ? json_array_size(langs) : 0;
     f->langs = cp_xcalloc(nl + 1, sizeof(params_t));
     for (size_t i = 0; i < nl && !r.failed; i++) {
         const char *code = json_string_value(json_array_get(langs, i));
         if (!code || strlen(code) >= 16) {
-            fail(&r, "bad language code in \"languages\"");
+            cp_cfg_fail(&r, "bad language code in \"languages\"");
             break;
         }
         char rel[64];
@@ -331,14 +268,14 @@ cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
         size_t len;
         char *txt = cp_config_read(rel, &len);
         if (!txt) {
-            fail(&r, "%s not found", rel);
+            cp_cfg_fail(&r, "%s not found", rel);
             break;
         }
         json_error_t je;
         json_t *lj = json_loadb(txt, len, 0, &je);
         free(txt);
         if (!lj || !json_is_object(lj)) {
-            fail(&r, "%s: %s", rel, lj ? "not an object" : je.text);
+            cp_cfg_fail(&r, "%s: %s", rel, lj ? "not an object" : je.text);
             json_decref(lj);
             break;
         }
@@ -349,7 +286,9 @@ cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
         params_t *p = &f->langs[f->nlangs++];
         json_t *eff = json_object();
         json_object_set_new(le, code, eff);
-        rd_t lr = {merged, eff, err, errlen, 0, code};
+        char what[48];
+        snprintf(what, sizeof what, "filter (%s)", code);
+        cp_cfg_reader lr = {merged, eff, err, errlen, 0, what};
         parse_params(&lr, p);
         snprintf(p->code, sizeof p->code, "%s", code);
         const json_t *ws = json_object_get(lj, "word_rules");
@@ -395,7 +334,7 @@ json_t *cp_filter_to_json(const cp_filter *f)
 typedef struct {
     uint64_t h;
     uint32_t bytes;
-} word_t;
+} wocp_cfg_reader;
 
 typedef struct {
     uint64_t h;
@@ -410,7 +349,7 @@ typedef struct {
 } slot_t;
 
 struct cp_filter_scratch {
-    word_t *w;
+    wocp_cfg_reader *w;
     size_t nw, wcap;
     unit_t *u;
     size_t nu, ucap;
@@ -631,7 +570,7 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
     uint64_t *g = s->g;
     size_t *cb = s->cb;
     uint32_t *cand = s->cand, *sx = s->sx;
-    const word_t *w = s->w;
+    const wocp_cfg_reader *w = s->w;
     cb[0] = 0;
     for (size_t i = 0; i < words; i++) {
         g[i] = w[i].h;
@@ -779,9 +718,9 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
                 uint64_t h = hash_core(t, tn, (acc & B_FOLD) != 0);
                 if (s->nw == s->wcap) {
                     s->wcap = s->wcap ? s->wcap * 2 : 1024;
-                    s->w = cp_xrealloc(s->w, s->wcap * sizeof(word_t));
+                    s->w = cp_xrealloc(s->w, s->wcap * sizeof(wocp_cfg_reader));
                 }
-                s->w[s->nw++] = (word_t){h, (uint32_t)wl};
+                s->w[s->nw++] = (wocp_cfg_reader){h, (uint32_t)wl};
                 if (stop < min_stop && hset_has(&p->stop, h))
                     stop++;
             }

@@ -15,26 +15,6 @@
 #include "corpusprep/config.h"
 #include "corpusprep/dedup.h"
 
-/* Used only when the library's config.c is not linked in: the same files, read from the source tree. */
-__attribute__((weak)) char *cp_config_read(const char *relpath, size_t *len)
-{
-    char p[512];
-    snprintf(p, sizeof p, "configs/%s", relpath);
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return NULL;
-    cp_buf b = {0};
-    char chunk[4096];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cp_buf_append(&b, chunk, k);
-    fclose(f);
-    cp_buf_reserve(&b, 1);
-    b.data[b.len] = 0;
-    if (len)
-        *len = b.len;
-    return b.data;
-}
 
 static json_t *news_clean_section(void)
 {

@@ -53,6 +53,29 @@ void cp_config_free(cp_config *c);
 /* Parses "256M", "4k", "1G", "123" (powers of 1024) into bytes. Returns 0 or -1. */
 int cp_parse_size(const char *s, uint64_t *out);
 
+/* Reading a stage's section (clean, filter): each getter returns sec[key], or the default when it is absent,
+ * checks its type and range, and records the value used in eff[key], so that --print-config can show every
+ * effective value. The first error is kept in err as "<what>: <message>"; failed says there was one.
+ * Not thread-safe; stages read their sections once, before threads start. */
+typedef struct {
+    const json_t *sec;   /* the section; NULL: every value is its default */
+    json_t *eff;         /* where the values used are recorded (borrowed) */
+    char *err;
+    size_t errlen;
+    int failed;
+    const char *what;    /* message prefix: "clean", "filter (de)" */
+} cp_cfg_reader;
+
+void cp_cfg_fail(cp_cfg_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const json_t *cp_cfg_get(const cp_cfg_reader *r, const char *key);
+double cp_cfg_num(cp_cfg_reader *r, const char *key, double def, double lo, double hi);
+int cp_cfg_bool(cp_cfg_reader *r, const char *key, int def);
+/* The reader of sec[key] (which must be an object when present), recording into a new eff[key] that starts
+ * with the subsection's "source" text. */
+cp_cfg_reader cp_cfg_sub(cp_cfg_reader *r, const char *key);
+/* Carries a subsection's failure (and its message) up to its parent. */
+void cp_cfg_done(cp_cfg_reader *parent, const cp_cfg_reader *child);
+
 /* Reads a file of the configuration, named relative to configs/ (e.g. "boilerplate/nl.json"): first beside
  * the config file given with -c, then from the built-in copy of configs/. Returns malloc'd NUL-terminated
  * contents and its length, or NULL when there is no such file. Thread-safe after loading. */
