@@ -149,9 +149,9 @@ static void bench_signatures(const char *path)
     cp_minhash_destroy(mh);
 }
 
-static void bench_lsh(uint64_t n, uint64_t expected, const char *label)
+static void bench_lsh(uint64_t n, uint64_t expected, int compact, const char *label)
 {
-    cp_lsh *l = cp_lsh_create(14, expected);
+    cp_lsh *l = compact ? cp_lsh_create_compact(14, expected) : cp_lsh_create(14, expected);
     uint64_t st = 99, k[14];
     uint64_t step = n / 20;
     double lo = 1e9, hi = 0, t0 = cpu_now();
@@ -189,8 +189,10 @@ int main(int argc, char **argv)
     bench_signatures(path);
 
     printf("LSH index, 14 bands, random band keys (every document unique: the worst case for memory)\n");
-    bench_lsh(n, 0, "grown from empty:");
-    bench_lsh(n, n, "presized (expected = n):");
+    bench_lsh(n, 0, 0, "grown from empty:");
+    bench_lsh(n, n, 0, "presized (expected = n):");
+    bench_lsh(n, 0, 1, "no dup_of, grown:");
+    bench_lsh(n, n, 1, "no dup_of, presized:");
     printf("  bound used for the RAM warning: cp_lsh_bytes_per_doc_estimate(14) = %.1f bytes/doc\n",
            cp_lsh_bytes_per_doc_estimate(14));
 

@@ -355,7 +355,7 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
 
     SECTION(nd, "near_dedup");
     static const char *const nd_keys[] = {"enabled", "bands", "rows", "ngram", "char_ngram", "seed", "shingles",
-                                          NULL};
+                                          "dup_of", NULL};
     check_keys(&nd, nd_keys);
     if (!bad) {
         c->near_dedup = get_bool(&nd, "enabled", 1);
@@ -363,6 +363,7 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
         c->near_rows = (int)get_num(&nd, "rows", 8, 1, 64);
         c->near_ngram = (int)get_num(&nd, "ngram", 5, 1, 64);
         c->near_char_ngram = (int)get_num(&nd, "char_ngram", 5, 1, 64);
+        c->near_dup_of = get_bool(&nd, "dup_of", 1);
         c->near_seed = (uint64_t)get_num(&nd, "seed", 1, 0, 9007199254740992.0);
         const char *sh = get_str(&nd, "shingles", "auto");
         if (!strcmp(sh, "auto"))

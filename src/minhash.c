@@ -384,16 +384,33 @@ double cp_minhash_collision_probability(int bands, int rows, double j)
 #define LSH_MAX_DIST 254
 #define LSH_LO_BITS 24
 
+/* A slot is (probe distance + 1) << 56 | low 24 key bits << 32 | first seq. A compact index (no dup_of)
+ * keeps only the upper half, 4 bytes: get/set convert, so one Robin Hood implementation serves both. */
 typedef struct {
     uint64_t *slots;
+    uint32_t *slots32; /* compact index */
     uint64_t cap, count, limit;
 } lsh_table;
 
 struct cp_lsh {
     int bands;
     int T; /* bits of the key that identify it: floor(log2(initial capacity)) + 24 */
+    int compact;
     lsh_table *t;
 };
+
+static inline uint64_t slot_get(const lsh_table *t, uint64_t pos)
+{
+    return t->slots32 ? (uint64_t)t->slots32[pos] << 32 : t->slots[pos];
+}
+
+static inline void slot_set(lsh_table *t, uint64_t pos, uint64_t v)
+{
+    if (t->slots32)
+        t->slots32[pos] = (uint32_t)(v >> 32);
+    else
+        t->slots[pos] = v;
+}
 
 static uint64_t home_of(uint64_t x, uint64_t cap, int T)
 {
@@ -406,9 +423,10 @@ static uint64_t first_of(uint64_t h, uint64_t cap, int T)
     return (uint64_t)((((unsigned __int128)h << T) + cap - 1) / cap);
 }
 
-static void table_alloc(lsh_table *t, uint64_t cap)
+static void table_alloc(lsh_table *t, uint64_t cap, int compact)
 {
-    t->slots = cp_xcalloc((size_t)cap, sizeof(uint64_t));
+    t->slots = compact ? NULL : cp_xcalloc((size_t)cap, sizeof(uint64_t));
+    t->slots32 = compact ? cp_xcalloc((size_t)cap, sizeof(uint32_t)) : NULL;
     t->cap = cap;
     t->count = 0;
     t->limit = (uint64_t)((double)cap * LSH_MAX_LOAD);
@@ -426,9 +444,9 @@ static int table_put(lsh_table *t, int T, uint64_t x, uint64_t seq, uint64_t *ca
     uint64_t pos = home_of(x, t->cap, T), dist = 0;
     uint64_t cur_x = x, cur_seq = seq;
     for (;;) {
-        uint64_t v = t->slots[pos];
+        uint64_t v = slot_get(t, pos);
         if (v == 0) {
-            t->slots[pos] = make_slot(dist, cur_x & ((1u << LSH_LO_BITS) - 1), cur_seq);
+            slot_set(t, pos, make_slot(dist, cur_x & ((1u << LSH_LO_BITS) - 1), cur_seq));
             t->count++;
             return 0;
         }
@@ -438,7 +456,7 @@ static int table_put(lsh_table *t, int T, uint64_t x, uint64_t seq, uint64_t *ca
             uint64_t f = first_of(h, t->cap, T);
             uint64_t res_x = f + ((slot_lo(v) - f) & ((1u << LSH_LO_BITS) - 1));
             uint64_t res_seq = v & 0xFFFFFFFFu;
-            t->slots[pos] = make_slot(dist, cur_x & ((1u << LSH_LO_BITS) - 1), cur_seq);
+            slot_set(t, pos, make_slot(dist, cur_x & ((1u << LSH_LO_BITS) - 1), cur_seq));
             cur_x = res_x;
             cur_seq = res_seq;
             dist = d;
@@ -471,9 +489,9 @@ static void table_grow(lsh_table *t, int T)
 {
     lsh_table old = *t;
     uint64_t cap = (uint64_t)((double)old.cap * LSH_GROWTH) + 1;
-    table_alloc(t, cap);
+    table_alloc(t, cap, old.slots32 != NULL);
     for (uint64_t pos = 0; pos < old.cap; pos++) {
-        uint64_t v = old.slots[pos];
+        uint64_t v = slot_get(&old, pos);
         if (!v)
             continue;
         uint64_t d = slot_dist(v);
@@ -483,27 +501,28 @@ static void table_grow(lsh_table *t, int T)
         table_insert(t, T, x, v & 0xFFFFFFFFu);
     }
     free(old.slots);
+    free(old.slots32);
 }
 
-/* Returns a pointer to the slot holding x, or NULL. */
-static uint64_t *table_find(lsh_table *t, int T, uint64_t x)
+/* Returns the position of the slot holding x, or UINT64_MAX. */
+static uint64_t table_find(const lsh_table *t, int T, uint64_t x)
 {
     uint64_t pos = home_of(x, t->cap, T), lo = x & ((1u << LSH_LO_BITS) - 1);
     for (uint64_t dist = 0;; dist++) {
-        uint64_t v = t->slots[pos];
+        uint64_t v = slot_get(t, pos);
         if (v == 0)
-            return NULL;
+            return UINT64_MAX;
         uint64_t d = slot_dist(v);
         if (d < dist)
-            return NULL;
+            return UINT64_MAX;
         if (d == dist && slot_lo(v) == lo)
-            return &t->slots[pos];
+            return pos;
         if (++pos == t->cap)
             pos = 0;
     }
 }
 
-cp_lsh *cp_lsh_create(int bands, uint64_t expected_docs)
+static cp_lsh *lsh_create(int bands, uint64_t expected_docs, int compact)
 {
     if (bands < 1 || bands > 1024)
         return NULL;
@@ -513,19 +532,32 @@ cp_lsh *cp_lsh_create(int bands, uint64_t expected_docs)
     int log2cap = 63 - __builtin_clzll(cap);
     cp_lsh *l = cp_xcalloc(1, sizeof *l);
     l->bands = bands;
+    l->compact = compact;
     l->T = log2cap + LSH_LO_BITS > 64 ? 64 : log2cap + LSH_LO_BITS;
     l->t = cp_xcalloc((size_t)bands, sizeof(lsh_table));
     for (int b = 0; b < bands; b++)
-        table_alloc(&l->t[b], cap);
+        table_alloc(&l->t[b], cap, compact);
     return l;
+}
+
+cp_lsh *cp_lsh_create(int bands, uint64_t expected_docs)
+{
+    return lsh_create(bands, expected_docs, 0);
+}
+
+cp_lsh *cp_lsh_create_compact(int bands, uint64_t expected_docs)
+{
+    return lsh_create(bands, expected_docs, 1);
 }
 
 void cp_lsh_destroy(cp_lsh *l)
 {
     if (!l)
         return;
-    for (int b = 0; b < l->bands; b++)
+    for (int b = 0; b < l->bands; b++) {
         free(l->t[b].slots);
+        free(l->t[b].slots32);
+    }
     free(l->t);
     free(l);
 }
@@ -538,15 +570,18 @@ uint64_t cp_lsh_check_insert(cp_lsh *l, uint64_t seq, const uint64_t *band_keys)
     /* Every band is a cache (and TLB) miss in a large index: start all the loads before using any. */
     for (int b = 0; b < l->bands; b++) {
         uint64_t x = l->T == 64 ? band_keys[b] : band_keys[b] >> (64 - l->T);
-        __builtin_prefetch(&l->t[b].slots[home_of(x, l->t[b].cap, l->T)]);
+        uint64_t h = home_of(x, l->t[b].cap, l->T);
+        __builtin_prefetch(l->compact ? (const void *)&l->t[b].slots32[h] : (const void *)&l->t[b].slots[h]);
     }
     for (int b = 0; b < l->bands; b++) {
         uint64_t x = l->T == 64 ? band_keys[b] : band_keys[b] >> (64 - l->T);
-        uint64_t *slot = table_find(&l->t[b], l->T, x);
-        if (slot) {
-            uint64_t s = *slot & 0xFFFFFFFFu;
+        uint64_t pos = table_find(&l->t[b], l->T, x);
+        if (l->compact && pos != UINT64_MAX) {
+            best = CP_LSH_MATCH; /* which document it was is not kept */
+        } else if (pos != UINT64_MAX) {
+            uint64_t v = l->t[b].slots[pos], s = v & 0xFFFFFFFFu;
             if (s > seq) /* callers out of order: keep the earliest anyway */
-                *slot = (*slot & ~(uint64_t)0xFFFFFFFFu) | seq;
+                l->t[b].slots[pos] = (v & ~(uint64_t)0xFFFFFFFFu) | seq;
             else if (s < best)
                 best = s;
         } else {
@@ -560,7 +595,7 @@ size_t cp_lsh_bytes(const cp_lsh *l)
 {
     size_t n = sizeof *l + (size_t)l->bands * sizeof(lsh_table);
     for (int b = 0; b < l->bands; b++)
-        n += (size_t)l->t[b].cap * sizeof(uint64_t);
+        n += (size_t)l->t[b].cap * (l->compact ? sizeof(uint32_t) : sizeof(uint64_t));
     return n;
 }
 
@@ -575,4 +610,9 @@ uint64_t cp_lsh_entries(const cp_lsh *l)
 double cp_lsh_bytes_per_doc_estimate(int bands)
 {
     return (double)bands * sizeof(uint64_t) * LSH_GROWTH / LSH_MAX_LOAD;
+}
+
+double cp_lsh_compact_bytes_per_doc_estimate(int bands)
+{
+    return (double)bands * sizeof(uint32_t) * LSH_GROWTH / LSH_MAX_LOAD;
 }

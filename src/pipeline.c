@@ -553,8 +553,8 @@ static void decide_doc(run_t *r, cp_doc *d)
         }
         if (near != CP_LSH_NONE && !why) {
             why = "dup_near";
-            d->dup_of = near;
-            if (!r->counting) {
+            d->dup_of = near; /* CP_LSH_MATCH from a compact index: no dup_of */
+            if (!r->counting && near != CP_LSH_MATCH) {
                 if (r->n_near == r->cap_near) {
                     r->cap_near = r->cap_near ? r->cap_near * 2 : 1024;
                     r->near_of = cp_xrealloc(r->near_of, r->cap_near * sizeof *r->near_of);
@@ -666,8 +666,10 @@ static void make_lsh(run_t *r, const cp_batch *b)
     uint64_t expected = 0;
     if (r->total_input && b->bytes_in && r->first_batch_compressed)
         expected = (uint64_t)((double)b->n * (double)r->total_input / (double)r->first_batch_compressed * 1.2);
-    r->lsh = cp_lsh_create(r->nbands, expected);
-    double need = (double)expected * cp_lsh_bytes_per_doc_estimate(r->nbands);
+    int compact = !r->cfg->near_dup_of;
+    r->lsh = compact ? cp_lsh_create_compact(r->nbands, expected) : cp_lsh_create(r->nbands, expected);
+    double need = (double)expected * (compact ? cp_lsh_compact_bytes_per_doc_estimate(r->nbands)
+                                              : cp_lsh_bytes_per_doc_estimate(r->nbands));
     double ram = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     if (expected && need > 0.7 * ram)
         fprintf(stderr,
@@ -794,6 +796,8 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
             /* dup_lines has no single first document: no dup_of */
             const char *of = d->reject && !strncmp(d->reject, "dup_", 4) && strcmp(d->reject, "dup_lines")
                                  ? dup_id(r, d->dup_of) : NULL;
+            if (of && !cfg->near_dup_of && !strcmp(d->reject, "dup_near"))
+                of = NULL; /* a compact index does not know it; cluster mode leaves it out the same way */
             cp_emit_doc(d, file_name(r, d->file), of, &s->a);
         }
         double t2 = cp_now();

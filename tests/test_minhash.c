@@ -483,6 +483,38 @@ static void test_lsh_presized_load(void **state)
     cp_lsh_destroy(l);
 }
 
+/* The compact index (near_dedup.dup_of false) takes the same decisions as the full one, in half the
+ * memory: under 100 bytes a document for 14 bands when sized up front. */
+static void test_lsh_compact_same_decisions(void **state)
+{
+    (void)state;
+    const uint64_t n = 200000;
+    cp_lsh *full = cp_lsh_create(14, n), *small = cp_lsh_create_compact(14, n);
+    uint64_t st = 12345, keys[14], prev[14] = {0};
+    uint64_t matches = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        for (int b = 0; b < 14; b++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            keys[b] = st ^ (st >> 29);
+        }
+        if (i % 7 == 3) /* every seventh document shares one band with the one before */
+            keys[i % 14] = prev[i % 14];
+        uint64_t a = cp_lsh_check_insert(full, i, keys), c = cp_lsh_check_insert(small, i, keys);
+        assert_true((a == CP_LSH_NONE) == (c == CP_LSH_NONE));
+        if (c != CP_LSH_NONE) {
+            assert_int_equal(c, CP_LSH_MATCH);
+            matches++;
+        }
+        memcpy(prev, keys, sizeof keys);
+    }
+    assert_true(matches >= n / 7);
+    double per_doc = (double)cp_lsh_bytes(small) / (double)n;
+    assert_true(per_doc <= 100.0);
+    assert_true(per_doc * 1.9 < (double)cp_lsh_bytes(full) / (double)n);
+    cp_lsh_destroy(full);
+    cp_lsh_destroy(small);
+}
+
 static void test_lsh_seq_out_of_range(void **state)
 {
     (void)state;
@@ -514,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_lsh_growth_keeps_entries),
         cmocka_unit_test(test_lsh_presized_load),
         cmocka_unit_test(test_lsh_seq_out_of_range),
+        cmocka_unit_test(test_lsh_compact_same_decisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

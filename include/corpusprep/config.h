@@ -26,6 +26,7 @@ typedef struct {
     int near_bands, near_rows, near_ngram, near_char_ngram;
     uint64_t near_seed;
     int near_shingle_mode;      /* cp_shingle_mode */
+    int near_dup_of;            /* keep each band key's first document (for "dup_of"); 0: compact index */
     int compress;               /* CP_COMPRESS_* */
     int level;
     uint64_t shard_bytes;       /* uncompressed bytes per output shard */
