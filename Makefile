@@ -108,7 +108,7 @@ DEB_SLURM = slurmctld slurmd slurm-client munge
 ifneq ($(MPI),)
 all: $(MPI_BIN)
 endif
-.PHONY: mpi mpi-test slurm-test mpi-bench
+.PHONY: mpi mpi-both mpi-test slurm-test mpi-bench
 mpi: $(MPI_BIN)
 $(MPI_OUT)/obj-mpi/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -119,17 +119,17 @@ $(MPI_BIN): $(MPI_OBJ) $(LIB)
 # Single process against mpirun -n 1, 2, 3 under MPICH and Open MPI, on a corpus with every kind of duplicate.
 mpi-test: deps
 	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_MPI)" deps
-	$(MAKE) --no-print-directory $(BIN)
-	$(MAKE) --no-print-directory MPI=1 MPICC=mpicc.mpich MPI_OUT=$(BUILD)/mpich mpi
-	$(MAKE) --no-print-directory MPI=1 MPICC=mpicc.openmpi MPI_OUT=$(BUILD)/openmpi mpi
+	$(MAKE) --no-print-directory mpi-both
 	BUILD=$(BUILD) sh tests/mpi/run.sh
 # The sbatch examples of configs/slurm/ on a one-node Slurm that the test starts and stops (root only).
 slurm-test: deps
 	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_MPI) $(DEB_SLURM)" deps
-	$(MAKE) --no-print-directory $(BIN)
+	$(MAKE) --no-print-directory mpi-both
+	BUILD=$(BUILD) sh tests/mpi/slurm.sh
+# The single-process binary and corpusprep-mpi against each of the two MPIs (both installed).
+mpi-both: $(BIN)
 	$(MAKE) --no-print-directory MPI=1 MPICC=mpicc.mpich MPI_OUT=$(BUILD)/mpich mpi
 	$(MAKE) --no-print-directory MPI=1 MPICC=mpicc.openmpi MPI_OUT=$(BUILD)/openmpi mpi
-	BUILD=$(BUILD) sh tests/mpi/slurm.sh
 # K = 1, 2, 4 ranks: throughput, bytes exchanged per document, memory per rank.
 mpi-bench: deps
 	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_MPI) time" deps

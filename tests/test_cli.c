@@ -551,6 +551,17 @@ static void test_progress_only_on_terminal(void **state)
     free(in);
 }
 
+/* Runs the default pipeline on f->in/seed.jsonl (written by the caller) and returns the records written,
+ * kept ones only when kept_only; the caller owns the array. */
+static json_t *run_on_seed(fx_t *f, int kept_only)
+{
+    char *p = path_join(f->in, "seed.jsonl");
+    const char *args[] = {"-q", "--keep-rejected", "-o", f->out, p, NULL};
+    assert_int_equal(run_cli(args, NULL, NULL), 0);
+    free(p);
+    return read_records(f->out, kept_only);
+}
+
 static void test_seed_page_is_dutch(void **state)
 {
     fx_t *f = *state;
@@ -563,15 +574,11 @@ static void test_seed_page_is_dutch(void **state)
              "%s/seed/news-nl-reuters-mirror.txt > %s/seed.jsonl",
              sh, f->in);
     assert_int_equal(system(cmd), 0);
-    char *p = path_join(f->in, "seed.jsonl");
-    const char *args[] = {"-q", "--keep-rejected", "-o", f->out, p, NULL};
-    assert_int_equal(run_cli(args, NULL, NULL), 0);
-    json_t *all = read_records(f->out, 0);
+    json_t *all = run_on_seed(f, 0);
     json_t *seed = find_by_id(all, "seed");
     assert_non_null(seed);
     assert_string_equal(str(seed, "lang"), "nl");
     json_decref(all);
-    free(p);
 }
 
 /* Issue 3's end-to-end case: the seed page, cleaned together with an earlier page of the same sites (which
@@ -606,10 +613,7 @@ static void test_seed_page_cleaned(void **state)
              "PY",
              sh, f->in);
     assert_int_equal(system(cmd), 0);
-    char *p = path_join(f->in, "seed.jsonl");
-    const char *args[] = {"-q", "--keep-rejected", "-o", f->out, p, NULL};
-    assert_int_equal(run_cli(args, NULL, NULL), 0);
-    json_t *kept = read_records(f->out, 1);
+    json_t *kept = run_on_seed(f, 1);
     json_t *seed = find_by_id(kept, "seed");
     assert_non_null(seed);
     const char *t = str(seed, "text");
@@ -637,7 +641,6 @@ static void test_seed_page_cleaned(void **state)
         if (strstr(t, gone[i]))
             fail_msg("boilerplate left: %s\n--- text:\n%s", gone[i], t);
     json_decref(kept);
-    free(p);
 }
 
 static void test_masakhanews_acceptance(void **state)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "corpusprep/config.h"
 
 static char root[256];
@@ -27,7 +28,8 @@ static const char *path(const char *rel)
     return p[k];
 }
 
-static void write_file(const char *p, const char *content)
+/* path p gets content, as plain text */
+static void put(const char *p, const char *content)
 {
     FILE *f = fopen(p, "wb");
     assert_non_null(f);
@@ -35,31 +37,13 @@ static void write_file(const char *p, const char *content)
     assert_int_equal(fclose(f), 0);
 }
 
-static void rm_rf(const char *p)
-{
-    DIR *d = opendir(p);
-    if (!d) {
-        unlink(p);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", p, e->d_name);
-        rm_rf(sub);
-    }
-    closedir(d);
-    rmdir(p);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/cp-test-config-XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(root) ? 0 : -1;
+    char *d = tmp_dir();
+    snprintf(root, sizeof root, "%s", d);
+    free(d);
+    return 0;
 }
 
 static int teardown(void **state)
@@ -83,7 +67,7 @@ static int resolve_with(const char *json, cp_config *c, char *err, size_t errlen
 {
     json_t *t = defaults();
     const char *p = path("over.json");
-    write_file(p, json);
+    put(p, json);
     if (cp_config_merge_file(t, p, err, errlen)) {
         json_decref(t);
         return -2;
@@ -137,7 +121,7 @@ static void test_merge(void **state)
     json_t *t = defaults();
     char err[512] = "";
     const char *p = path("m.json");
-    write_file(p, "{\"output\":{\"level\":5,\"compress\":\"zstd\"},\"input\":{\"text_fields\":[\"body\",\"x\"]},"
+    put(p, "{\"output\":{\"level\":5,\"compress\":\"zstd\"},\"input\":{\"text_fields\":[\"body\",\"x\"]},"
                   "\"clean\":{\"c4_lines\":{\"min_words\":7}}}");
     assert_int_equal(cp_config_merge_file(t, p, err, sizeof err), 0);
     cp_config c;
@@ -161,7 +145,7 @@ static void test_merge(void **state)
     json_object_del(t, "ouptut");
 
     /* a value replaced by an object of a different type, and back */
-    write_file(p, "{\"clean\":{\"c4_lines\":false}}");
+    put(p, "{\"clean\":{\"c4_lines\":false}}");
     assert_int_equal(cp_config_merge_file(t, p, err, sizeof err), 0);
     assert_true(json_is_false(json_object_get(json_object_get(t, "clean"), "c4_lines")));
 
@@ -185,10 +169,10 @@ static void test_bad_files(void **state)
     json_t *t = defaults();
     char err[512] = "";
     const char *p = path("bad.json");
-    write_file(p, "{\"output\": {\"level\": 5,}}");
+    put(p, "{\"output\": {\"level\": 5,}}");
     assert_int_equal(cp_config_merge_file(t, p, err, sizeof err), -1);
     assert_non_null(strstr(err, "bad.json"));
-    write_file(p, "[1]");
+    put(p, "[1]");
     err[0] = 0;
     assert_int_equal(cp_config_merge_file(t, p, err, sizeof err), -1);
     assert_non_null(strstr(err, "object"));
@@ -257,7 +241,7 @@ static void test_validation(void **state)
     /* the values arrive */
     json_t *t = defaults();
     char err[512] = "";
-    write_file(path("v.json"), "{\"output\":{\"shard_size\":\"1.5M\",\"split_by\":\"lang\"},"
+    put(path("v.json"), "{\"output\":{\"shard_size\":\"1.5M\",\"split_by\":\"lang\"},"
                                "\"langid\":{\"keep_langs\":[\"nl\",\"en\"],\"min_score\":0.25},"
                                "\"input\":{\"batch_bytes\":\"64k\"}}");
     assert_int_equal(cp_config_merge_file(t, path("v.json"), err, sizeof err), 0);
@@ -350,7 +334,7 @@ static void test_presets(void **state)
     char cwd[1024];
     assert_non_null(getcwd(cwd, sizeof cwd));
     assert_int_equal(chdir(root), 0);
-    write_file("news", "{\"from_file\":true}");
+    put("news", "{\"from_file\":true}");
     t = json_object();
     assert_int_equal(cp_config_merge_file(t, "news", err, sizeof err), 0);
     assert_true(json_is_true(json_object_get(t, "from_file")));
@@ -380,8 +364,8 @@ static void test_config_read(void **state)
     /* after -c DIR/my.json, files beside it come first, the rest still from the built-in copy */
     assert_int_equal(mkdir(path("cfg"), 0777), 0);
     assert_int_equal(mkdir(path("cfg/boilerplate"), 0777), 0);
-    write_file(path("cfg/my.json"), "{\"output\":{\"level\":2}}");
-    write_file(path("cfg/boilerplate/en.json"), "{\"local\":true}");
+    put(path("cfg/my.json"), "{\"output\":{\"level\":2}}");
+    put(path("cfg/boilerplate/en.json"), "{\"local\":true}");
     json_t *t = defaults();
     char err[512] = "";
     assert_int_equal(cp_config_merge_file(t, path("cfg/my.json"), err, sizeof err), 0);

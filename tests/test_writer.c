@@ -19,6 +19,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "cli_util.h"
 #include "corpusprep/config.h"
 #include "corpusprep/writer.h"
 
@@ -65,29 +66,6 @@ static char *slurp(const char *p, size_t *n)
     return b.data;
 }
 
-static void rm_rf(const char *p)
-{
-    DIR *d = opendir(p);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", p, e->d_name);
-            struct stat st;
-            if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-                rm_rf(sub);
-            else
-                unlink(sub);
-        }
-        closedir(d);
-        rmdir(p);
-    } else {
-        unlink(p);
-    }
-}
-
 /* Number of entries in folder p whose names contain needle (all when NULL). */
 static int count_entries(const char *p, const char *needle)
 {
@@ -106,9 +84,10 @@ static int count_entries(const char *p, const char *needle)
 static int setup(void **state)
 {
     (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/cp-test-writer-XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(root) ? 0 : -1;
+    char *d = tmp_dir();
+    snprintf(root, sizeof root, "%s", d);
+    free(d);
+    return 0;
 }
 
 static int teardown(void **state)
