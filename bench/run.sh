@@ -3,7 +3,8 @@
 # measured in this run on the same machine, with GNU time (wall, user+sys CPU, peak RSS).
 # MB/s per core = uncompressed input MB / (user + sys CPU seconds). Run from the repo root after building.
 # Env: BUILD [build], BENCH_MB [200] input size, SLICE_MB [16] size of the every-k-th-document slice that the
-# slow same-stages Python script runs on, PYTHON [python3] for the generator, CP_SHARED [../shared].
+# slow same-stages Python script runs on, REPS [5] runs per corpusprep configuration, PYTHON [python3] for the
+# generator, CP_SHARED [../shared].
 # Exit status: non-zero only when a command failed.
 set -u
 BUILD=${BUILD:-build}
@@ -15,6 +16,7 @@ PY=${PYTHON:-python3}
 SYSPY=/usr/bin/python3          # Debian's python: the only one that sees python3-langdetect
 BENCH_MB=${BENCH_MB:-200}
 SLICE_MB=${SLICE_MB:-16}
+REPS=${REPS:-5}
 fail=0
 
 if [ ! -x /usr/bin/time ]; then
@@ -39,17 +41,19 @@ measure() {
     fi
 }
 
-# measure3 NAME CMD...: like measure, three times; keeps the run with the median CPU time, because a shared
-# or virtual machine moves single runs by several per cent.
-measure3() {
+# rep NAME CMD...: one run of CMD, appended to NAME's list of runs (see median).
+rep() {
     name=$1
-    : >"$DIR/runs.$name"
-    for rep in 1 2 3; do
-        measure "$@"
-        [ -f "$DIR/failed.$name" ] && return
-        tail -n 1 "$DIR/time.$name" >>"$DIR/runs.$name"
-    done
-    awk '{ print $2 + $3, $0 }' "$DIR/runs.$name" | sort -n | sed -n 2p | cut -d' ' -f2- >"$DIR/time.$name"
+    [ -f "$DIR/failed.$name" ] && return
+    measure "$@"
+    [ -f "$DIR/failed.$name" ] || tail -n 1 "$DIR/time.$name" >>"$DIR/runs.$name"
+}
+
+# median NAME: keeps NAME's run with the median CPU time.
+median() {
+    [ -f "$DIR/failed.$1" ] && return
+    awk '{ print $2 + $3, $0 }' "$DIR/runs.$1" | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }' |
+        cut -d' ' -f2- >"$DIR/time.$1"
 }
 
 cp /proc/loadavg "$DIR/loadavg" 2>/dev/null
@@ -59,11 +63,20 @@ if [ -x "$BIN" ]; then
     # The foundation pipeline (issue 2: normalise, langid, exact dedup, gzip-1 output), then with MinHash
     # near-dup (issue 4), then the default (news preset: line cleaning, corpus-wide line dedup, quality
     # filters and near-dup; issue 3), each at 1 and 2 threads.
-    measure3 cp_f1 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f1" --force -t 1 "$IN"
-    measure3 cp_f2 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f2" --force -t 2 "$IN"
-    measure3 cp_n1 "$BIN" -q -c none -o "$DIR/out-n1" --force -t 1 "$IN"
-    measure3 cp_t1 "$BIN" -q -o "$DIR/out-t1" --force -t 1 "$IN"
-    measure3 cp_t2 "$BIN" -q -o "$DIR/out-t2" --force -t 2 "$IN"
+    # Each configuration runs REPS times and keeps its median run (by CPU time), because a virtual machine
+    # moves single runs by several per cent. The runs take turns (f1 f2 n1 t1 t2, f1 f2 ...), so that a
+    # slow or fast spell of the machine falls on every configuration alike, not on one.
+    for k in cp_f1 cp_f2 cp_n1 cp_t1 cp_t2; do rm -f "$DIR/runs.$k" "$DIR/failed.$k"; done
+    i=0
+    while [ "$i" -lt "$REPS" ]; do
+        rep cp_f1 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f1" --force -t 1 "$IN"
+        rep cp_f2 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f2" --force -t 2 "$IN"
+        rep cp_n1 "$BIN" -q -c none -o "$DIR/out-n1" --force -t 1 "$IN"
+        rep cp_t1 "$BIN" -q -o "$DIR/out-t1" --force -t 1 "$IN"
+        rep cp_t2 "$BIN" -q -o "$DIR/out-t2" --force -t 2 "$IN"
+        i=$((i + 1))
+    done
+    for k in cp_f1 cp_f2 cp_n1 cp_t1 cp_t2; do median "$k"; done
     measure cp_slice "$BIN" -q -o "$DIR/out-slice" --force -t 1 "$SLICE"
 else
     echo "bench: $BIN not built (make $BIN)" >&2
@@ -166,10 +179,14 @@ def ratio(a, b):
     return a / b if a and b else None
 if "cp_f1" in per_core:
     print("foundation pipeline -t 1: %.1f MB/s per core (issue 2 target >= 25)" % per_core["cp_f1"])
+# Two views of scaling, both printed: the wall-time ratio, and the -t 2 rate (MB per wall second) over the
+# -t 1 rate per CPU second. -t 1 runs on one core (reading and processing take turns), so they agree when
+# the machine is quiet; when they differ, the machine's speed changed between the runs.
 for a, b, what in (("cp_f1", "cp_f2", "foundation"), ("cp_t1", "cp_t2", "default")):
     s = ratio(walls.get(a), walls.get(b))
     if s:
-        print("%s: speedup -t 2 over -t 1 (wall): %.2fx (target >= 1.8)" % (what, s))
+        print("%s: -t 2 over -t 1: %.2fx in wall time, %.2fx in MB/s (-t 2 wall) over MB/s per core (-t 1) "
+              "(target >= 1.8)" % (what, s, (cp_bytes(stats[b[3:]], full_b) / 1e6 / walls[b]) / per_core[a]))
 for key, what, target in (("cp_n1", "near-dup on (issue 4)", 0.75), ("cp_t1", "default news preset (issue 3)", 0.75)):
     r = ratio(per_core.get(key), per_core.get("cp_f1"))
     if r:

@@ -71,27 +71,31 @@ void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
     size_t i = 0;
     while (i < n) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        /* Eight bytes of ASCII letters, digits and single spaces map one to one. */
+        /* ASCII letters, digits and single spaces map one to one: up to eight at a time, as far as the
+         * first byte that needs the table (punctuation, a second space, anything not ASCII). Lanes are
+         * exact below the first non-ASCII byte, because the lane arithmetic only carries upwards. */
         if (i + 8 <= n) {
             uint64_t x;
             memcpy(&x, s + i, 8);
             uint64_t low = x | 0x20 * ones;
             uint64_t al = cp_bytes_in(low, 'a', 'z'), dg = cp_bytes_in(x, '0', '9'), sp = cp_bytes_eq(x, ' ');
             uint64_t bad = (x & hi) | (~(al | dg | sp) & hi) | (sp & sp << 8);
-            int lead_sp = (sp & 0x80) != 0;
-            if (!bad && !(lead_sp && (pending || o == o0))) {
+            if ((sp & 0x80) && (pending || o == o0))
+                bad |= 0x80; /* a leading space after a space, or at the start, is dropped */
+            unsigned k = bad ? (unsigned)__builtin_ctzll(bad) >> 3 : 8;
+            if (k) {
                 if (pending && o > o0)
                     *o++ = ' ';
                 uint64_t y = (low & (al >> 7) * 0xFF) | ('0' * ones & (dg >> 7) * 0xFF) |
                              (' ' * ones & (sp >> 7) * 0xFF);
-                memcpy(o, &y, 8);
-                o += 8;
+                memcpy(o, &y, 8); /* lanes past k are garbage that the next write covers */
+                o += k;
                 pending = 0;
-                if (sp >> 63) { /* a trailing space waits for what follows */
+                if ((sp >> (8 * k - 1)) & 1) { /* a trailing space waits for what follows */
                     o--;
                     pending = 1;
                 }
-                i += 8;
+                i += k;
                 continue;
             }
         }
@@ -101,6 +105,13 @@ void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
         if (c < 0x80) {
             cp = c;
             i++;
+        } else if (c >= 0xC2 && c < 0xE0 && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
+            cp = (c & 0x1F) << 6 | (s[i + 1] & 0x3F); /* the common non-ASCII cases without a call */
+            i += 2;
+        } else if ((c & 0xF0) == 0xE0 && i + 2 < n && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80 &&
+                   (cp = (c & 0x0F) << 12 | (s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F)) >= 0x800 &&
+                   (cp < 0xD800 || cp > 0xDFFF)) {
+            i += 3;
         } else {
             utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
             if (k <= 0) { /* invalid: callers pass repaired text, but never loop forever */
@@ -120,10 +131,19 @@ void cp_dedup_normalize(const char *str, size_t n, cp_buf *out)
             if (pending && o > o0)
                 *o++ = ' ';
             pending = 0;
-            if (e < 0x80u << 2)
-                *o++ = (unsigned char)(e >> 2);
-            else
-                o += utf8proc_encode_char((utf8proc_int32_t)(e >> 2), o);
+            uint32_t v = e >> 2;
+            if (v < 0x80) {
+                *o++ = (unsigned char)v;
+            } else if (v < 0x800) {
+                *o++ = (unsigned char)(0xC0 | v >> 6);
+                *o++ = (unsigned char)(0x80 | (v & 0x3F));
+            } else if (v < 0x10000) {
+                *o++ = (unsigned char)(0xE0 | v >> 12);
+                *o++ = (unsigned char)(0x80 | (v >> 6 & 0x3F));
+                *o++ = (unsigned char)(0x80 | (v & 0x3F));
+            } else {
+                o += utf8proc_encode_char((utf8proc_int32_t)v, o);
+            }
         }
     }
     out->len += (size_t)(o - o0);

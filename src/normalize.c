@@ -50,29 +50,113 @@ static void nfc_table_init(void)
             nfc_stable[cp >> 3] |= (uint8_t)(1u << (cp & 7));
 }
 
-static int needs_nfc(const unsigned char *s, size_t n)
+static int is_stable(utf8proc_int32_t cp)
 {
-    pthread_once(&nfc_once, nfc_table_init);
-    size_t i = 0;
+    return cp >= NFC_TABLE_LIMIT ? stable_cp(cp) : (nfc_stable[cp >> 3] >> (cp & 7)) & 1;
+}
+
+/* From i, which starts a code point, to the first code point that is not stable (n when there is none).
+ * *bound gets the start of the last stable code point before it, or i: the place NFC can start from,
+ * since a stable code point neither combines with what comes before it nor reorders across it. */
+static size_t next_unstable(const unsigned char *s, size_t i, size_t n, size_t *bound)
+{
+    size_t b = i;
     while (i < n) {
         uint64_t x;
         if (i + 8 <= n && (memcpy(&x, s + i, 8), !(x & CP_HIGH8))) { /* eight ASCII bytes */
+            b = i + 7;
             i += 8;
             continue;
         }
-        if (s[i] < 0xCC) { /* below U+0300: always stable */
+        if (s[i] < 0xCC) { /* below U+0300: always stable (a continuation byte starts nothing) */
+            if ((s[i] & 0xC0) != 0x80)
+                b = i;
             i++;
             continue;
         }
         utf8proc_int32_t cp;
         utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
-        if (k <= 0)
-            return 1;
+        if (k <= 0 || !is_stable(cp))
+            break;
+        b = i;
         i += (size_t)k;
-        if (cp >= NFC_TABLE_LIMIT ? !stable_cp(cp) : !(nfc_stable[cp >> 3] & (1u << (cp & 7))))
-            return 1;
     }
-    return 0;
+    *bound = b;
+    return i;
+}
+
+/* From i, which starts a code point that is not stable, to the next stable code point (or n). */
+static size_t next_stable(const unsigned char *s, size_t i, size_t n)
+{
+    while (i < n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0) {
+            i++;
+            while (i < n && (s[i] & 0xC0) == 0x80)
+                i++;
+            continue;
+        }
+        if (is_stable(cp))
+            return i;
+        i += (size_t)k;
+    }
+    return n;
+}
+
+/* Appends NFC of one segment to dst; 1 when it differs from the segment. A segment is usually a letter and
+ * its marks, so it is decomposed into a stack buffer; a long one goes through utf8proc_map. */
+static int nfc_segment(const unsigned char *seg, size_t len, cp_buf *dst)
+{
+    const utf8proc_option_t opt = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+    utf8proc_int32_t cps[256];
+    const utf8proc_uint8_t *res = NULL;
+    utf8proc_uint8_t *heap = NULL;
+    utf8proc_ssize_t r = utf8proc_decompose(seg, (utf8proc_ssize_t)len, cps, 255, opt);
+    if (r >= 0 && r < 255) {
+        r = utf8proc_reencode(cps, r, opt); /* needs one entry to spare */
+        res = (const utf8proc_uint8_t *)cps;
+    } else if (r >= 0) {
+        r = utf8proc_map(seg, (utf8proc_ssize_t)len, &heap, opt);
+        res = heap;
+    }
+    int changed = 0;
+    if (r < 0) { /* cannot happen on repaired text; keep the bytes */
+        cp_buf_append(dst, seg, len);
+    } else {
+        changed = (size_t)r != len || memcmp(res, seg, len);
+        cp_buf_append(dst, res, (size_t)r);
+    }
+    free(heap);
+    return changed;
+}
+
+/* NFC of out[start..) in place, running utf8proc only on the segments around code points that are not
+ * stable; tmp is scratch. Returns 1 when the text changed. */
+static int nfc(cp_buf *out, size_t start, cp_buf *tmp)
+{
+    pthread_once(&nfc_once, nfc_table_init);
+    const unsigned char *s = (const unsigned char *)out->data + start;
+    size_t n = out->len - start, bound;
+    size_t i = next_unstable(s, 0, n, &bound);
+    if (i == n)
+        return 0;
+    int changed = 0;
+    size_t done = 0; /* s[0..done) is in tmp */
+    tmp->len = 0;
+    while (i < n) {
+        size_t end = next_stable(s, i, n);
+        cp_buf_append(tmp, s + done, bound - done);
+        changed |= nfc_segment(s + bound, end - bound, tmp);
+        done = end;
+        i = next_unstable(s, end, n, &bound);
+    }
+    if (!changed)
+        return 0;
+    cp_buf_append(tmp, s + done, n - done);
+    out->len = start;
+    cp_buf_append(out, tmp->data, tmp->len);
+    return 1;
 }
 
 /* Bytes that need a decision: C0 controls (line ends and TAB among them), DEL, the lead byte of C1
@@ -192,18 +276,8 @@ static void normalize(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm
      * composes with, and NFC never creates controls, line ends or trailing blanks, so one pass is final. */
     size_t start = out->len;
     tidy_lines(src, len, out, c);
-    if (needs_nfc((const unsigned char *)out->data + start, out->len - start)) {
-        utf8proc_uint8_t *nfc = NULL;
-        utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)out->data + start,
-                                          (utf8proc_ssize_t)(out->len - start), &nfc,
-                                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-        if (r >= 0 && ((size_t)r != out->len - start || memcmp(nfc, out->data + start, (size_t)r))) {
-            c->nfc_changed++;
-            out->len = start;
-            cp_buf_append(out, nfc, (size_t)r);
-        }
-        free(nfc);
-    }
+    if (nfc(out, start, tmp))
+        c->nfc_changed++;
 }
 
 void cp_normalize_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm_counts *c)

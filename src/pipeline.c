@@ -3,9 +3,10 @@
  *
  * Design. A feeder thread reads the input files in order and cuts them into numbered batches of about
  * batch_bytes of lines (pigz's and kt_pipeline's shape). It keeps at most QUEUE_BATCHES ready batches
- * ahead, which is the back-pressure that bounds memory. The main thread takes batches in order and runs
- * each through phases that alternate between parallel loops over the batch's documents (OpenMP, dynamic
- * schedule, per-thread scratch indexed by thread number) and short serial steps that run in input order:
+ * ahead, which is the back-pressure that bounds memory (with -t 1 it reads only when asked, so one thread
+ * of work means one core). The main thread takes batches in order and runs each through phases that
+ * alternate between parallel loops over the batch's documents (OpenMP, dynamic schedule, per-thread scratch
+ * indexed by thread number) and short serial steps that run in input order:
  *
  *   P1 parallel  parse, normalise, clean, line hashes, document keys (exact, URL, MinHash bands)
  *   S1 serial    document dedup decisions, then corpus-wide line dedup for the survivors
@@ -72,6 +73,8 @@ typedef struct {
     cp_batch *queue[QUEUE_BATCHES];
     size_t q_head, q_count;
     int stop;                 /* main asks the feeder to end early */
+    int serial;               /* -t 1: read only when main asks, so the run uses one core */
+    uint64_t wanted, made;    /* batches main asked for / the feeder queued (serial mode) */
     /* feeder-owned state */
     size_t file_idx;
     cp_reader *r;
@@ -212,6 +215,15 @@ static void *feeder_main(void *arg)
 {
     feeder_t *f = arg;
     for (;;) {
+        if (f->serial) {
+            pthread_mutex_lock(&f->mu);
+            while (f->made >= f->wanted && !f->stop)
+                pthread_cond_wait(&f->cv, &f->mu);
+            int stop = f->stop;
+            pthread_mutex_unlock(&f->mu);
+            if (stop)
+                break;
+        }
         cp_batch *b = fill_batch(f);
         pthread_mutex_lock(&f->mu);
         while (f->q_count == QUEUE_BATCHES && !f->stop)
@@ -222,6 +234,7 @@ static void *feeder_main(void *arg)
             break;
         }
         f->queue[(f->q_head + f->q_count++) % QUEUE_BATCHES] = b;
+        f->made++;
         int last = b->last;
         pthread_cond_broadcast(&f->cv);
         pthread_mutex_unlock(&f->mu);
@@ -237,6 +250,10 @@ static void *feeder_main(void *arg)
 static cp_batch *feeder_pop(feeder_t *f, volatile sig_atomic_t *interrupted)
 {
     pthread_mutex_lock(&f->mu);
+    if (f->serial) {
+        f->wanted++;
+        pthread_cond_broadcast(&f->cv);
+    }
     while (!f->q_count) {
         if (interrupted && *interrupted) {
             pthread_mutex_unlock(&f->mu);
@@ -926,6 +943,9 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
     f.cfg = r->cfg;
     f.files = o->files;
     f.nfiles = o->nfiles;
+    /* With one thread asked for, reading and processing take turns instead of overlapping: -t 1 means one
+     * core, which is what a batch slot with one CPU gives (a second busy thread would only time-share). */
+    f.serial = r->nthreads == 1;
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.cv, NULL);
     if (pthread_create(&f.thread, NULL, feeder_main, &f)) {

@@ -483,11 +483,13 @@ static void test_config_precedence(void **state)
     free(cfg);
 }
 
-static void test_interrupt_removes_partial_output(void **state)
+/* A writer that never finishes keeps corpusprep reading; SIGINT must end it with 130, no .tmp left. threads
+ * is the -t value: "1" takes the path where the feeder reads only when asked. */
+static void interrupt_run(fx_t *f, const char *threads)
 {
-    fx_t *f = *state;
-    /* a writer that never finishes keeps corpusprep reading; SIGINT must end it with 130, no .tmp left */
+    rm_rf(f->out);
     char *fifo = path_join(f->dir, "fifo");
+    unlink(fifo);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     pid_t feeder = fork();
     if (feeder == 0) {
@@ -505,7 +507,7 @@ static void test_interrupt_removes_partial_output(void **state)
         int fd = open("/dev/null", 1);
         dup2(fd, 2);
         const char *bin = getenv("CP_BIN") ? getenv("CP_BIN") : "build/corpusprep";
-        execl(bin, bin, "-c", "none", "-q", "-o", f->out, fifo, (char *)NULL);
+        execl(bin, bin, "-c", "none", "-q", "-t", threads, "-o", f->out, fifo, (char *)NULL);
         _exit(127);
     }
     /* wait until the first shard is being written */
@@ -522,6 +524,12 @@ static void test_interrupt_removes_partial_output(void **state)
     assert_int_equal(WEXITSTATUS(status), 130);
     assert_int_equal(count_files(f->out, ".tmp"), 0);
     free(fifo);
+}
+
+static void test_interrupt_removes_partial_output(void **state)
+{
+    interrupt_run(*state, "2");
+    interrupt_run(*state, "1");
 }
 
 /* The live progress line goes to a terminal only: under script(1) it shows, into a pipe it does not. */

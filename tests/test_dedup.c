@@ -7,8 +7,10 @@
 
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "corpusprep/dedup.h"
 
@@ -103,6 +105,82 @@ static void test_normalize_growing_case(void **state)
         cp_buf_free(&b);
         free(s);
     }
+}
+
+/* The normalisation written the slow way, one code point at a time from utf8proc's properties: the oracle
+ * for the table and the eight-byte path. */
+static void slow_norm(const unsigned char *s, size_t n, cp_buf *out)
+{
+    int pending = 0;
+    size_t i = 0;
+    while (i < n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+        assert_true(k > 0);
+        i += (size_t)k;
+        int kind; /* 0 drop, 1 space, 2 emit */
+        if (cp < 0x80) {
+            kind = (cp <= 0x20 || cp == 0x7f) ? 1 : (isalnum(cp) || strchr("$+<=>^`|~", cp)) ? 2 : 0;
+            if (cp >= 'A' && cp <= 'Z')
+                cp += 32;
+        } else {
+            utf8proc_category_t c = utf8proc_category(cp);
+            kind = (c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO) || c == UTF8PROC_CATEGORY_CF ? 0
+                   : (c >= UTF8PROC_CATEGORY_ZS && c <= UTF8PROC_CATEGORY_ZP) || c == UTF8PROC_CATEGORY_CC ? 1
+                                                                                                          : 2;
+            cp = c == UTF8PROC_CATEGORY_ND ? '0' : utf8proc_tolower(cp);
+        }
+        if (cp >= '0' && cp <= '9')
+            cp = '0';
+        if (kind == 1)
+            pending = 1;
+        if (kind != 2)
+            continue;
+        if (pending && out->len)
+            cp_buf_putc(out, ' ');
+        pending = 0;
+        unsigned char e[4];
+        cp_buf_append(out, e, (size_t)utf8proc_encode_char(cp, e));
+    }
+}
+
+/* Random texts dense in what ends the eight-byte runs (punctuation, runs of spaces, line ends, capitals,
+ * non-ASCII letters and digits, marks, symbols) give the oracle's output at every alignment. */
+static void test_normalize_oracle(void **state)
+{
+    (void)state;
+    static const char *const atoms[] = {"a", "Z", "q", "7", " ", "  ", "\n", "\t", ",", ".", "'", "-", "$", "~",
+                                        "\xC3\xA9", "\xC3\x89", "\xC3\x9F", "\xD0\x96", "\xE2\x80\x99",
+                                        "\xC2\xA0", "\xD9\xA3", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80",
+                                        "\xCC\x81", "\xE2\x80\x8B", "word", "Word ", "12 34"};
+    const size_t na = sizeof atoms / sizeof *atoms;
+    uint32_t seed = 99;
+    cp_buf got = {0}, want = {0};
+    unsigned char text[600];
+    for (int t = 0; t < 30000; t++) {
+        size_t n = 0;
+        seed = seed * 1103515245u + 12345u;
+        size_t pre = (seed >> 16) % 8; /* start at every alignment */
+        memset(text, 'x', pre);
+        n = pre;
+        int atomsn = (int)((seed >> 8) % 90);
+        for (int k = 0; k < atomsn; k++) {
+            seed = seed * 1103515245u + 12345u;
+            /* letters most of the time, so that eight-byte runs happen */
+            const char *a = (seed >> 16) % 3 ? "abcdefgh" + (seed >> 20) % 8 : atoms[(seed >> 16) % na];
+            size_t len = strlen(a);
+            memcpy(text + n, a, len);
+            n += len;
+        }
+        got.len = want.len = 0;
+        cp_dedup_normalize((const char *)text + pre, n - pre, &got);
+        slow_norm(text + pre, n - pre, &want);
+        assert_int_equal(got.len, want.len);
+        if (want.len)
+            assert_memory_equal(got.data, want.data, want.len);
+    }
+    cp_buf_free(&got);
+    cp_buf_free(&want);
 }
 
 static void test_text_hash(void **state)
@@ -286,6 +364,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalize_case),
+        cmocka_unit_test(test_normalize_oracle),
         cmocka_unit_test(test_normalize_digits),
         cmocka_unit_test(test_normalize_punct),
         cmocka_unit_test(test_normalize_space),

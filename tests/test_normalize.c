@@ -123,6 +123,55 @@ static void test_nfc_every_code_point(void **state)
     cp_buf_free(&tmp);
 }
 
+/* NFC runs only on the segments around code points that are not stable: on random mixes of marks, jamo,
+ * syllables, singletons, exclusions and plain letters, the result must be utf8proc's NFC of the whole text. */
+static void test_nfc_segments(void **state)
+{
+    (void)state;
+    static const utf8proc_int32_t ranges[][2] = {
+        {0x61, 0x7A},     {0xC0, 0xFF},     {0x300, 0x36F},   {0x1100, 0x11FF}, {0xAC00, 0xAC40},
+        {0x370, 0x3FF},   {0x1F00, 0x1FFF}, {0x212A, 0x212B}, {0x900, 0x97F},   {0x9BC, 0x9D7},
+        {0xF900, 0xF920}, {0x1EA0, 0x1EF9}, {0x591, 0x5C7},   {0x1D15E, 0x1D164}, {0x2F800, 0x2F810},
+        {0x3099, 0x309A}, {0x304B, 0x3062}, {0x1B00, 0x1B4B}, {0x110B0, 0x110BA}, {0xF40, 0xF80}};
+    const size_t nr = sizeof ranges / sizeof *ranges;
+    uint32_t seed = 12345;
+    cp_buf out = {0}, tmp = {0};
+    size_t changed = 0;
+    for (int t = 0; t < 20000; t++) {
+        unsigned char s[1024];
+        size_t n = 0;
+        s[n++] = 'a';
+        int count = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 60;
+        for (int k = 0; k < count; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const utf8proc_int32_t *r = ranges[(seed >> 16) % nr];
+            seed = seed * 1103515245u + 12345u;
+            utf8proc_int32_t cp = r[0] + (utf8proc_int32_t)((seed >> 8) % (uint32_t)(r[1] - r[0] + 1));
+            if (!utf8proc_codepoint_valid(cp))
+                continue;
+            n += (size_t)utf8proc_encode_char(cp, s + n);
+            if ((seed & 7) == 0)
+                s[n++] = ' ';
+        }
+        s[n++] = 'z';
+        cp_norm_counts c = {0};
+        out.len = 0;
+        cp_normalize_text((const char *)s, n, &out, &tmp, &c);
+        utf8proc_uint8_t *nfc = NULL;
+        utf8proc_ssize_t r = utf8proc_map(s, (utf8proc_ssize_t)n, &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        assert_true(r > 0);
+        assert_int_equal(out.len, (size_t)r);
+        assert_memory_equal(out.data, nfc, (size_t)r);
+        int differs = (size_t)r != n || memcmp(nfc, s, n);
+        assert_int_equal(c.nfc_changed, differs);
+        changed += (size_t)differs;
+        free(nfc);
+    }
+    assert_true(changed > 10000); /* the mix really exercises composition */
+    cp_buf_free(&out);
+    cp_buf_free(&tmp);
+}
+
 static void test_line_ends(void **state)
 {
     (void)state;
@@ -253,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_nfc),
         cmocka_unit_test(test_valid_text_entry),
         cmocka_unit_test(test_nfc_every_code_point),
+        cmocka_unit_test(test_nfc_segments),
         cmocka_unit_test(test_line_ends),
         cmocka_unit_test(test_controls),
         cmocka_unit_test(test_trailing_blanks),
