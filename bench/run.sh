@@ -57,38 +57,43 @@ median() {
 }
 
 cp /proc/loadavg "$DIR/loadavg" 2>/dev/null
-measure floor sh -c "gzip -dc '$IN' | wc -l"
 rm -rf "$DIR"/out-*        # no stale stats.json when a run fails
-if [ -x "$BIN" ]; then
-    # The foundation pipeline (issue 2: normalise, langid, exact dedup, gzip-1 output), then with MinHash
-    # near-dup (issue 4), then the default (news preset: line cleaning, corpus-wide line dedup, quality
-    # filters and near-dup; issue 3), each at 1 and 2 threads.
-    # Each configuration runs REPS times and keeps its median run (by CPU time), because a virtual machine
-    # moves single runs by several per cent. The runs take turns (f1 f2 n1 t1 t2, f1 f2 ...), so that a
-    # slow or fast spell of the machine falls on every configuration alike, not on one.
-    for k in cp_f1 cp_f2 cp_n1 cp_t1 cp_t2; do rm -f "$DIR/runs.$k" "$DIR/failed.$k"; done
-    i=0
-    while [ "$i" -lt "$REPS" ]; do
-        rep cp_f1 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f1" --force -t 1 "$IN"
-        rep cp_f2 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f2" --force -t 2 "$IN"
-        rep cp_n1 "$BIN" -q -c none -o "$DIR/out-n1" --force -t 1 "$IN"
-        rep cp_t1 "$BIN" -q -o "$DIR/out-t1" --force -t 1 "$IN"
-        rep cp_t2 "$BIN" -q -o "$DIR/out-t2" --force -t 2 "$IN"
-        i=$((i + 1))
-    done
-    for k in cp_f1 cp_f2 cp_n1 cp_t1 cp_t2; do median "$k"; done
-    measure cp_slice "$BIN" -q -o "$DIR/out-slice" --force -t 1 "$SLICE"
-else
+# The floor, the foundation pipeline (issue 2: normalise, langid, exact dedup, gzip-1 output), then with
+# MinHash near-dup (issue 4), then the default (news preset: line cleaning, corpus-wide line dedup, quality
+# filters and near-dup; issue 3), each at 1 and 2 threads, and the Python stdlib script.
+# Each runs REPS times and keeps its median run (by CPU time), because a virtual machine moves single runs
+# by several per cent; the fastest run is reported too. The runs take turns (floor f1 f2 n1 t1 t2 stdlib,
+# floor f1 ...), so that a slow or fast spell of the machine falls on every configuration alike.
+ROUND="floor py_stdlib"
+[ -x "$BIN" ] && ROUND="floor cp_f1 cp_f2 cp_n1 cp_t1 cp_t2 py_stdlib"
+if [ ! -x "$BIN" ]; then
     echo "bench: $BIN not built (make $BIN)" >&2
     fail=1
 fi
+for k in $ROUND; do rm -f "$DIR/runs.$k" "$DIR/failed.$k"; done
+i=0
+while [ "$i" -lt "$REPS" ]; do
+    for k in $ROUND; do
+        case $k in
+        floor) rep floor sh -c "gzip -dc '$IN' | wc -l" ;;
+        cp_f1) rep cp_f1 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f1" --force -t 1 "$IN" ;;
+        cp_f2) rep cp_f2 "$BIN" -q -c none --no-near-dedup -o "$DIR/out-f2" --force -t 2 "$IN" ;;
+        cp_n1) rep cp_n1 "$BIN" -q -c none -o "$DIR/out-n1" --force -t 1 "$IN" ;;
+        cp_t1) rep cp_t1 "$BIN" -q -o "$DIR/out-t1" --force -t 1 "$IN" ;;
+        cp_t2) rep cp_t2 "$BIN" -q -o "$DIR/out-t2" --force -t 2 "$IN" ;;
+        py_stdlib) rep py_stdlib "$SYSPY" bench/baseline_stdlib.py "$IN" "$DIR/py-stdlib" ;;
+        esac
+    done
+    i=$((i + 1))
+done
+for k in $ROUND; do median "$k"; done
+[ -x "$BIN" ] && measure cp_slice "$BIN" -q -o "$DIR/out-slice" --force -t 1 "$SLICE"
 if "$SYSPY" -c 'import langdetect' 2>/dev/null; then
     measure py_stages "$SYSPY" bench/baseline_stages.py "$SLICE" "$DIR/py-stages"
 else
     echo "bench: langdetect missing for $SYSPY: apt-get install python3-langdetect" >&2
     fail=1
 fi
-measure py_stdlib "$SYSPY" bench/baseline_stdlib.py "$IN" "$DIR/py-stdlib"
 
 "$PY" - "$DIR" "$IN" <<'EOF' || fail=1
 import glob, json, os, sys, filecmp
@@ -160,8 +165,19 @@ try:
           % open(os.path.join(d, "loadavg")).read().split()[0])
 except (OSError, IndexError):
     pass
-print("%-34s %7s %7s %7s %9s %8s %7s" % ("", "MB in", "wall s", "CPU s", "MB/s/core", "docs/s", "RSS MB"))
+# A slow spell of the machine only ever adds time, so the fastest run is printed beside the median one.
+def runs(name):
+    try:
+        with open(os.path.join(d, "runs." + name)) as f:
+            return [(float(w), float(u) + float(s_)) for w, u, s_, _ in (l.split() for l in f if l.strip())]
+    except (OSError, ValueError):
+        return []
+
+print("rows with runs > 1: the median run by CPU time; 'best' is MB/s per core of the run with the least CPU")
+print("%-34s %7s %7s %7s %9s %6s %5s %8s %7s"
+      % ("", "MB in", "wall s", "CPU s", "MB/s/core", "best", "runs", "docs/s", "RSS MB"))
 per_core = {}
+best_core = {}
 walls = {}
 for key, label, nbytes, docs in rows:
     t = timing(key)
@@ -171,25 +187,24 @@ for key, label, nbytes, docs in rows:
     wall, cpu, rss = t
     walls[key] = wall
     per_core[key] = nbytes / 1e6 / cpu
-    print("%-34s %7.1f %7.2f %7.2f %9.1f %8.0f %7.1f"
-          % (label, nbytes / 1e6, wall, cpu, per_core[key], docs / wall if wall > 0 else 0, rss))
+    r = runs(key)
+    best_core[key] = nbytes / 1e6 / min(c for _, c in r) if r else per_core[key]
+    print("%-34s %7.1f %7.2f %7.2f %9.1f %6.1f %5d %8.0f %7.1f"
+          % (label, nbytes / 1e6, wall, cpu, per_core[key], best_core[key], max(len(r), 1),
+             docs / wall if wall > 0 else 0, rss))
 
 print()
 def ratio(a, b):
     return a / b if a and b else None
 if "cp_f1" in per_core:
-    print("foundation pipeline -t 1: %.1f MB/s per core (issue 2 target >= 25)" % per_core["cp_f1"])
+    print("foundation pipeline -t 1: %.1f MB/s per core in the median run, %.1f in the fastest (issue 2 target >= 25)"
+          % (per_core["cp_f1"], best_core["cp_f1"]))
+if "floor" in per_core and "py_stdlib" in per_core:
+    print("machine speed in this run: floor %.1f MB/s per core, Python stdlib %.1f (a slow spell lowers every row)"
+          % (per_core["floor"], per_core["py_stdlib"]))
 # Two views of scaling, both printed: the wall-time ratio, and the -t 2 rate (MB per wall second) over the
 # -t 1 rate per CPU second. -t 1 runs on one core (reading and processing take turns), so they agree when
 # the machine is quiet; when they differ, the machine's speed changed between the runs.
-# A slow spell of the machine only ever adds time, so the fastest of the runs is printed beside the median.
-def runs(name):
-    try:
-        with open(os.path.join(d, "runs." + name)) as f:
-            return [(float(w), float(u) + float(s_)) for w, u, s_, _ in (l.split() for l in f if l.strip())]
-    except (OSError, ValueError):
-        return []
-
 for a, b, what in (("cp_f1", "cp_f2", "foundation"), ("cp_t1", "cp_t2", "default")):
     s = ratio(walls.get(a), walls.get(b))
     if s:
