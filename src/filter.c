@@ -334,7 +334,7 @@ json_t *cp_filter_to_json(const cp_filter *f)
 typedef struct {
     uint64_t h;
     uint32_t bytes;
-} wocp_cfg_reader;
+} word_t;
 
 typedef struct {
     uint64_t h;
@@ -349,7 +349,7 @@ typedef struct {
 } slot_t;
 
 struct cp_filter_scratch {
-    wocp_cfg_reader *w;
+    word_t *w;
     size_t nw, wcap;
     unit_t *u;
     size_t nu, ucap;
@@ -570,7 +570,7 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
     uint64_t *g = s->g;
     size_t *cb = s->cb;
     uint32_t *cand = s->cand, *sx = s->sx;
-    const wocp_cfg_reader *w = s->w;
+    const word_t *w = s->w;
     cb[0] = 0;
     for (size_t i = 0; i < words; i++) {
         g[i] = w[i].h;
@@ -718,9 +718,9 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
                 uint64_t h = hash_core(t, tn, (acc & B_FOLD) != 0);
                 if (s->nw == s->wcap) {
                     s->wcap = s->wcap ? s->wcap * 2 : 1024;
-                    s->w = cp_xrealloc(s->w, s->wcap * sizeof(wocp_cfg_reader));
+                    s->w = cp_xrealloc(s->w, s->wcap * sizeof(word_t));
                 }
-                s->w[s->nw++] = (wocp_cfg_reader){h, (uint32_t)wl};
+                s->w[s->nw++] = (word_t){h, (uint32_t)wl};
                 if (stop < min_stop && hset_has(&p->stop, h))
                     stop++;
             }
