@@ -452,7 +452,8 @@ static int ends_punct(const char *s, size_t n)
     if (last < 0x80) /* every multi-byte mark ends in a byte >= 0x80 */
         return last == '.' || last == '!' || last == '?' || last == '"' || last == '\'' || last == ')' ||
                last == ':' || last == ';';
-    static const char *const marks[] = {"”", "’", "»", "…", "。", "！", "？", "።", "፧", "۔", "।", "؟", NULL};
+    /* "፡፡" (two Ethiopic wordspaces) is how much Amharic and Tigrinya text types the full stop "።" */
+    static const char *const marks[] = {"”", "’", "»", "…", "。", "！", "？", "።", "፡፡", "፧", "۔", "।", "؟", NULL};
     for (int i = 0; marks[i]; i++)
         if (ends_with(s, n, marks[i], strlen(marks[i])))
             return 1;

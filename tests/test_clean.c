@@ -151,6 +151,13 @@ static void terminal_punct(void **state)
     /* a teaser that ends in an ellipsis is not a sentence */
     clean(f, BODY "\nTen things you did not know about the budget and the schools...");
     assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 1);
+    /* Amharic ends sentences with "።" or, as typed in much news, two wordspaces "፡፡"; one wordspace is not an
+     * end (MasakhaNEWS lost 23 Amharic articles whole before "፡፡" counted) */
+    const char *am = "እስራኤል የአይሑድ አዲስ ዓመት ከመግባቱ በፊት እየተስፋፋ ያለውን ኮሮና ለመመከት ጥብቅ እርምጃዎችን ልትወስድ ነው፡፡";
+    assert_string_equal(clean(f, am), am);
+    assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 0);
+    clean(f, BODY "\nእስራኤል የአይሑድ አዲስ ዓመት ከመግባቱ በፊት እየተስፋፋ ያለውን ኮሮና ለመመከት ጥብቅ፡");
+    assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 1);
 }
 
 static void bp_line(void **state)

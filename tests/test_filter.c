@@ -364,6 +364,13 @@ static void fineweb_rules(void **state)
     char *t = repeat("Home page of the city council and its members", 10, "\n");
     expect(f, t, "en", "fineweb:line_punct_ratio");
     free(t);
+    /* lines ending in the Ethiopic full stop, typed "።" or as two wordspaces "፡፡", end in punctuation */
+    t = repeat("እስራኤል የአይሑድ አዲስ ዓመት ከመግባቱ በፊት እየተስፋፋ ያለውን ኮሮና ለመመከት ጥብቅ እርምጃዎችን ልትወስድ ነው፡፡", 10, "\n");
+    expect(f, t, "am", NULL);
+    free(t);
+    t = repeat("እስራኤል የአይሑድ አዲስ ዓመት ከመግባቱ በፊት እየተስፋፋ ያለውን ኮሮና ለመመከት ጥብቅ እርምጃዎችን ልትወስድ ነው፡", 10, "\n");
+    expect(f, t, "am", "fineweb:line_punct_ratio");
+    free(t);
     expect(f, GOOD, "en", NULL);
     cp_filter_destroy(f);
     f = make(only("fineweb", json_pack("{s:f,s:f}", "max_char_dup_ratio", 1.0, "max_newline_per_word", 100.0)));
