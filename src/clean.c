@@ -272,6 +272,7 @@ struct cp_cleaner {
     int term_enabled, term_rescue, term_continued, ellipsis_ends;
     unsigned term_prose_min_words;
     unsigned term_rescue_max_words;
+    size_t attribution_max_bytes; /* 0: a line ending in ")" never ends a sentence (C4) */
     strs_t end_marks;
     size_t *end_mark_len;
     unsigned char end_mark_last[256]; /* 1 for a byte some end mark ends with */
@@ -396,7 +397,7 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
 {
     cp_cleaner *c = cp_xcalloc(1, sizeof *c);
     c->effective = json_object();
-    cp_cfg_reader r = {section, c->effective, err, errlen, 0, "clean"};
+    cp_cfg_reader r = {section, c->effective, err, errlen, 0, "clean", NULL};
     if (section && !json_is_object(section))
         cp_cfg_fail(&r, "section must be an object");
     phrases_t ph = {0};
@@ -422,6 +423,7 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
             memset(c->end_mark_last, 1, sizeof c->end_mark_last); /* "" ends every line */
     }
     c->ellipsis_ends = cp_cfg_bool(&tp, "ellipsis_ends_line", 1);
+    c->attribution_max_bytes = (size_t)cp_cfg_num(&tp, "attribution_max_bytes", 0, 0, 1000);
     c->term_rescue = cp_cfg_bool(&tp, "keep_between_kept", 0);
     c->term_continued = cp_cfg_bool(&tp, "keep_continued", 0);
     c->term_prose_min_words = (unsigned)cp_cfg_num(&tp, "keep_prose_min_words", 0, 0, 1e6);
@@ -487,6 +489,7 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
     c->dedup.min_docs = (unsigned)cp_cfg_num(&ld, "min_docs", 2, 2, 1e9);
     c->dedup.min_chars = (size_t)cp_cfg_num(&ld, "min_chars", 20, 0, 1e9);
     cp_cfg_done(&r, &ld);
+    cp_cfg_check(&r, NULL);
 
     if (!r.failed && ph.n) {
         ac_build(&c->ac, &ph);
@@ -684,10 +687,37 @@ static size_t inner_sentence_ends(const char *s, size_t n)
     return k;
 }
 
+static int ends_with_mark(const cp_cleaner *c, const char *s, size_t n);
+
+/* "... in June. (Reuters)": a sentence closed by its end mark, then a short source in brackets, as news
+ * round-ups and gossip columns end every item. Only the last bracket counts, and it must be short. */
+static int ends_with_attribution(const cp_cleaner *c, const char *s, size_t n)
+{
+    if (!n || s[n - 1] != ')')
+        return 0;
+    size_t open = n - 1;
+    while (open > 0 && s[open - 1] != '(' && s[open - 1] != ')')
+        open--;
+    if (open == 0 || s[open - 1] != '(' || n - open > c->attribution_max_bytes)
+        return 0;
+    size_t k = open - 1; /* drop the bracket and the blanks (NBSP included) before it */
+    for (;;) {
+        if (k && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+            k--;
+        else if (k >= 2 && (unsigned char)s[k - 2] == 0xC2 && (unsigned char)s[k - 1] == 0xA0)
+            k -= 2;
+        else
+            break;
+    }
+    return k > 0 && ends_with_mark(c, s, k);
+}
+
 static int ends_with_mark(const cp_cleaner *c, const char *s, size_t n)
 {
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
+    if (c->attribution_max_bytes && ends_with_attribution(c, s, n))
+        return 1;
     if (!c->ellipsis_ends && ((n >= 3 && !memcmp(s + n - 3, "...", 3)) || (n >= 3 && !memcmp(s + n - 3, "\xe2\x80\xa6", 3))))
         return 0; /* a truncated teaser, not the end of a sentence */
     if (n && !c->end_mark_last[(unsigned char)s[n - 1]])

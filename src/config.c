@@ -491,6 +491,7 @@ int cp_cfg_bool(cp_cfg_reader *r, const char *key, int def)
 cp_cfg_reader cp_cfg_sub(cp_cfg_reader *r, const char *key)
 {
     cp_cfg_reader c = *r; /* inherits failed: the first error's message stays */
+    c.name = key;
     c.sec = cp_cfg_get(r, key);
     if (c.sec && !json_is_object(c.sec)) {
         cp_cfg_fail(r, "\"%s\" must be an object", key);
@@ -507,8 +508,30 @@ cp_cfg_reader cp_cfg_sub(cp_cfg_reader *r, const char *key)
     return c;
 }
 
-void cp_cfg_done(cp_cfg_reader *parent, const cp_cfg_reader *child)
+void cp_cfg_check(cp_cfg_reader *r, const char *const *skip)
 {
+    if (!r->sec || !json_is_object(r->sec) || !r->eff || r->failed)
+        return;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)r->sec, k, v) {
+        int ok = k[0] == '_' || !strcmp(k, "about") || !strcmp(k, "source") || !strcmp(k, "why") ||
+                 json_object_get(r->eff, k);
+        for (const char *const *p = skip; p && *p && !ok; p++)
+            ok = !strcmp(*p, k);
+        if (!ok) {
+            if (r->name)
+                cp_cfg_fail(r, "unknown setting \"%s\" in \"%s\"", k, r->name);
+            else
+                cp_cfg_fail(r, "unknown setting \"%s\"", k);
+            return;
+        }
+    }
+}
+
+void cp_cfg_done(cp_cfg_reader *parent, cp_cfg_reader *child)
+{
+    cp_cfg_check(child, NULL);
     if (child->failed && !parent->failed)
         parent->failed = 1; /* the child wrote its message into the shared err buffer */
 }

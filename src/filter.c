@@ -220,7 +220,7 @@ cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
     f->effective = json_object();
     fill_byte_classes(f->cls);
     err[0] = 0;
-    cp_cfg_reader r = {section, f->effective, err, errlen, 0, "filter (default)"};
+    cp_cfg_reader r = {section, f->effective, err, errlen, 0, "filter (default)", NULL};
     if (section && !json_is_object(section))
         cp_cfg_fail(&r, "section must be an object");
     parse_params(&r, &f->def);
@@ -253,6 +253,7 @@ cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
     const json_t *langs = section ? json_object_get(section, "languages") : NULL;
     json_t *le = json_object();
     json_object_set_new(f->effective, "languages", le);
+    cp_cfg_check(&r, NULL); /* no_space_langs and languages are recorded by now */
     if (langs && !json_is_array(langs))
         cp_cfg_fail(&r, "\"languages\" must be a list of language codes");
     size_t nl = langs && json_is_array(langs) ? json_array_size(langs) : 0;
@@ -288,7 +289,7 @@ cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
         json_object_set_new(le, code, eff);
         char what[48];
         snprintf(what, sizeof what, "filter (%s)", code);
-        cp_cfg_reader lr = {merged, eff, err, errlen, 0, what};
+        cp_cfg_reader lr = {merged, eff, err, errlen, 0, what, NULL};
         parse_params(&lr, p);
         snprintf(p->code, sizeof p->code, "%s", code);
         const json_t *ws = json_object_get(lj, "word_rules");

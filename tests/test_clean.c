@@ -158,6 +158,18 @@ static void terminal_punct(void **state)
     assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 0);
     clean(f, BODY "\nእስራኤል የአይሑድ አዲስ ዓመት ከመግባቱ በፊት እየተስፋፋ ያለውን ኮሮና ለመመከት ጥብቅ፡");
     assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 1);
+    /* a gossip column's item: the sentence ends, then its source in brackets; a long bracket, or one after
+     * no end mark, is not an attribution */
+    const char *gossip = "Real Madrid want to sign the England midfielder Jude Bellingham, 19, next summer. (Marca)";
+    assert_string_equal(clean(f, gossip), gossip);
+    assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 0);
+    const char *nbsp = "Chelsea will offer twenty million pounds for the midfielder in January.\xC2\xA0(Fabrizio Romano)";
+    assert_string_equal(clean(f, nbsp), nbsp);
+    clean(f, BODY "\nReal Madrid want to sign the England midfielder Jude Bellingham next summer (Marca)");
+    assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 1);
+    clean(f, BODY "\nReal Madrid want to sign the England midfielder Jude Bellingham, 19, next summer. "
+                  "(a long aside that goes on and on about the club, the player and the fee, not a source)");
+    assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT], 1);
 }
 
 static void bp_line(void **state)

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "corpusprep/clean.h"
 #include "corpusprep/config.h"
+#include "corpusprep/filter.h"
 
 static char root[256];
 
@@ -257,6 +259,59 @@ static void test_validation(void **state)
     json_decref(t);
 }
 
+/* Stage sections (clean, filter) are read with cp_cfg_reader: a key no getter read is a typo and is refused,
+ * at the top and in subsections, while comments ("about", "source", "why", "_...") pass. */
+static int read_stage(const char *json, char *err, size_t errlen)
+{
+    json_t *sec = json_loads(json, 0, NULL);
+    assert_non_null(sec);
+    json_t *eff = json_object();
+    cp_cfg_reader r = {sec, eff, err, errlen, 0, "stage", NULL};
+    cp_cfg_num(&r, "limit", 1, 0, 10);
+    cp_cfg_reader sub = cp_cfg_sub(&r, "part");
+    cp_cfg_bool(&sub, "enabled", 0);
+    cp_cfg_num(&sub, "size", 2, 0, 10);
+    cp_cfg_done(&r, &sub);
+    cp_cfg_check(&r, NULL);
+    json_decref(eff);
+    json_decref(sec);
+    return r.failed ? -1 : 0;
+}
+
+static void test_stage_unknown_keys(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    assert_int_equal(read_stage("{\"limit\":3,\"part\":{\"enabled\":true,\"size\":4}}", err, sizeof err), 0);
+    assert_int_equal(read_stage("{\"about\":\"x\",\"_note\":1,\"part\":{\"source\":\"s\",\"why\":\"w\"}}", err,
+                                sizeof err), 0);
+    err[0] = 0;
+    assert_int_equal(read_stage("{\"limt\":3}", err, sizeof err), -1);
+    assert_non_null(strstr(err, "stage: unknown setting \"limt\""));
+    err[0] = 0;
+    assert_int_equal(read_stage("{\"part\":{\"sise\":4}}", err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown setting \"sise\" in \"part\""));
+    err[0] = 0;
+    assert_int_equal(read_stage("{\"parts\":{}}", err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"parts\""));
+    /* the real stages: every preset loads, and a typo deep in one is refused with its name */
+    err[0] = 0;
+    json_t *t = defaults();
+    assert_int_equal(cp_config_merge_file(t, "news", err, sizeof err), 0);
+    json_t *tp = json_object_get(json_object_get(json_object_get(t, "clean"), "c4_lines"), "terminal_punct");
+    json_object_set_new(tp, "end_mark", json_array());
+    cp_cleaner *c = cp_cleaner_create(json_object_get(t, "clean"), err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "unknown setting \"end_mark\" in \"terminal_punct\""));
+    json_object_del(tp, "end_mark");
+    json_object_set_new(json_object_get(json_object_get(t, "filter"), "fineweb"), "min_line_punct", json_real(0.1));
+    err[0] = 0;
+    cp_filter *f = cp_filter_create(json_object_get(t, "filter"), err, sizeof err);
+    assert_null(f);
+    assert_non_null(strstr(err, "unknown setting \"min_line_punct\" in \"fineweb\""));
+    json_decref(t);
+}
+
 static void size_ok(const char *s, uint64_t want)
 {
     uint64_t v = 12345;
@@ -389,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_stage_unknown_keys),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_presets),
         cmocka_unit_test(test_config_read),

@@ -65,6 +65,7 @@ typedef struct {
     size_t errlen;
     int failed;
     const char *what;    /* message prefix: "clean", "filter (de)" */
+    const char *name;    /* the subsection's key (cp_cfg_sub), for messages; NULL at the top */
 } cp_cfg_reader;
 
 void cp_cfg_fail(cp_cfg_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -74,8 +75,12 @@ int cp_cfg_bool(cp_cfg_reader *r, const char *key, int def);
 /* The reader of sec[key] (which must be an object when present), recording into a new eff[key] that starts
  * with the subsection's "source" text. */
 cp_cfg_reader cp_cfg_sub(cp_cfg_reader *r, const char *key);
-/* Carries a subsection's failure (and its message) up to its parent. */
-void cp_cfg_done(cp_cfg_reader *parent, const cp_cfg_reader *child);
+/* Refuses the keys of r's section that no getter recorded: typos of real settings would otherwise be
+ * ignored. Comments are allowed: "about", "source", "why" and keys starting with '_'. Call after the
+ * section's last getter; skip lists keys read outside the reader (NULL-terminated, may be NULL). */
+void cp_cfg_check(cp_cfg_reader *r, const char *const *skip);
+/* Checks the subsection (cp_cfg_check) and carries its failure (and its message) up to its parent. */
+void cp_cfg_done(cp_cfg_reader *parent, cp_cfg_reader *child);
 
 /* Reads a file of the configuration, named relative to configs/ (e.g. "boilerplate/nl.json"): first beside
  * the config file given with -c, then from the built-in copy of configs/. Returns malloc'd NUL-terminated
