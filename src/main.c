@@ -57,7 +57,7 @@ static void usage(FILE *fp)
 "  --compress KIND        gzip, zstd or none [gzip]\n"
 "  --level N              compression level (gzip 0-9, zstd -7..19) [1]\n"
 "Run:\n"
-"  -t, --threads N        worker threads [all cores]\n"
+"  -t, --threads N        worker threads; -t 1 uses one core [all cores]\n"
 "  -c, --config FILE      JSON config merged over the defaults, or a built-in preset: news (the\n"
 "                         default), c4, gopher, fineweb, none (no line cleaning, no quality filters)\n"
 "  --print-config         print the effective configuration as JSON and exit\n"
