@@ -489,7 +489,7 @@ cp_cleaner *cp_cleaner_create(const json_t *section, char *err, size_t errlen)
     c->dedup.min_docs = (unsigned)cp_cfg_num(&ld, "min_docs", 2, 2, 1e9);
     c->dedup.min_chars = (size_t)cp_cfg_num(&ld, "min_chars", 20, 0, 1e9);
     cp_cfg_done(&r, &ld);
-    cp_cfg_check(&r, NULL);
+    cp_cfg_check(&r);
 
     if (!r.failed && ph.n) {
         ac_build(&c->ac, &ph);

@@ -508,7 +508,7 @@ cp_cfg_reader cp_cfg_sub(cp_cfg_reader *r, const char *key)
     return c;
 }
 
-void cp_cfg_check(cp_cfg_reader *r, const char *const *skip)
+void cp_cfg_check(cp_cfg_reader *r)
 {
     if (!r->sec || !json_is_object(r->sec) || !r->eff || r->failed)
         return;
@@ -517,8 +517,6 @@ void cp_cfg_check(cp_cfg_reader *r, const char *const *skip)
     json_object_foreach((json_t *)r->sec, k, v) {
         int ok = k[0] == '_' || !strcmp(k, "about") || !strcmp(k, "source") || !strcmp(k, "why") ||
                  json_object_get(r->eff, k);
-        for (const char *const *p = skip; p && *p && !ok; p++)
-            ok = !strcmp(*p, k);
         if (!ok) {
             if (r->name)
                 cp_cfg_fail(r, "unknown setting \"%s\" in \"%s\"", k, r->name);
@@ -531,7 +529,7 @@ void cp_cfg_check(cp_cfg_reader *r, const char *const *skip)
 
 void cp_cfg_done(cp_cfg_reader *parent, cp_cfg_reader *child)
 {
-    cp_cfg_check(child, NULL);
+    cp_cfg_check(child);
     if (child->failed && !parent->failed)
         parent->failed = 1; /* the child wrote its message into the shared err buffer */
 }

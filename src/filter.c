@@ -253,7 +253,7 @@ cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
     const json_t *langs = section ? json_object_get(section, "languages") : NULL;
     json_t *le = json_object();
     json_object_set_new(f->effective, "languages", le);
-    cp_cfg_check(&r, NULL); /* no_space_langs and languages are recorded by now */
+    cp_cfg_check(&r); /* no_space_langs and languages are recorded by now */
     if (langs && !json_is_array(langs))
         cp_cfg_fail(&r, "\"languages\" must be a list of language codes");
     size_t nl = langs && json_is_array(langs) ? json_array_size(langs) : 0;

@@ -857,15 +857,7 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
     json_object_set_new(cl, "per_rank", per_rank);
     json_object_set_new(acc, "cluster", cl);
     json_object_set(acc, "config", o->cfg->tree);
-    char *out = json_dumps(acc, JSON_INDENT(2) | JSON_SORT_KEYS);
-    cp_buf p = {0};
-    cp_buf_printf(&p, "%s/stats.json", o->outdir);
-    size_t tl = strlen(out);
-    out = cp_xrealloc(out, tl + 2);
-    out[tl] = '\n';
-    int rc = cp_write_file_atomic(p.data, out, tl + 1, err, errlen);
-    free(out);
-    cp_buf_free(&p);
+    int rc = cp_write_json_atomic(o->outdir, "stats.json", acc, err, errlen);
     if (!rc && !o->quiet)
         print_summary(acc, cl);
     json_decref(acc);

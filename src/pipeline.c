@@ -695,6 +695,21 @@ static void make_lsh(run_t *r, const cp_batch *b)
                 expected / 1e6, need / 1e9, ram / 1e9);
 }
 
+/* One parallel phase over a batch's documents, each thread with its scratch and its phase timing. */
+static void per_doc_phase(run_t *r, cp_batch *b, void (*fn)(run_t *, cp_doc *, scratch_t *))
+{
+    long n = (long)b->n;
+#pragma omp parallel
+    {
+        scratch_t *s = &r->scr[omp_get_thread_num()];
+        phase_begin(s);
+#pragma omp for schedule(dynamic, 8)
+        for (long i = 0; i < n; i++)
+            fn(r, &b->docs[i], s);
+        phase_end(s);
+    }
+}
+
 static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
 {
     const cp_config *cfg = r->cfg;
@@ -713,15 +728,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         r->st->bytes_in += b->bytes_in;
     }
 
-#pragma omp parallel
-    {
-        scratch_t *s = &r->scr[omp_get_thread_num()];
-        phase_begin(s);
-#pragma omp for schedule(dynamic, 8)
-        for (long i = 0; i < n; i++)
-            p1_doc(r, &b->docs[i], s);
-        phase_end(s);
-    }
+    per_doc_phase(r, b, p1_doc);
 
     if (r->mh && !r->lsh && !(r->o->hooks && r->o->hooks->phase != CP_PHASE_LOCAL))
         make_lsh(r, b);
@@ -736,15 +743,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         return 0;
     }
 
-#pragma omp parallel
-    {
-        scratch_t *s = &r->scr[omp_get_thread_num()];
-        phase_begin(s);
-#pragma omp for schedule(dynamic, 8)
-        for (long i = 0; i < n; i++)
-            p2_doc(r, &b->docs[i], s);
-        phase_end(s);
-    }
+    per_doc_phase(r, b, p2_doc);
 
     double t0 = thread_cpu();
     for (long i = 0; i < n; i++)
@@ -897,16 +896,8 @@ static int write_stats(run_t *r, cp_stats *st, char *err, size_t errlen)
 {
     json_t *j = cp_stats_to_json(st);
     json_object_set(j, "config", r->cfg->tree);
-    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int rc = cp_write_json_atomic(r->o->outdir, "stats.json", j, err, errlen);
     json_decref(j);
-    cp_buf p = {0};
-    cp_buf_printf(&p, "%s/stats.json", r->o->outdir);
-    size_t tl = strlen(text);
-    text = cp_xrealloc(text, tl + 2);
-    text[tl] = '\n';
-    int rc = cp_write_file_atomic(p.data, text, tl + 1, err, errlen);
-    free(text);
-    cp_buf_free(&p);
     if (!rc && !r->o->quiet)
         cp_stats_print(st);
     return rc;

@@ -378,3 +378,21 @@ int cp_write_file_atomic(const char *path, const char *data, size_t n, char *err
     cp_buf_free(&tmp);
     return rc;
 }
+
+int cp_write_json_atomic(const char *dir, const char *name, const json_t *j, char *err, size_t errlen)
+{
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text) {
+        snprintf(err, errlen, "%s/%s: cannot serialise", dir, name);
+        return -1;
+    }
+    size_t n = strlen(text);
+    text = cp_xrealloc(text, n + 2);
+    text[n++] = '\n';
+    cp_buf p = {0};
+    cp_buf_printf(&p, "%s/%s", dir, name);
+    int rc = cp_write_file_atomic(p.data, text, n, err, errlen);
+    cp_buf_free(&p);
+    free(text);
+    return rc;
+}

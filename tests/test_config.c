@@ -272,7 +272,7 @@ static int read_stage(const char *json, char *err, size_t errlen)
     cp_cfg_bool(&sub, "enabled", 0);
     cp_cfg_num(&sub, "size", 2, 0, 10);
     cp_cfg_done(&r, &sub);
-    cp_cfg_check(&r, NULL);
+    cp_cfg_check(&r);
     json_decref(eff);
     json_decref(sec);
     return r.failed ? -1 : 0;

@@ -77,8 +77,8 @@ int cp_cfg_bool(cp_cfg_reader *r, const char *key, int def);
 cp_cfg_reader cp_cfg_sub(cp_cfg_reader *r, const char *key);
 /* Refuses the keys of r's section that no getter recorded: typos of real settings would otherwise be
  * ignored. Comments are allowed: "about", "source", "why" and keys starting with '_'. Call after the
- * section's last getter; skip lists keys read outside the reader (NULL-terminated, may be NULL). */
-void cp_cfg_check(cp_cfg_reader *r, const char *const *skip);
+ * section's last getter (a key read outside the reader must be recorded in eff first). */
+void cp_cfg_check(cp_cfg_reader *r);
 /* Checks the subsection (cp_cfg_check) and carries its failure (and its message) up to its parent. */
 void cp_cfg_done(cp_cfg_reader *parent, cp_cfg_reader *child);
 

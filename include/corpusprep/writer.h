@@ -6,6 +6,7 @@
 #ifndef CORPUSPREP_WRITER_H
 #define CORPUSPREP_WRITER_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +42,7 @@ void cp_writer_destroy(cp_writer *w);
 
 /* Writes data to path via path.tmp + rename. Returns 0 or -1 with a message. */
 int cp_write_file_atomic(const char *path, const char *data, size_t n, char *err, size_t errlen);
+/* Writes j as indented JSON with sorted keys and a final newline to dir/name, atomically (stats.json). */
+int cp_write_json_atomic(const char *dir, const char *name, const json_t *j, char *err, size_t errlen);
 
 #endif
