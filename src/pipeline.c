@@ -54,6 +54,7 @@ static void omp_set_num_threads(int n) { (void)n; }
 #include "corpusprep/normalize.h"
 #include "corpusprep/parse.h"
 #include "corpusprep/reader.h"
+#include "corpusprep/warc.h"
 #include "corpusprep/writer.h"
 
 #define QUEUE_BATCHES 3
@@ -78,6 +79,7 @@ typedef struct {
     /* feeder-owned state */
     size_t file_idx;
     cp_reader *r;
+    cp_warc *warc;            /* the current file is WARC (its first line said so) */
     uint64_t seq, batch_index;
     uint64_t done_compressed; /* compressed bytes of files already closed */
     double read_seconds;
@@ -122,6 +124,8 @@ static void close_reader(feeder_t *f)
     if (!f->r)
         return;
     f->done_compressed += cp_reader_bytes_in(f->r);
+    cp_warc_destroy(f->warc);
+    f->warc = NULL;
     cp_reader_close(f->r);
     f->r = NULL;
     f->file_idx++;
@@ -134,6 +138,60 @@ static double thread_cpu(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Copies n bytes to the batch arena and returns their offset + 1 (fill_batch turns it into a pointer). */
+static uintptr_t arena_put(cp_batch *b, const cp_config *cfg, const char *p, size_t n)
+{
+    if (b->arena_len + n > b->arena_cap) {
+        size_t cap = b->arena_cap ? b->arena_cap : cfg->batch_bytes + 65536;
+        while (cap < b->arena_len + n)
+            cap *= 2;
+        b->arena = cp_xrealloc(b->arena, cap);
+        b->arena_cap = cap;
+    }
+    memcpy(b->arena + b->arena_len, p, n);
+    b->arena_len += n;
+    return (uintptr_t)(b->arena_len - n + 1);
+}
+
+/* Adds the next record of a WARC file to the batch: a conversion record as a document (its header fields
+ * as a small JSON object, the block after it), a malformed one as a rejected document, other types only
+ * counted. Returns cp_warc_next's status. */
+static int add_warc_record(feeder_t *f, cp_batch *b)
+{
+    cp_warc_record rec;
+    int st = cp_warc_next(f->warc, &rec);
+    b->bytes_in += rec.bytes;
+    if (st <= 0) {
+        if (st < 0)
+            batch_event(b, 1, "%s", cp_reader_error(f->r));
+        return st;
+    }
+    if (rec.kind != CP_WARC_BAD)
+        cp_counters_add(&b->warc_records, rec.type[0] ? rec.type : "(no WARC-Type)", 1, 0);
+    if (rec.kind == CP_WARC_SKIP)
+        return 1;
+    cp_doc *d = batch_add(b);
+    d->file = (uint32_t)f->file_idx;
+    d->line = rec.record_no;
+    d->seq = f->seq++;
+    d->warc = 1;
+    if (rec.kind == CP_WARC_BAD) {
+        d->reject = rec.reject;
+        d->parse_error = cp_xstrdup(rec.message);
+        if (rec.fatal)
+            batch_event(b, 1, "%s: %s", f->files[f->file_idx], rec.message);
+        d->raw_len = rec.block_len;
+        if (rec.block)
+            d->raw = (const char *)arena_put(b, f->cfg, rec.block, rec.block_len);
+        return 1;
+    }
+    d->raw = (const char *)arena_put(b, f->cfg, rec.meta, rec.meta_len);
+    d->raw_len = rec.meta_len;
+    arena_put(b, f->cfg, rec.block, rec.block_len);
+    d->block_len = rec.block_len;
+    return 1;
 }
 
 static cp_batch *fill_batch(feeder_t *f)
@@ -156,10 +214,19 @@ static cp_batch *fill_batch(feeder_t *f)
                 continue;
             }
         }
+        if (f->warc) {
+            if (add_warc_record(f, b) <= 0)
+                close_reader(f);
+            continue;
+        }
         const char *line;
         size_t len;
         uint64_t line_no;
         int st = cp_reader_getline(f->r, &line, &len, &line_no);
+        if (st == 1 && line_no == 1 && cp_warc_is_start(line, len)) { /* WARC is told by its content */
+            f->warc = cp_warc_create(f->r, f->files[f->file_idx], line, len, cfg->max_line_bytes);
+            continue;
+        }
         if (st == 1 || st == 2) {
             b->bytes_in += len + 1;
             if (st == 1 && is_blank(line, len)) {
@@ -176,16 +243,7 @@ static cp_batch *fill_batch(feeder_t *f)
                 d->reject = "line_too_long";
                 continue;
             }
-            if (b->arena_len + len > b->arena_cap) {
-                size_t cap = b->arena_cap ? b->arena_cap : cfg->batch_bytes + 65536;
-                while (cap < b->arena_len + len)
-                    cap *= 2;
-                b->arena = cp_xrealloc(b->arena, cap);
-                b->arena_cap = cap;
-            }
-            memcpy(b->arena + b->arena_len, line, len);
-            d->raw = (const char *)(uintptr_t)(b->arena_len + 1); /* offset + 1; 0 would mean NULL */
-            b->arena_len += len;
+            d->raw = (const char *)arena_put(b, cfg, line, len); /* offset + 1; 0 would mean NULL */
             continue;
         }
         if (st < 0)
@@ -202,6 +260,12 @@ static cp_batch *fill_batch(feeder_t *f)
 
 static void free_batch(cp_batch *b)
 {
+    for (size_t i = 0; i < b->n; i++)
+        if (b->docs[i].warc) { /* the feeder's message for a malformed record, when the batch never ran */
+            free(b->docs[i].parse_error);
+            b->docs[i].parse_error = NULL;
+        }
+    cp_counters_free(&b->warc_records);
     for (size_t i = 0; i < b->n_events; i++)
         free(b->events[i]);
     free(b->events);
@@ -402,7 +466,8 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
 {
     const cp_config *cfg = r->cfg;
     double t0 = cp_now();
-    if (!d->reject && !cp_parse_doc(d, cfg->text_fields, cfg->n_text_fields, file_name(r, d->file)))
+    if (d->warc ? !cp_warc_parse_doc(d, file_name(r, d->file))
+                : !d->reject && !cp_parse_doc(d, cfg->text_fields, cfg->n_text_fields, file_name(r, d->file)))
         s->line_utf8_fixes += d->line_utf8_fixes;
     double t1 = cp_now();
     s->t[CP_T_PARSE] += t1 - t0;
@@ -650,6 +715,8 @@ static void s2_doc(run_t *r, cp_doc *d)
             note(r, 0, d, d->parse_error);
         else if (!strcmp(d->reject, "not_object") || !strcmp(d->reject, "no_text"))
             note(r, 1, d, NULL);
+        else if (d->warc && strcmp(d->reject, "warc_truncated") && !strncmp(d->reject, "warc_", 5))
+            note(r, 3, d, d->parse_error); /* warc_truncated went out as an input error already */
         else if (!strcmp(d->reject, "line_too_long")) {
             char msg[64];
             snprintf(msg, sizeof msg, "%zu bytes", d->raw_len);
@@ -722,6 +789,10 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
             r->failed_input = 1;
             r->st->files_failed++;
         }
+    }
+    if (!r->counting && !rereading) {
+        for (size_t i = 0; i < b->warc_records.n; i++)
+            cp_counters_add(&r->st->warc_records, b->warc_records.items[i].name, b->warc_records.items[i].docs, 0);
     }
     if (!r->counting) {
         r->st->blank_lines += b->blank_lines;

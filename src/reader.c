@@ -406,7 +406,9 @@ cp_reader *cp_reader_open(const char *path, size_t max_line_bytes, char *err, si
 
 /* ---- input list ---- */
 
-static const char *const input_suffixes[] = { ".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst" };
+static const char *const input_suffixes[] = { ".jsonl", ".json", ".jsonl.gz", ".json.gz", ".jsonl.zst", ".json.zst",
+                                               /* WARC (warc.c): Common Crawl's *.warc.gz, *.warc.wet.gz, ... */
+                                               ".warc", ".warc.gz", ".warc.zst", ".wet", ".wet.gz", ".wet.zst" };
 
 static bool is_input_name(const char *name)
 {

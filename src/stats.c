@@ -37,7 +37,7 @@ uint64_t cp_counters_total(const cp_counters *c)
     return t;
 }
 
-static void counters_free(cp_counters *c)
+void cp_counters_free(cp_counters *c)
 {
     for (size_t i = 0; i < c->n; i++)
         free(c->items[i].name);
@@ -47,9 +47,10 @@ static void counters_free(cp_counters *c)
 
 void cp_stats_free(cp_stats *s)
 {
-    counters_free(&s->rejected);
-    counters_free(&s->langs);
-    counters_free(&s->rules);
+    cp_counters_free(&s->rejected);
+    cp_counters_free(&s->langs);
+    cp_counters_free(&s->rules);
+    cp_counters_free(&s->warc_records);
     json_decref(s->extra);
     s->extra = NULL;
 }
@@ -91,6 +92,13 @@ json_t *cp_stats_to_json(const cp_stats *s)
     json_object_set_new(o, "rejected_chars", counters_json(&s->rejected, doc_bytes));
     json_object_set_new(o, "langs", counters_json(&s->langs, NULL));
     json_object_set_new(o, "clean_rules", counters_json(&s->rules, line_bytes));
+    /* WARC input: records by type; response records hold HTML, which corpusprep does not extract yet */
+    json_object_set_new(o, "warc_records", counters_json(&s->warc_records, NULL));
+    uint64_t html = 0;
+    for (size_t i = 0; i < s->warc_records.n; i++)
+        if (!strcmp(s->warc_records.items[i].name, "response"))
+            html = s->warc_records.items[i].docs;
+    I("warc_html_unsupported", html);
     I("files", s->files);
     I("files_failed", s->files_failed);
     I("blank_lines", s->blank_lines);

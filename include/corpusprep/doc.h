@@ -10,6 +10,7 @@
 
 #include "corpusprep/clean.h"
 #include "corpusprep/langid.h"
+#include "corpusprep/stats.h"
 
 typedef struct {
     uint32_t key_off, key_len; /* raw key (without quotes) in the record line */
@@ -23,6 +24,10 @@ typedef struct {
     uint32_t file;         /* index into the run's file list */
     uint64_t line;         /* 1-based line number in that file */
     uint64_t seq;          /* 0-based position among all documents of the run (input order) */
+    int warc;              /* a WARC record (line is then its record number): raw is the record's header
+                              fields as a JSON object, and block_len bytes of text follow raw in the arena
+                              (see warc.h); for a malformed record raw is its bytes and reject is set */
+    size_t block_len;
 
     /* parse */
     json_t *json;          /* the record; dropped once the output line is built */
@@ -70,6 +75,7 @@ typedef struct {
     char **events;         /* input errors that happened while filling it, in order */
     size_t n_events;
     int *event_fatal;      /* 1 when the event means a file was not read completely */
+    cp_counters warc_records; /* WARC records read while filling it, by WARC-Type */
     int last;              /* no batch follows */
 } cp_batch;
 

@@ -38,7 +38,8 @@ uint64_t cp_reader_bytes_out(const cp_reader *r);
 void cp_reader_close(cp_reader *r);
 
 /* Expands the command-line inputs into the list of files of a run. A directory contributes every regular
- * file below it (recursively) named *.jsonl, *.json, *.jsonl.gz, *.json.gz, *.jsonl.zst or *.json.zst,
+ * file below it (recursively) named *.jsonl, *.json, *.jsonl.gz, *.json.gz, *.jsonl.zst or *.json.zst, or
+ * WARC's *.warc, *.wet (also *.warc.wet), each plain, .gz or .zst,
  * in byte-wise sorted order of their paths; a file or "-" contributes itself, in command-line order.
  * On success returns 0 and sets *files (malloc'd array of malloc'd strings) and *nfiles.
  * Returns -1 with a message in err when an argument does not exist or cannot be listed. */

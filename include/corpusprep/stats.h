@@ -32,6 +32,7 @@ typedef struct {
     cp_counters rejected;   /* reason -> documents, and text bytes they carried */
     cp_counters langs;      /* language -> kept documents, text bytes */
     cp_counters rules;      /* cleaning rule -> lines removed (docs), bytes removed (chars) */
+    cp_counters warc_records; /* WARC-Type -> records read (docs) */
     double stage_seconds[CP_T_N];
     double wall_seconds, cpu_user, cpu_sys;
     long peak_rss_kb;
@@ -40,6 +41,8 @@ typedef struct {
 
 void cp_counters_add(cp_counters *c, const char *name, uint64_t docs, uint64_t chars);
 uint64_t cp_counters_total(const cp_counters *c);
+/* Frees the counters' memory (and zeroes c). */
+void cp_counters_free(cp_counters *c);
 void cp_stats_free(cp_stats *s);
 extern const char *const cp_stage_names[CP_T_N];
 
