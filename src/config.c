@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corpusprep/dolma.h"
 #include "corpusprep/util.h"
 
 struct cp_embedded_file {
@@ -378,7 +379,8 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
     }
 
     SECTION(out, "output");
-    static const char *const out_keys[] = {"compress", "level", "shard_size", "split_by", "keep_rejected", NULL};
+    static const char *const out_keys[] = {"compress", "level", "shard_size", "split_by", "keep_rejected",
+                                           "format", "source", "added", NULL};
     check_keys(&out, out_keys);
     if (!bad) {
         const char *comp = get_str(&out, "compress", "gzip");
@@ -399,6 +401,18 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
         else if (strcmp(split, "none"))
             fail(&out, "split_by", "\"none\" or \"lang\"");
         c->keep_rejected = get_bool(&out, "keep_rejected", 0);
+        const char *format = get_str(&out, "format", "jsonl");
+        if (!strcmp(format, "dolma"))
+            c->format = CP_FORMAT_DOLMA;
+        else if (strcmp(format, "jsonl"))
+            fail(&out, "format", "\"jsonl\" or \"dolma\"");
+        c->dolma_source = get_str(&out, "source", "");
+        const char *added = get_str(&out, "added", "");
+        char why[256];
+        if (!out.bad && cp_dolma_added(added, c->dolma_added, sizeof c->dolma_added, why, sizeof why)) {
+            snprintf(err, errlen, "configuration: %s", why);
+            out.bad = 1;
+        }
         bad |= out.bad;
     }
 

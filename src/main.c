@@ -34,9 +34,11 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
 "Usage: corpusprep [options] -o OUTDIR INPUT...\n"
-"Cleans, deduplicates and language-labels JSONL crawl dumps (one JSON document per line).\n"
-"INPUT is a file (.jsonl, .jsonl.gz, .json.gz, .jsonl.zst; compression is detected from content),\n"
-"a folder (every such file below it, in sorted order) or - for standard input.\n"
+"Cleans, deduplicates and language-labels crawl dumps: JSONL (one JSON document per line) or WARC/WET\n"
+"(Common Crawl; each conversion record is a document, other record types are counted and skipped).\n"
+"INPUT is a file (.jsonl, .jsonl.gz, .json.gz, .jsonl.zst, .warc.wet.gz, .wet, .warc.gz, .warc.zst, ...;\n"
+"compression and WARC are detected from content), a folder (every such file below it, in sorted order)\n"
+"or - for standard input.\n"
 "\n"
 "Input:\n"
 "  --text-field a,b,c     fields to take the text from, first present wins [text,maintext,content,body]\n"
@@ -55,6 +57,10 @@ static void usage(FILE *fp)
 "  --split-by lang        one folder per language, DIR/<lang>/part-...\n"
 "  --shard-size SIZE      uncompressed bytes per output shard [256M]\n"
 "  --compress KIND        gzip, zstd or none [gzip]\n"
+"  --format KIND          kept records as jsonl (the input record, cleaned) or dolma\n"
+"                         ({id,text,source,added,created,metadata}); rejected ones stay jsonl [jsonl]\n"
+"  --source NAME          dolma's source [the input file's name]\n"
+"  --added DATE           dolma's added [the run's UTC date; SOURCE_DATE_EPOCH sets it]\n"
 "  --level N              compression level (gzip 0-9, zstd -7..19) [1]\n"
 "Run:\n"
 "  -t, --threads N        worker threads; -t 1 uses one core [all cores]\n"
@@ -88,7 +94,7 @@ static json_t *split_list(const char *s)
 enum {
     OPT_TEXT_FIELD = 256, OPT_LANGS, OPT_MIN_LANG_SCORE, OPT_KEEP_REJECTED, OPT_SPLIT_BY, OPT_SHARD_SIZE,
     OPT_LEVEL, OPT_PRINT_CONFIG, OPT_VERSION, OPT_COMPRESS, OPT_FORCE, OPT_MAX_LINE, OPT_NO_DEDUP, OPT_DEDUP_URL,
-    OPT_NO_NEAR
+    OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED
 };
 
 #ifdef CP_MPI
@@ -113,6 +119,8 @@ int main(int argc, char **argv)
         {"force", no_argument, 0, OPT_FORCE},        {"max-line", required_argument, 0, OPT_MAX_LINE},
         {"no-dedup", no_argument, 0, OPT_NO_DEDUP},  {"dedup-url", no_argument, 0, OPT_DEDUP_URL},
         {"no-near-dedup", no_argument, 0, OPT_NO_NEAR},
+        {"format", required_argument, 0, OPT_FORMAT}, {"source", required_argument, 0, OPT_SOURCE},
+        {"added", required_argument, 0, OPT_ADDED},
         {"quiet", no_argument, 0, 'q'},              {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
@@ -166,6 +174,9 @@ int main(int argc, char **argv)
         case OPT_NO_DEDUP: json_object_set_new(flags, "dedup.exact", json_false()); break;
         case OPT_DEDUP_URL: json_object_set_new(flags, "dedup.url", json_true()); break;
         case OPT_NO_NEAR: json_object_set_new(flags, "near_dedup.enabled", json_false()); break;
+        case OPT_FORMAT: json_object_set_new(flags, "output.format", json_string(optarg)); break;
+        case OPT_SOURCE: json_object_set_new(flags, "output.source", json_string(optarg)); break;
+        case OPT_ADDED: json_object_set_new(flags, "output.added", json_string(optarg)); break;
         case OPT_LEVEL: {
             long v = strtol(optarg, &end, 10);
             if (*end || end == optarg) {
@@ -269,7 +280,7 @@ int main(int argc, char **argv)
     }
     if (!nfiles && !quiet)
         fprintf(stderr, "corpusprep: warning: no input files found (looked for *.jsonl, *.jsonl.gz, *.json.gz, "
-                        "*.jsonl.zst)\n");
+                        "*.jsonl.zst, *.warc.wet.gz, *.wet, *.warc.gz, ...)\n");
 #ifndef CP_MPI /* in cluster mode rank 0 prepares OUTDIR */
     int prep = cp_output_prepare(outdir, force, err, sizeof err);
     if (prep) {

@@ -47,6 +47,7 @@ static void omp_set_num_threads(int n) { (void)n; }
 
 #include "corpusprep/clean.h"
 #include "corpusprep/dedup.h"
+#include "corpusprep/dolma.h"
 #include "corpusprep/filter.h"
 #include "corpusprep/doc.h"
 #include "corpusprep/langid.h"
@@ -433,6 +434,15 @@ typedef struct {
 static const char *file_name(const run_t *r, uint32_t file)
 {
     return r->o->files[file];
+}
+
+/* dolma's "source": --source, else the input file's name without its folder */
+static const char *dolma_source(const run_t *r, uint32_t file)
+{
+    if (*r->cfg->dolma_source)
+        return r->cfg->dolma_source;
+    const char *f = file_name(r, file), *slash = strrchr(f, '/');
+    return !strcmp(f, "-") ? "stdin" : slash ? slash + 1 : f;
 }
 
 static const char *dup_id(const run_t *r, uint64_t first)
@@ -885,7 +895,10 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
                                  ? dup_id(r, d->dup_of) : NULL;
             if (of && !cfg->near_dup_of && !strcmp(d->reject, "dup_near"))
                 of = NULL; /* a compact index does not know it; cluster mode leaves it out the same way */
-            cp_emit_doc(d, file_name(r, d->file), of, &s->a);
+            if (!d->reject && cfg->format == CP_FORMAT_DOLMA)
+                cp_dolma_emit(d, dolma_source(r, d->file), cfg->dolma_added, &s->a);
+            else
+                cp_emit_doc(d, file_name(r, d->file), of, &s->a);
         }
         double t2 = cp_now();
         c->out_raw = s->a.len;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 enum { CP_COMPRESS_NONE, CP_COMPRESS_GZIP, CP_COMPRESS_ZSTD };
+enum { CP_FORMAT_JSONL, CP_FORMAT_DOLMA };
 
 typedef struct {
     json_t *tree;               /* the effective configuration (borrowed from the caller) */
@@ -32,6 +33,9 @@ typedef struct {
     uint64_t shard_bytes;       /* uncompressed bytes per output shard */
     int split_by_lang;
     int keep_rejected;
+    int format;                 /* CP_FORMAT_*: how kept records are written (rejected ones always as jsonl) */
+    const char *dolma_source;   /* dolma "source" (borrowed from tree); "" = the input file's name */
+    char dolma_added[40];       /* dolma "added", fixed for the run (cp_dolma_added) */
     int threads;                /* 0 = all cores */
 } cp_config;
 

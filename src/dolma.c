@@ -1,0 +1,136 @@
+/* dolma: kept records in dolma's document format. Like cp_emit_doc it splices: the record's other members go
+ * under "metadata" as their original bytes (numbers, escapes, key order), nothing is re-serialised, so the
+ * cost per record is one copy. The "added" date is fixed per run (see cp_dolma_added) so that output stays
+ * byte-identical across thread counts, ranks and reruns. */
+#include "corpusprep/dolma.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int cp_dolma_added(const char *given, char *out, size_t outlen, char *err, size_t errlen)
+{
+    if (given && *given) {
+        int ok = strlen(given) >= 10 && given[4] == '-' && given[7] == '-';
+        for (int i = 0; ok && i < 10; i++)
+            ok = i == 4 || i == 7 || (given[i] >= '0' && given[i] <= '9');
+        if (!ok) {
+            snprintf(err, errlen, "output.added: \"%s\" does not start with a YYYY-MM-DD date", given);
+            return -1;
+        }
+        snprintf(out, outlen, "%s", given);
+        return 0;
+    }
+    time_t t = time(NULL);
+    const char *sde = getenv("SOURCE_DATE_EPOCH"); /* reproducible-builds.org's convention */
+    if (sde && *sde) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(sde, &end, 10);
+        if (*end || errno || v < 0) {
+            snprintf(err, errlen, "SOURCE_DATE_EPOCH: \"%s\" is not a number of seconds", sde);
+            return -1;
+        }
+        t = (time_t)v;
+    }
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, outlen, "%04d-%02d-%02dT00:00:00.000Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return 0;
+}
+
+static const char *line_of(const cp_doc *d, size_t *len)
+{
+    if (d->line_fixed) {
+        *len = strlen(d->line_fixed);
+        return d->line_fixed;
+    }
+    *len = d->raw_len;
+    return d->raw;
+}
+
+/* Does member m's key equal name? Keys with escapes (rare) are decoded by jansson. */
+static int key_is(const char *line, const cp_member *m, const char *name)
+{
+    const char *k = line + m->key_off;
+    size_t nl = strlen(name);
+    if (!memchr(k, '\\', m->key_len))
+        return m->key_len == nl && !memcmp(k, name, nl);
+    json_t *j = json_loadb(k - 1, m->key_len + 2, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    int eq = j && json_is_string(j) && json_string_length(j) == nl && !memcmp(json_string_value(j), name, nl);
+    json_decref(j);
+    return eq;
+}
+
+static void put_string(cp_buf *b, const char *s, size_t n)
+{
+    if (cp_utf8_valid_prefix(s, n) == n) {
+        cp_json_escape(b, s, n);
+        return;
+    }
+    cp_buf fixed = {0}; /* a file name need not be UTF-8; JSON must be */
+    cp_utf8_repair(s, n, &fixed);
+    cp_json_escape(b, fixed.data ? fixed.data : "", fixed.len);
+    cp_buf_free(&fixed);
+}
+
+static const char *const created_keys[] = {"created", "date", "date_published", "date_publish", "published",
+                                            "timestamp", NULL};
+
+void cp_dolma_emit(const cp_doc *d, const char *source, const char *added, cp_buf *b)
+{
+    size_t len;
+    const char *line = line_of(d, &len);
+    cp_buf_reserve(b, len + d->text_len + 256);
+    cp_buf_puts(b, "{\"id\":");
+    put_string(b, d->id, strlen(d->id));
+    cp_buf_puts(b, ",\"text\":");
+    cp_json_escape(b, d->text, d->text_len);
+    cp_buf_puts(b, ",\"source\":");
+    put_string(b, source, strlen(source));
+    cp_buf_puts(b, ",\"added\":");
+    cp_json_escape(b, added, strlen(added));
+
+    /* created: the first date-like member that holds a string (a raw JSON string is copied as is) */
+    const cp_member *created = NULL;
+    for (const char *const *k = created_keys; *k && !created; k++)
+        for (uint32_t i = 0; i < d->n_members; i++) {
+            const cp_member *m = &d->members[i];
+            if ((int)i != d->text_member && m->val_len && line[m->val_off] == '"' && key_is(line, m, *k)) {
+                created = m; /* the last of duplicate keys wins, as in jansson: keep looking */
+            }
+        }
+    if (created) {
+        cp_buf_puts(b, ",\"created\":");
+        cp_buf_append(b, line + created->val_off, created->val_len);
+    }
+
+    cp_buf_puts(b, ",\"metadata\":{");
+    static const char *const ours[] = {"id", "lang", "lang_score", "reject_reason", "dup_of", NULL};
+    int first = 1;
+    for (uint32_t i = 0; i < d->n_members; i++) {
+        const cp_member *m = &d->members[i];
+        if ((int)i == d->text_member)
+            continue;
+        int skip = 0;
+        for (const char *const *o = ours; *o && !skip; o++)
+            skip = key_is(line, m, *o);
+        if (skip)
+            continue;
+        if (!first)
+            cp_buf_putc(b, ',');
+        first = 0;
+        cp_buf_append(b, line + m->key_off - 1, m->key_len + 2);
+        cp_buf_putc(b, ':');
+        cp_buf_append(b, line + m->val_off, m->val_len);
+    }
+    if (d->has_lang) {
+        cp_buf_puts(b, first ? "\"lang\":" : ",\"lang\":");
+        cp_json_escape(b, d->lang.code, strlen(d->lang.code));
+        cp_buf_printf(b, ",\"lang_score\":%.4f", d->lang.score);
+    }
+    cp_buf_puts(b, "}}\n");
+}
