@@ -4,10 +4,12 @@ record per document whose text is a string, each record its own gzip member when
 Crawl writes them). Used by the tests (the DCLM-as-WET run must keep the same texts as the JSONL run) and by
 the WET-vs-JSONL speed comparison.
 
-    python3 bench/make_wet.py IN.jsonl[.gz] OUT.warc.wet[.gz] [--text-field text] [--crlf | --lf]
+    python3 bench/make_wet.py IN.jsonl[.gz] OUT.warc.wet[.gz] [--text-field text] [--lf] [--jsonl SAME.jsonl.gz]
 
 WARC-Target-URI is the record's "url" (when present), WARC-Date its "date" or a fixed date, WARC-Record-ID a
-UUID derived from the document's position (so the file is the same at every run). Only python3's stdlib.
+UUID derived from the document's position (so the file is the same at every run). --jsonl also writes the
+same documents as JSONL with the members a WET record gives ({"id","url","date","text"}), for comparing the
+speed of the two inputs on identical content. Only python3's stdlib.
 """
 import argparse
 import gzip
@@ -30,11 +32,13 @@ def main():
     ap.add_argument("output")
     ap.add_argument("--text-field", default="text")
     ap.add_argument("--lf", action="store_true", help="LF line ends in headers (default CRLF, as WARC says)")
+    ap.add_argument("--jsonl", help="also write the same documents here as gzip'd JSONL")
     a = ap.parse_args()
     eol = "\n" if a.lf else "\r\n"
     opener = gzip.open if a.input.endswith(".gz") else open
     gz = a.output.endswith(".gz")
     n = 0
+    same = gzip.open(a.jsonl, "wt", encoding="utf-8", compresslevel=6) if a.jsonl else None
     with opener(a.input, "rt", encoding="utf-8", errors="surrogateescape") as fin, open(a.output, "wb") as fout:
         def put(rec):
             fout.write(gzip.compress(rec, compresslevel=6, mtime=0) if gz else rec)
@@ -65,7 +69,16 @@ def main():
             h.append(("WARC-Record-ID", f"<urn:uuid:{rid}>"))
             h.append(("Content-Type", "text/plain"))
             put(record(h, text, eol))
+            if same:
+                m = {"id": f"<urn:uuid:{rid}>"}
+                if isinstance(d.get("url"), str):
+                    m["url"] = " ".join(d["url"].split())
+                m["date"] = dict(h)["WARC-Date"]
+                m["text"] = d[a.text_field]
+                same.write(json.dumps(m, ensure_ascii=False) + "\n")
             n += 1
+    if same:
+        same.close()
     print(f"{a.output}: {n} conversion records", file=sys.stderr)
 
 
