@@ -175,6 +175,20 @@ void cp_stats_print(const cp_stats *s)
         fprintf(stderr, "\n");
         free(v);
     }
+    if (s->warc_records.n) {
+        uint64_t html = 0;
+        fprintf(stderr, "  WARC records:");
+        for (size_t i = 0; i < s->warc_records.n; i++) {
+            fprintf(stderr, "%s %s %llu", i ? "," : "", s->warc_records.items[i].name,
+                    (unsigned long long)s->warc_records.items[i].docs);
+            if (!strcmp(s->warc_records.items[i].name, "response"))
+                html = s->warc_records.items[i].docs;
+        }
+        fprintf(stderr, " (only conversion records are documents)\n");
+        if (html)
+            fprintf(stderr, "  warc_html_unsupported: %llu response records skipped: HTML is not extracted; use the "
+                            "crawl's WET files\n", (unsigned long long)html);
+    }
     fprintf(stderr, "  %.1f MB in (%.1f MB compressed), %.1f MB out in %llu shards\n", s->bytes_in / 1e6,
             s->bytes_in_compressed / 1e6, s->bytes_out / 1e6, (unsigned long long)s->shards);
     fprintf(stderr, "  real %.2f s, CPU %.2f s, %.1f MB/s, %.1f MB/s per CPU second, %.0f docs/s, peak RSS %.1f MB\n",

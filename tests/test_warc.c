@@ -505,6 +505,41 @@ static void test_cli_bad_records_and_folders(void **state)
     assert_string_equal(json_string_value(json_object_get(r0, "reject_reason")), "warc_bad_length");
     assert_non_null(strstr(json_string_value(json_object_get(r0, "raw")), TEXT1));
     json_decref(rej);
+
+    /* a truncated gzip member: named with file, record and offset, counted, exit 1 */
+    cp_buf gz = {0}, one = {0};
+    put_record(&one, "\r\n", DOC_HDR("1"), TEXT1, strlen(TEXT1), 1);
+    gzip_member(&gz, one.data, one.len);
+    size_t second = one.len;
+    one.len = 0;
+    put_record(&one, "\r\n", DOC_HDR("2"), TEXT2, strlen(TEXT2), 1);
+    gzip_member(&gz, one.data, one.len);
+    f = P(dir, "cut.warc.wet.gz");
+    write_file(f, gz.data, gz.len - 12, 0);
+    out = P(dir, "out3");
+    const char *args3[] = {"-c", "none", "--keep-rejected", "-o", out, f, NULL};
+    assert_int_equal(run_cli(args3, NULL, &err), 1);
+    snprintf(want, sizeof want, "%s: record 2 at byte %zu: ", f, second);
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "unexpected end of gzip data"));
+    free(err);
+    st = read_stats(out);
+    assert_int_equal(stat_int(st, "docs_kept"), 1);
+    assert_int_equal(sub_int(st, "docs_rejected", "warc_truncated"), 1);
+    assert_int_equal(stat_int(st, "files_failed"), 1);
+    json_decref(st);
+
+    /* standard input: WARC is told by content there too */
+    write_file(P(dir, "whole.wet"), one.data, one.len, 0);
+    out = P(dir, "out4");
+    const char *args4[] = {"-q", "-c", "none", "-o", out, "-", NULL};
+    assert_int_equal(run_cli(args4, P(dir, "whole.wet"), NULL), 0);
+    json_t *recs = read_records(out, 0);
+    assert_int_equal(json_array_size(recs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "url")), "https://example.org/2");
+    json_decref(recs);
+    cp_buf_free(&gz);
+    cp_buf_free(&one);
     cp_buf_free(&b);
 }
 
