@@ -409,7 +409,9 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
         c->dolma_source = get_str(&out, "source", "");
         const char *added = get_str(&out, "added", "");
         char why[256];
-        if (!out.bad && cp_dolma_added(added, c->dolma_added, sizeof c->dolma_added, why, sizeof why)) {
+        /* only a dolma run reads SOURCE_DATE_EPOCH: a stray value must not stop a jsonl run */
+        if (!out.bad && c->format == CP_FORMAT_DOLMA &&
+            cp_dolma_added(added, c->dolma_added, sizeof c->dolma_added, why, sizeof why)) {
             snprintf(err, errlen, "configuration: %s", why);
             out.bad = 1;
         }

@@ -175,6 +175,12 @@ static void test_dolma_output(void **state)
     assert_int_equal(run_cli(a4, NULL, NULL), 2);
     const char *a5[] = {"-q", "--format", "parquet", "-o", o4, in, NULL};
     assert_int_equal(run_cli(a5, NULL, NULL), 2);
+    setenv("SOURCE_DATE_EPOCH", "soon", 1); /* refused by a dolma run, ignored by a jsonl run */
+    const char *a6[] = {"-q", "--format", "dolma", "-o", o4, in, NULL};
+    assert_int_equal(run_cli(a6, NULL, NULL), 2);
+    const char *a7[] = {"-q", "-o", o4, in, NULL};
+    assert_int_equal(run_cli(a7, NULL, NULL), 0);
+    unsetenv("SOURCE_DATE_EPOCH");
 }
 
 /* WARC input: created is WARC-Date, url under metadata. */
