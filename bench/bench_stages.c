@@ -87,7 +87,7 @@ int main(int argc, char **argv)
         docs[i].line = i + 1;
         cp_parse_doc(&docs[i], fields, 4, argv[1]);
     }
-    row("parse (jansson + member scan)", line_bytes, cpu() - t, NULL);
+    row("parse (json_scan)", line_bytes, cpu() - t, NULL);
 
     double text_bytes = 0;
     cp_buf a = {0}, b = {0}, c = {0};
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
     cp_buf out = {0};
     t = cpu();
     for (size_t i = 0; i < n; i++)
-        if (docs[i].json) {
+        if (docs[i].object) {
             docs[i].has_lang = 1;
             cp_emit_doc(&docs[i], argv[1], NULL, &out);
         }

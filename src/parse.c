@@ -1,6 +1,7 @@
-/* JSON in and out. jansson validates each line and gives us the text, id and url; a small scanner over
- * the validated line records where each top-level member's raw bytes are, so the output record can keep
- * every other member byte for byte (numbers, key order, escapes) instead of re-serialising it. */
+/* JSON in and out. json_scan validates each line in one pass and lists the top-level members as byte
+ * spans; only the members we read (the text, id, url) are decoded. The output record is spliced from the
+ * original bytes of every other member (numbers, key order, escapes) instead of being re-serialised.
+ * Pure per document and thread-safe. */
 #include "corpusprep/parse.h"
 
 #include <inttypes.h>
@@ -8,93 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t skip_ws(const char *s, size_t i, size_t n)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-        i++;
-    return i;
-}
+#include "corpusprep/json_scan.h"
 
-/* s[i] is '"'; returns the index just past the closing quote. */
-static size_t skip_string(const char *s, size_t i, size_t n)
-{
-    i++;
-    while (i < n) {
-        const char *q = memchr(s + i, '"', n - i);
-        if (!q)
-            return n;
-        size_t j = (size_t)(q - s);
-        size_t bs = 0; /* an odd number of backslashes before the quote escapes it */
-        while (j - bs > i && s[j - bs - 1] == '\\')
-            bs++;
-        if (!(bs & 1))
-            return j + 1;
-        i = j + 1;
-    }
-    return n;
-}
-
-static size_t skip_value(const char *s, size_t i, size_t n)
-{
-    if (i >= n)
-        return n;
-    if (s[i] == '"')
-        return skip_string(s, i, n);
-    if (s[i] == '{' || s[i] == '[') {
-        int depth = 0;
-        while (i < n) {
-            char c = s[i];
-            if (c == '"') {
-                i = skip_string(s, i, n);
-                continue;
-            }
-            if (c == '{' || c == '[')
-                depth++;
-            else if (c == '}' || c == ']') {
-                if (--depth == 0)
-                    return i + 1;
-            }
-            i++;
-        }
-        return n;
-    }
-    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
-           s[i] != '\r' && s[i] != '\n')
-        i++;
-    return i;
-}
-
-/* Lists the top-level members of a line that jansson already accepted as an object. */
-static void scan_members(cp_doc *d, const char *s, size_t n)
-{
-    size_t cap = 16;
-    d->members = cp_xmalloc(cap * sizeof *d->members);
-    d->n_members = 0;
-    size_t i = skip_ws(s, 0, n);
-    if (i >= n || s[i] != '{')
-        return;
-    i = skip_ws(s, i + 1, n);
-    while (i < n && s[i] == '"') {
-        size_t kend = skip_string(s, i, n);
-        size_t v = skip_ws(s, kend, n);
-        if (v >= n || s[v] != ':')
-            return;
-        v = skip_ws(s, v + 1, n);
-        size_t vend = skip_value(s, v, n);
-        if (d->n_members == cap) {
-            cap *= 2;
-            d->members = cp_xrealloc(d->members, cap * sizeof *d->members);
-        }
-        cp_member *m = &d->members[d->n_members++];
-        m->key_off = (uint32_t)(i + 1);
-        m->key_len = (uint32_t)(kend - i - 2);
-        m->val_off = (uint32_t)v;
-        m->val_len = (uint32_t)(vend - v);
-        i = skip_ws(s, vend, n);
-        if (i < n && s[i] == ',')
-            i = skip_ws(s, i + 1, n);
-    }
-}
+/* cp_member.role: what the key is, decided once at parse for emit */
+enum { ROLE_OTHER = 0, ROLE_OURS, ROLE_ID, ROLE_URL };
 
 static const char *line_of(const cp_doc *d, size_t *len)
 {
@@ -106,17 +24,35 @@ static const char *line_of(const cp_doc *d, size_t *len)
     return d->raw;
 }
 
-/* Does member m's key equal name? Keys with escapes are decoded by jansson (rare). */
-static int key_is(const char *line, const cp_member *m, const char *name)
+/* Does member m's key, decoded, equal name[0..nl)? */
+static int key_is(const char *line, const cp_member *m, const char *name, size_t nl)
 {
     const char *k = line + m->key_off;
-    size_t nl = strlen(name);
-    if (!memchr(k, '\\', m->key_len))
+    if (!m->key_escaped)
         return m->key_len == nl && !memcmp(k, name, nl);
-    json_t *j = json_loadb(k - 1, m->key_len + 2, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    int eq = j && json_is_string(j) && json_string_length(j) == nl && !memcmp(json_string_value(j), name, nl);
-    json_decref(j);
+    if (m->key_len < nl) /* decoding never makes a key longer */
+        return 0;
+    char small[64], *buf = m->key_len <= sizeof small ? small : cp_xmalloc(m->key_len);
+    size_t dl = cp_json_unescape(k, m->key_len, buf);
+    int eq = dl == nl && !memcmp(buf, name, nl);
+    if (buf != small)
+        free(buf);
     return eq;
+}
+
+/* The decoded value of a string member, NUL-terminated, in a new allocation; *len excludes the NUL. */
+static char *string_value(const char *line, const cp_member *m, size_t *len)
+{
+    const char *v = line + m->val_off + 1;
+    size_t n = m->val_len - 2;
+    char *out = cp_xmalloc(n + 1);
+    if (m->val_escaped)
+        n = cp_json_unescape(v, n, out);
+    else
+        memcpy(out, v, n);
+    out[n] = 0;
+    *len = n;
+    return out;
 }
 
 static char *make_source(const char *file_name, uint64_t line)
@@ -128,66 +64,108 @@ static char *make_source(const char *file_name, uint64_t line)
     return b.data;
 }
 
+/* "column N: reason (found ...)": N counts characters from 1 (the line is valid UTF-8 here); the message
+ * is plain ASCII whatever the line holds, so it can be written into JSON as it is. */
+static char *describe_error(const char *line, size_t len, const cp_json_error *e)
+{
+    size_t col = 1;
+    for (size_t i = 0; i < e->offset && i < len; i++)
+        col += (line[i] & 0xC0) != 0x80;
+    cp_buf b = {0};
+    cp_buf_printf(&b, "column %zu: %s", col, e->reason);
+    unsigned char c = e->offset < len ? (unsigned char)line[e->offset] : 0;
+    if (e->offset >= len)
+        cp_buf_puts(&b, " (found the end of the line)");
+    else if (c > 0x20 && c < 0x7F)
+        cp_buf_printf(&b, " (found '%c')", c);
+    else
+        cp_buf_printf(&b, " (found byte 0x%02X)", c);
+    return b.data;
+}
+
 int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, const char *file_name)
 {
     if (!d->raw)
         return -1; /* line_too_long, set by the reader */
     size_t len = d->raw_len;
     const char *line = d->raw;
-    json_error_t err;
-    /* jansson refuses invalid UTF-8 and raw NUL bytes; validating first would cost every line a pass, so
-     * repair only lines that fail, and retry. */
-    d->json = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
-    if (!d->json && cp_utf8_valid_prefix(d->raw, d->raw_len) != d->raw_len) {
+    cp_json_error err;
+    uint32_t cap = 0;
+    d->members = NULL;
+    /* The scanner refuses invalid UTF-8 and raw NUL bytes; validating first would cost every line a pass,
+     * so repair only lines that fail, and retry. */
+    cp_json_type t = cp_json_scan(line, len, &d->members, &d->n_members, &cap, &err);
+    if (!t && cp_utf8_valid_prefix(d->raw, d->raw_len) != d->raw_len) {
         cp_buf fixed = {0};
         d->line_utf8_fixes = cp_utf8_repair(d->raw, d->raw_len, &fixed);
         cp_buf_reserve(&fixed, 0);
         fixed.data[fixed.len] = 0;
         d->line_fixed = fixed.data;
         line = line_of(d, &len);
-        d->json = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
+        t = cp_json_scan(line, len, &d->members, &d->n_members, &cap, &err);
     }
-    if (!d->json) {
+    if (!t) {
         d->reject = "parse_error";
-        cp_buf b = {0};
-        cp_buf_printf(&b, "column %d: %s", err.column, err.text);
-        d->parse_error = b.data;
+        d->parse_error = describe_error(line, len, &err);
         return -1;
     }
-    if (!json_is_object(d->json)) {
+    if (t != CP_JSON_OBJECT) {
         d->reject = "not_object";
         return -1;
     }
-    scan_members(d, line, len);
-    json_t *id = json_object_get(d->json, "id");
-    if (json_is_string(id) && json_string_length(id))
-        d->id = cp_xstrndup(json_string_value(id), json_string_length(id));
-    else if (json_is_integer(id)) {
+    d->object = 1;
+    /* Duplicate keys: the last one counts, as it did with jansson (json_object_get). */
+    int id_m = -1, url_m = -1;
+    for (uint32_t i = 0; i < d->n_members; i++) {
+        cp_member *m = &d->members[i];
+        static const char *const ours[] = {"text", "lang", "lang_score", "reject_reason", "dup_of"};
+        m->role = ROLE_OTHER;
+        if (key_is(line, m, "id", 2)) {
+            m->role = ROLE_ID;
+            id_m = (int)i;
+        } else if (key_is(line, m, "url", 3)) {
+            m->role = ROLE_URL;
+            url_m = (int)i;
+        } else
+            for (size_t o = 0; o < sizeof ours / sizeof *ours; o++)
+                if (key_is(line, m, ours[o], strlen(ours[o]))) {
+                    m->role = ROLE_OURS;
+                    break;
+                }
+    }
+    const cp_member *id = id_m >= 0 ? &d->members[id_m] : NULL;
+    if (id && id->type == CP_JSON_STRING && id->val_len > 2) { /* a non-empty string */
+        size_t n;
+        d->id = string_value(line, id, &n);
+    } else if (id && id->type == CP_JSON_INTEGER) {
         cp_buf b = {0};
-        cp_buf_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        cp_buf_printf(&b, "%" PRId64, cp_json_integer_value(line + id->val_off, id->val_len));
         d->id = b.data;
     } else {
         d->id = make_source(file_name, d->line);
         d->id_generated = 1;
     }
-    json_t *url = json_object_get(d->json, "url");
-    if (json_is_string(url)) {
-        d->url = json_string_value(url);
-        d->url_len = json_string_length(url);
+    if (url_m >= 0 && d->members[url_m].type == CP_JSON_STRING) {
+        const cp_member *u = &d->members[url_m];
+        if (u->val_escaped) {
+            d->url_buf = string_value(line, u, &d->url_len);
+            d->url = d->url_buf;
+        } else {
+            d->url = line + u->val_off + 1;
+            d->url_len = u->val_len - 2;
+        }
     }
     d->text_member = -1;
     for (size_t f = 0; f < n_text_fields; f++) {
-        json_t *t = json_object_get(d->json, text_fields[f]);
-        if (!json_is_string(t))
+        size_t nl = strlen(text_fields[f]);
+        int m = (int)d->n_members - 1;
+        while (m >= 0 && !key_is(line, &d->members[m], text_fields[f], nl))
+            m--;
+        if (m < 0 || d->members[m].type != CP_JSON_STRING)
             continue;
-        /* jansson keeps the last of duplicate keys; so does the output */
-        for (int m = (int)d->n_members - 1; m >= 0; m--)
-            if (key_is(line, &d->members[m], text_fields[f])) {
-                d->text_member = m;
-                break;
-            }
-        d->text = cp_xstrndup(json_string_value(t), json_string_length(t));
-        d->text_len = d->text_in_len = json_string_length(t);
+        d->text_member = m;
+        d->text = string_value(line, &d->members[m], &d->text_len);
+        d->text_in_len = d->text_len;
         return 0;
     }
     d->reject = "no_text";
@@ -221,12 +199,11 @@ static void emit_raw_reject(const cp_doc *d, const char *file_name, cp_buf *b)
 
 void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, cp_buf *b)
 {
-    if (!d->json || !json_is_object(d->json)) {
+    if (!d->object) {
         emit_raw_reject(d, file_name, b);
     } else {
         size_t len;
         const char *line = line_of(d, &len);
-        static const char *const ours[] = {"text", "lang", "lang_score", "reject_reason", "dup_of", NULL};
         int has_id = 0, first = 1;
         cp_buf_reserve(b, len + d->text_len + 128);
         cp_buf_putc(b, '{');
@@ -238,14 +215,11 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
                 first = 0;
                 continue;
             }
-            int skip = 0;
-            for (const char *const *o = ours; *o && !skip; o++)
-                skip = key_is(line, m, *o);
-            if (skip)
+            if (m->role == ROLE_OURS)
                 continue;
-            if (key_is(line, m, "id")) {
-                if (d->id_generated && !json_is_integer(json_object_get(d->json, "id")))
-                    continue; /* "" or a non-scalar id: ours replaces it, so dup_of names what is written */
+            if (m->role == ROLE_ID) {
+                if (d->id_generated)
+                    continue; /* "", null or a non-integer id: ours replaces it, so dup_of names what is written */
                 has_id = 1;
             }
             if (!first)
@@ -281,9 +255,9 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
 
 void cp_doc_release(cp_doc *d)
 {
-    json_decref(d->json);
-    d->json = NULL;
+    d->object = 0;
     free(d->line_fixed);
+    free(d->url_buf);
     free(d->members);
     free(d->id);
     free(d->parse_error);
@@ -292,7 +266,8 @@ void cp_doc_release(cp_doc *d)
     free(d->drop);
     cp_line_hashes_free(&d->lines);
     d->drop = NULL;
-    d->line_fixed = d->parse_error = d->text = d->id = NULL;
+    d->line_fixed = d->parse_error = d->text = d->id = d->url_buf = NULL;
+    d->url = NULL;
     d->members = NULL;
     d->bands = NULL;
 }

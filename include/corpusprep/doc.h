@@ -4,18 +4,17 @@
 #ifndef CORPUSPREP_DOC_H
 #define CORPUSPREP_DOC_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "corpusprep/clean.h"
+#include "corpusprep/json_scan.h"
 #include "corpusprep/langid.h"
 #include "corpusprep/stats.h"
 
-typedef struct {
-    uint32_t key_off, key_len; /* raw key (without quotes) in the record line */
-    uint32_t val_off, val_len; /* raw value */
-} cp_member;
+/* A top-level member of the record: raw key (without quotes) and raw value in the record line; role is
+ * what parse found the key to be, for emit. */
+typedef cp_json_member cp_member;
 
 typedef struct {
     /* reader */
@@ -30,7 +29,7 @@ typedef struct {
     size_t block_len;
 
     /* parse */
-    json_t *json;          /* the record; dropped once the output line is built */
+    int object;            /* the line is a JSON object: it is written back member by member */
     char *line_fixed;      /* the line with invalid UTF-8 repaired, when it needed it (else NULL) */
     size_t line_utf8_fixes;
     cp_member *members;    /* top-level members of the record, in order */
@@ -38,9 +37,10 @@ typedef struct {
     int text_member;       /* index of the member the text came from */
     char *id;              /* "id" of the record (a string, or an integer written in decimal), else "<file>:<line>" */
     int id_generated;      /* id is "<file>:<line>" */
-    const char *url;       /* borrowed from json */
+    const char *url;       /* "url" when a string: into the line, or url_buf when it had escapes; else NULL */
     size_t url_len;
-    char *parse_error;     /* jansson's message, for parse_error rejects */
+    char *url_buf;         /* the decoded url, when it needed decoding */
+    char *parse_error;     /* why the line is not JSON ("column N: reason"), for parse_error rejects */
 
     /* normalise + clean */
     char *text;            /* the text every later stage sees, NUL-terminated, valid UTF-8 */

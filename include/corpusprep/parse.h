@@ -1,15 +1,17 @@
 /* parse: one JSONL line in, one record with its text out; and the way back, a record out as a JSON line.
- * Pure per document and thread-safe; jansson values are never shared between threads. */
+ * Pure per document and thread-safe. The line is checked and split by json_scan (no jansson). */
 #ifndef CORPUSPREP_PARSE_H
 #define CORPUSPREP_PARSE_H
 
 #include "corpusprep/doc.h"
 #include "corpusprep/util.h"
 
-/* Parses d->raw: repairs invalid UTF-8 (U+FFFD) and drops raw NUL bytes first, so that one bad byte does
- * not cost the whole record; then jansson. On success sets d->json, members, text (the first of
- * text_fields that is a string; not yet normalised, a copy), id, url, and returns 0. Otherwise sets
- * d->reject to "parse_error" (not JSON; d->parse_error says why), "not_object" or "no_text" and returns -1.
+/* Parses d->raw as one JSON text (json_scan.h says exactly what is accepted). A line that fails and holds
+ * invalid UTF-8 or raw NUL bytes is repaired (U+FFFD, NULs dropped) and tried again, so that one bad byte
+ * does not cost the whole record. On success sets d->object, members, text (the first of text_fields that
+ * is a string, in the last member of that name; not yet normalised, a copy), id, url, and returns 0.
+ * Otherwise sets d->reject to "parse_error" (not JSON; d->parse_error says where and why, in ASCII),
+ * "not_object" (d->object stays 0) or "no_text" and returns -1.
  * file_name is used to make "<file>:<line>" ids. */
 int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, const char *file_name);
 
