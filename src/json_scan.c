@@ -416,7 +416,6 @@ cp_json_type cp_json_scan(const char *line, size_t n, cp_json_member **members, 
                 m->type = vtype;
                 m->key_escaped = kesc;
                 m->val_escaped = vesc;
-                m->role = 0;
                 i = skip_ws(s, n, i);
                 if (i < n && s[i] == ',') {
                     i = skip_ws(s, n, i + 1);

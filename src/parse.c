@@ -11,9 +11,6 @@
 
 #include "corpusprep/json_scan.h"
 
-/* cp_member.role: what the key is, decided once at parse for emit */
-enum { ROLE_OTHER = 0, ROLE_OURS, ROLE_ID, ROLE_URL };
-
 static const char *line_of(const cp_doc *d, size_t *len)
 {
     if (d->line_fixed) {
@@ -24,11 +21,12 @@ static const char *line_of(const cp_doc *d, size_t *len)
     return d->raw;
 }
 
-/* Does member m's key, decoded, equal name[0..nl)? */
+/* Does member m's key, decoded, equal name[0..nl)? (Members may come from warc.c too, which sets only the
+ * spans: look for a backslash rather than trust key_escaped.) */
 static int key_is(const char *line, const cp_member *m, const char *name, size_t nl)
 {
     const char *k = line + m->key_off;
-    if (!m->key_escaped)
+    if (!memchr(k, '\\', m->key_len))
         return m->key_len == nl && !memcmp(k, name, nl);
     if (m->key_len < nl) /* decoding never makes a key longer */
         return 0;
@@ -117,21 +115,10 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
     /* Duplicate keys: the last one counts, as it did with jansson (json_object_get). */
     int id_m = -1, url_m = -1;
     for (uint32_t i = 0; i < d->n_members; i++) {
-        cp_member *m = &d->members[i];
-        static const char *const ours[] = {"text", "lang", "lang_score", "reject_reason", "dup_of"};
-        m->role = ROLE_OTHER;
-        if (key_is(line, m, "id", 2)) {
-            m->role = ROLE_ID;
+        if (key_is(line, &d->members[i], "id", 2))
             id_m = (int)i;
-        } else if (key_is(line, m, "url", 3)) {
-            m->role = ROLE_URL;
+        else if (key_is(line, &d->members[i], "url", 3))
             url_m = (int)i;
-        } else
-            for (size_t o = 0; o < sizeof ours / sizeof *ours; o++)
-                if (key_is(line, m, ours[o], strlen(ours[o]))) {
-                    m->role = ROLE_OURS;
-                    break;
-                }
     }
     const cp_member *id = id_m >= 0 ? &d->members[id_m] : NULL;
     if (id && id->type == CP_JSON_STRING && id->val_len > 2) { /* a non-empty string */
@@ -197,6 +184,19 @@ static void emit_raw_reject(const cp_doc *d, const char *file_name, cp_buf *b)
     cp_buf_puts(b, "}\n");
 }
 
+/* Is m one of the members the output sets itself ("text" when the text is another member)? */
+static int is_ours(const char *line, const cp_member *m)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } ours[] = {{"text", 4}, {"lang", 4}, {"lang_score", 10}, {"reject_reason", 13}, {"dup_of", 6}};
+    for (size_t o = 0; o < sizeof ours / sizeof *ours; o++)
+        if (key_is(line, m, ours[o].name, ours[o].len))
+            return 1;
+    return 0;
+}
+
 void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, cp_buf *b)
 {
     if (!d->object) {
@@ -215,9 +215,9 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
                 first = 0;
                 continue;
             }
-            if (m->role == ROLE_OURS)
+            if (is_ours(line, m))
                 continue;
-            if (m->role == ROLE_ID) {
+            if (key_is(line, m, "id", 2)) {
                 if (d->id_generated)
                     continue; /* "", null or a non-integer id: ours replaces it, so dup_of names what is written */
                 has_id = 1;

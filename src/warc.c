@@ -429,8 +429,8 @@ int cp_warc_parse_doc(cp_doc *d, const char *file_name)
     }
     const char *s = d->raw;
     size_t n = d->raw_len;
-    d->json = json_object(); /* an object record; its members are read from the meta bytes below */
-    d->members = cp_xmalloc(5 * sizeof *d->members);
+    d->object = 1; /* an object record; its members are read from the meta bytes below */
+    d->members = cp_xcalloc(5, sizeof *d->members);
     d->n_members = 0;
     d->text_member = -1;
     size_t i = 1;
@@ -452,14 +452,9 @@ int cp_warc_parse_doc(cp_doc *d, const char *file_name)
             if (!memchr(v, '\\', vl)) {
                 d->url = v; /* the arena outlives the document */
                 d->url_len = vl;
-            } else { /* decoded once, kept in the record's json, as the JSON path does */
-                size_t ul;
-                char *u = member_string(s, m, &ul);
-                json_object_set_new(d->json, "url", json_stringn(u, ul));
-                free(u);
-                json_t *j = json_object_get(d->json, "url");
-                d->url = json_string_value(j);
-                d->url_len = json_string_length(j);
+            } else { /* decoded once, as the JSON path does */
+                d->url_buf = member_string(s, m, &d->url_len);
+                d->url = d->url_buf;
             }
         }
         d->n_members++;

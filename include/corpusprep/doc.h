@@ -12,8 +12,7 @@
 #include "corpusprep/langid.h"
 #include "corpusprep/stats.h"
 
-/* A top-level member of the record: raw key (without quotes) and raw value in the record line; role is
- * what parse found the key to be, for emit. */
+/* A top-level member of the record: raw key (without quotes) and raw value in the record line. */
 typedef cp_json_member cp_member;
 
 typedef struct {

@@ -34,7 +34,6 @@ typedef struct {
     uint8_t type;              /* cp_json_type of the value */
     uint8_t key_escaped;       /* the key holds a backslash escape */
     uint8_t val_escaped;       /* the value is a string holding a backslash escape */
-    uint8_t role;              /* not set by the scanner: free for the caller */
 } cp_json_member;
 
 /* Where and why a line is not JSON. reason is a static ASCII string. */
