@@ -379,6 +379,10 @@ cp_json_type cp_json_scan(const char *line, size_t n, cp_json_member **members, 
     scanner sc = {s, n, err};
     uint8_t type = CP_JSON_INVALID, dummy = 0;
     *n_members = 0;
+    if (n > UINT32_MAX) { /* member offsets are 32-bit (only with --max-line above 4G) */
+        fail(&sc, 0, "line longer than 4 GiB");
+        return CP_JSON_INVALID;
+    }
     size_t i = skip_ws(s, n, 0);
     if (i < n && s[i] == '{') {
         type = CP_JSON_OBJECT;

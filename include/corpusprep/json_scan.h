@@ -42,7 +42,7 @@ typedef struct {
     const char *reason;
 } cp_json_error;
 
-/* Scans s[0..n) (need not be NUL-terminated; n < 4 GiB). Returns the type of the top-level value, or
+/* Scans s[0..n) (need not be NUL-terminated; a line of 4 GiB or more is refused as such). Returns the type of the top-level value, or
  * CP_JSON_INVALID with *err set. When the value is an object, its members in order (duplicates
  * included) are stored in *members, which is grown with cp_xrealloc as needed (*cap elements allocated;
  * start from NULL and 0), and *n_members is set; otherwise *n_members is 0. The caller frees *members. */
