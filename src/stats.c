@@ -115,11 +115,8 @@ json_t *cp_stats_to_json(const cp_stats *s)
     I("line_dedup_table_bytes", s->line_dedup_table_bytes);
 #undef I
     json_t *t = json_object();
-    double cpu_stages = 0;
-    for (int i = 0; i < CP_T_N; i++) {
+    for (int i = 0; i < CP_T_N; i++)
         json_object_set_new(t, cp_stage_names[i], json_real(s->stage_seconds[i]));
-        cpu_stages += s->stage_seconds[i];
-    }
     json_object_set_new(o, "stage_cpu_seconds", t);
     json_object_set_new(o, "wall_seconds", json_real(s->wall_seconds));
     json_object_set_new(o, "cpu_seconds", json_real(s->cpu_user + s->cpu_sys));
