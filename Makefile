@@ -30,7 +30,10 @@ CONFIGS  = $(shell find configs -type f \( -name '*.json' -o -name '*.txt' \) | 
 LIB_OBJ  = $(LIB_C:src/%.c=$(BUILD)/obj/%.o) $(LIB_CC:src/%.cc=$(BUILD)/obj/%.o) $(BUILD)/obj/configs_embed.o
 LIB      = $(BUILD)/libcorpusprep.a
 BIN      = $(BUILD)/corpusprep
-TESTS    = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
+# Each fuzz harness also runs without libFuzzer: replay_<h> feeds it tests/fuzz/regress/<h>/ (see fuzz below).
+FUZZ_HARNESSES = record reader config json keys
+REPLAYS  = $(FUZZ_HARNESSES:%=$(BUILD)/replay_%)
+TESTS    = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) $(REPLAYS)
 
 .PHONY: all deps test unit e2e demo bench asan install clean sample
 all: $(BIN)
@@ -93,7 +96,35 @@ install: $(BIN)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/corpusprep
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-cov
+
+# ---- fuzzing (issue 11) ----
+# `make fuzz` builds the libFuzzer harnesses of tests/fuzz/ with clang (ASan + UBSan, into FUZZ_BUILD), builds
+# the seed corpora from ../shared and the tests' fixtures, and runs each harness for FUZZ_SECONDS;
+# `make fuzz FUZZ_SECONDS=3600` is the campaign. `make fuzz-cov` replays the corpora through a build with
+# clang's source coverage and prints llvm-cov's line coverage of src/. The library is built without OpenMP
+# there (one document at a time; no libomp needed). Crashes go to FUZZ_BUILD/artifacts/<harness>/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+DEB_FUZZ      = clang llvm
+FUZZ_MAKE     = $(MAKE) --no-print-directory CC=clang CXX=clang++ OMP= OPT="-O1 -g -fno-omit-frame-pointer"
+.PHONY: fuzz fuzz-build fuzz-cov fuzz-bins
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_HARNESSES)
+fuzz-build: deps
+	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_FUZZ)" deps
+	$(FUZZ_MAKE) BUILD=$(FUZZ_BUILD) SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-bins
+fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz_%)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/fuzz -fsanitize=fuzzer $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_common.h $(LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/fuzz -DREPLAY_DIR='"tests/fuzz/regress/$*"' $< tests/fuzz/replay.c \
+	  $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+fuzz-cov: deps
+	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_FUZZ)" deps
+	$(FUZZ_MAKE) BUILD=build-cov SAN="-fprofile-instr-generate -fcoverage-mapping" $(FUZZ_HARNESSES:%=build-cov/replay_%)
+	FUZZ_BUILD=$(FUZZ_BUILD) sh tests/fuzz/cov.sh build-cov $(FUZZ_HARNESSES)
 
 # ---- cluster mode (issue 5) ----
 # `make MPI=1` also builds $(BUILD)/corpusprep-mpi with the MPI compiler wrapper MPICC (the cluster's own MPI;
