@@ -35,7 +35,7 @@ FUZZ_HARNESSES = record reader config json keys
 REPLAYS  = $(FUZZ_HARNESSES:%=$(BUILD)/replay_%)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) $(REPLAYS)
 
-.PHONY: all deps test unit e2e demo bench asan install clean sample
+.PHONY: all deps test unit e2e demo bench bench-patho asan install clean sample
 all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
@@ -88,6 +88,10 @@ bench: deps
 	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_BENCH)" deps $(BIN) $(BUILD)/bench_stages $(BUILD)/bench_minhash
 	BUILD=$(BUILD) sh bench/run.sh
 
+# Pathological but legal inputs at two sizes each (issue 11): time should grow linearly with size.
+bench-patho: deps $(BIN)
+	python3 bench/patho.py $(BIN) $(BUILD)/bench-patho $(if $(PATHO_SCALE),--scale $(PATHO_SCALE))
+
 $(BUILD)/bench_%: bench/bench_%.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
@@ -107,7 +111,7 @@ clean:
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
-DEB_FUZZ      = clang llvm
+DEB_FUZZ      = clang llvm libclang-rt-dev
 FUZZ_MAKE     = $(MAKE) --no-print-directory CC=clang CXX=clang++ OMP= OPT="-O1 -g -fno-omit-frame-pointer"
 .PHONY: fuzz fuzz-build fuzz-cov fuzz-bins
 fuzz: fuzz-build

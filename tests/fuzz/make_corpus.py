@@ -145,7 +145,7 @@ def main():
         bad = bytearray(raw)
         bad[len(bad) // 3] ^= 0x40
         put("reader", reader_seed(7, bytes(bad[2:])))
-    multi = gzip.compress(block[:3000]) + gzip.compress(block[3000:6000])
+    multi = gzip.compress(block[:3000], mtime=0) + gzip.compress(block[3000:6000], mtime=0)
     put("reader", reader_seed(7, multi[2:]))
     put("reader", reader_seed(7, multi[2:] + b"garbage"))
     put("reader", reader_seed(7, zlib.compress(block[:2000])[2:]))
