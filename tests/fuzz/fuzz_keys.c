@@ -1,7 +1,7 @@
 /* Fuzz harness for the dedup keys: exact-dedup normalisation and hash, URL hash, line keys, MinHash band
  * keys, the LSH index and the key map. The input (repaired to valid UTF-8, as the pipeline's texts are)
  * is keyed several times and every answer must be the same:
- *   - at each of 8 alignments, inside a buffer with garbage after the text (and once in a buffer of exactly
+ *   - at offsets 1, 4 and 7 inside a buffer with garbage after the text (and once in a buffer of exactly
  *     its size, so that ASan catches any read past the end);
  *   - line by line: each line's key from the whole text equals the key of that line alone (a line's key
  *     cannot depend on the chunk it came in);
@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(k.norm);
     free(exact);
     char *big = malloc(n + 32);
-    for (size_t off = 1; off < 8; off++) {
+    for (size_t off = 1; off < 8; off += 3) { /* 1, 4, 7: odd, 4- and 8-byte-unaligned SWAR loads */
         memset(big, 0xA5 ^ (int)off, n + 32);
         memcpy(big + off, t, n);
         keys_of(big + off, n, &k, ms);

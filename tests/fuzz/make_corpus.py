@@ -86,6 +86,7 @@ def reader_seed(mode, payload, max_line=0xFF, seed=0x1234):
 
 
 def main():
+    shutil.rmtree(out_dir, ignore_errors=True)  # generated: no seed of an older version stays behind
     records = [l for _, l in data_lines()]
     texts = []
     for l in records:
@@ -169,7 +170,7 @@ def main():
         put("config", b"\x04" + s.encode())
 
     for h in sorted(counts):
-        print("%-7s %5d seeds -> %s" % (h, counts[h], os.path.join(out_dir, h)))
+        print("%-7s %5d seeds in %s" % (h, counts[h], os.path.join(out_dir, h)))
 
 
 main()
