@@ -74,6 +74,22 @@ def c_string_records():
                 yield s
 
 
+def c_string_records_warc():
+    """WARC records that the tests write: C string literals of tests/test_warc.c holding "WARC-", with the
+    leading "WARC/1.0" line dropped (the harness writes its own)."""
+    path = os.path.join(repo, "tests", "test_warc.c")
+    if not os.path.exists(path):
+        return
+    lit = re.compile(rb'"((?:[^"\\\n]|\\.)*)"')
+    for m in lit.finditer(open(path, "rb").read()):
+        try:
+            s = m.group(1).decode("ascii").encode("latin-1").decode("unicode_escape").encode("latin-1", "replace")
+        except (UnicodeError, ValueError):
+            continue
+        if b"WARC-" in s or b"Content-Length" in s:
+            yield s[s.index(b"\n") + 1:] if s.startswith(b"WARC/1.") and b"\n" in s else s
+
+
 def zstd(data, level=3):
     if not shutil.which("zstd"):
         return None
@@ -155,6 +171,23 @@ def main():
         z2 = z + zstd(block[4000:8000], 19)
         for data in (z, z2, z2[: len(z) + 5], z[:-3], z[:9]):
             put("reader", reader_seed(8, data[4:]))
+
+    # warc: Common Crawl's WET file and the WARC file, plain, after the harness's own "WARC/1.0" first line
+    # (the first byte picks the largest record kept), whole and cut
+    cc = os.path.join(shared, "data", "commoncrawl")
+    for name in ("whirlwind.warc.wet", "whirlwind.warc.gz"):
+        path = os.path.join(cc, name)
+        if not os.path.exists(path):
+            continue
+        raw = open(path, "rb").read()
+        if name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+        body = raw[raw.index(b"\n") + 1:] if raw.startswith(b"WARC/1.") else raw
+        for first in (0xFF, 0x10):
+            put("warc", bytes([first]) + body[:MAX_SEED - 1])
+        put("warc", b"\xff" + body[: len(body) // 3])
+    for s in c_string_records_warc():
+        put("warc", b"\xff" + s)
 
     # config: every configs/ file in the role it has, and sizes
     cdir = os.path.join(repo, "configs")

@@ -15,6 +15,7 @@ for h in "$@"; do
     case $h in # keys: its checks run every key function ten times over, so shorter texts
         json|record) opts="-dict=tests/fuzz/json.dict" ;;
         keys) opts="-max_len=8192" ;;
+        warc) opts="-dict=tests/fuzz/warc.dict" ;;
     esac
     log="$FUZZ_BUILD/fuzz-$h.log"
     echo "== fuzz_$h: $FUZZ_SECONDS s (log: $log)"
