@@ -1290,6 +1290,45 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
     return NULL;
 }
 
+/* ---------------------------------------------------------------- explaining */
+
+/* Replays the assembly loop of cp_clean_doc over the line states it left in the scratch. */
+size_t cp_clean_fates(const cp_clean_scratch *s, const char *text, cp_clean_fate **out, size_t *cap)
+{
+    if (s->nlines > *cap) {
+        *cap = s->nlines;
+        *out = cp_xrealloc(*out, *cap * sizeof **out);
+    }
+    size_t out_len = 0;
+    int pending_blank = 0;
+    for (size_t i = 0; i < s->nlines; i++) {
+        const line_t *l = &s->lines[i];
+        cp_clean_fate *f = &(*out)[i];
+        memset(f, 0, sizeof *f);
+        f->start = l->start;
+        f->len = l->len;
+        f->rule = l->blank || l->rule < 0 ? -1 : l->rule;
+        f->blank = l->blank;
+        f->edited = -1;
+        if (l->blank) {
+            pending_blank = 1;
+            continue;
+        }
+        if (f->rule >= 0)
+            continue;
+        if (out_len)
+            out_len += pending_blank ? 2 : 1;
+        pending_blank = 0;
+        f->out_start = (uint32_t)out_len;
+        f->kept_len = l->clen;
+        if (l->clen != l->len) /* cut at the end: a glued marker; changed inside: citations */
+            f->edited = !memcmp(text + l->start, s->work.data + l->off, l->clen) ? CP_CLEAN_BP_MARKER
+                                                                                  : CP_CLEAN_CITATION;
+        out_len += l->clen;
+    }
+    return s->nlines;
+}
+
 /* ---------------------------------------------------------------- line dedup parts */
 
 void cp_line_hashes_free(cp_line_hashes *h)

@@ -555,7 +555,32 @@ static void dup_paras(cp_filter_scratch *s, const char *t, size_t len, size_t *u
  * that set holds an n-gram seen once, which can neither raise the top count past 1 nor be a repeat.
  * The hashes obey the same rule unless two different n-grams collide in 64 bits (where a full count
  * would see a false repeat). */
-static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t len)
+/* Explaining: records one rule's outcome and remembers the first failure. */
+static void trace_add(cp_filter_trace *tr, int id, double value, double min, double max, int fails)
+{
+    if (tr->n == tr->cap) {
+        tr->cap = tr->cap ? tr->cap * 2 : 32;
+        tr->v = cp_xrealloc(tr->v, tr->cap * sizeof *tr->v);
+    }
+    tr->v[tr->n++] = (cp_filter_check){reasons[id], value, min, max, !fails};
+}
+
+/* A rule: on the normal path (tr NULL) a failure returns at once; when explaining, every rule is recorded
+ * and the first failure is returned at the end. The value is only computed when explaining. */
+#define RULE(id, fails, value, min, max)                                                                     \
+    do {                                                                                                     \
+        int fails_ = (fails);                                                                                \
+        if (fails_ && !tr)                                                                                   \
+            return reasons[id];                                                                              \
+        if (tr) {                                                                                            \
+            trace_add(tr, id, (value), (min), (max), fails_);                                               \
+            if (fails_ && !*first)                                                                           \
+                *first = reasons[id];                                                                        \
+        }                                                                                                    \
+    } while (0)
+
+static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t len, cp_filter_trace *tr,
+                               const char **first)
 {
     const size_t words = s->nw;
     if (s->gcap < words + 1) {
@@ -592,12 +617,14 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
             best_bytes = cb[i + 2] - cb[i] + 1;
         }
     }
-    if (best > 1 && (double)(best * best_bytes) / (double)len > p->top[0])
-        return reasons[R_TOP2];
+    RULE(R_TOP2, best > 1 && (double)(best * best_bytes) / (double)len > p->top[0],
+         best > 1 ? (double)(best * best_bytes) / (double)len : 0, NAN, p->top[0]);
     for (size_t i = 0; i < m; i++)
         if (s->tab[sx[i]].val > 1)
             cand[nc++] = (uint32_t)i;
+    size_t n_done = 2;
     for (size_t n = 3; n <= 10 && n <= words && nc; n++) {
+        n_done = n;
         m = words - n + 1;
         while (nc && cand[nc - 1] >= m)
             nc--;
@@ -613,8 +640,9 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
                 best_bytes = cb[i + n] - cb[i] + n - 1;
             }
         }
-        if (n <= 4 && best > 1 && (double)(best * best_bytes) / (double)len > p->top[n - 2])
-            return reasons[R_TOP2 + n - 2];
+        if (n <= 4)
+            RULE(R_TOP2 + n - 2, best > 1 && (double)(best * best_bytes) / (double)len > p->top[n - 2],
+                 best > 1 ? (double)(best * best_bytes) / (double)len : 0, NAN, p->top[n - 2]);
         size_t kept = 0;
         for (size_t k = 0; k < nc; k++)
             if (s->tab[sx[k]].val > 1)
@@ -628,7 +656,7 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
          * once past it, and the rule cannot fire any more from the first i with
          * rep + total - cb[i] <= lim (stop; cb only grows, so found by bisection). */
         const size_t lim = frac_limit(p->dup[n - 5], len), total = cb[words];
-        size_t rep = 0, next = 0, stop = first_at_least(cb, m, total > lim ? total - lim : 0);
+        size_t rep = 0, next = 0, stop = tr ? m : first_at_least(cb, m, total > lim ? total - lim : 0);
         mask = table_reset(s, nc);
         for (size_t k = 0; k < nc; k++) {
             size_t i = cand[k];
@@ -642,18 +670,26 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
                 continue;
             }
             rep += cb[i + n] - cb[i];
+            next = i + n;
+            if (tr)
+                continue; /* explaining measures the whole text */
             if (rep > lim)
                 return reasons[R_DUP5 + n - 5];
             stop = first_at_least(cb, m, total + rep > lim ? total + rep - lim : 0);
-            next = i + n;
         }
+        if (tr)
+            RULE(R_DUP5 + n - 5, rep > lim, (double)rep / (double)len, NAN, p->dup[n - 5]);
     }
+    /* n-grams that no longer repeat (or longer than the text): nothing repeated, every rule passes */
+    for (size_t n = n_done + 1; tr && n <= 10; n++)
+        RULE(n <= 4 ? R_TOP2 + n - 2 : R_DUP5 + n - 5, 0, 0, NAN, n <= 4 ? p->top[n - 2] : p->dup[n - 5]);
     return NULL;
 }
 
-const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, const char *lang,
-                          cp_filter_scratch *s)
+static const char *judge(const cp_filter *f, const char *text, size_t len, const char *lang,
+                         cp_filter_scratch *s, cp_filter_trace *tr)
 {
+    const char *first_fail = NULL, **first = &first_fail;
     const params_t *p = pick(f, lang);
     if (!p->gq && !p->gr && !p->c4 && !p->fw)
         return NULL;
@@ -662,7 +698,7 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
     /* One pass: lines and words. */
     size_t lines = 0, bullets = 0, ellipsis = 0, punct_lines = 0, short_lines = 0, newlines = 0;
     size_t alpha_words = 0, stop = 0, word_len = 0, cont = 0, symbols = 0, sentences = 0;
-    const size_t min_stop = p->stop.v ? (size_t)p->min_stop : 0;
+    const size_t min_stop = p->stop.v ? (tr ? SIZE_MAX : (size_t)p->min_stop) : 0; /* explaining counts all */
     s->nw = 0;
     s->nu = 0;
     for (size_t pos = 0; pos < len;) {
@@ -738,25 +774,23 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
     size_t words = s->nw;
     size_t word_bytes = word_len - cont; /* characters in words */
 
+#define RATIO(a, b) ((b) ? (double)(a) / (double)(b) : 0)
     if (p->gq) {
         if (p->word_rules) {
-            if (words < p->min_words || words > p->max_words)
-                return reasons[R_WORDS];
+            RULE(R_WORDS, words < p->min_words || words > p->max_words, (double)words, p->min_words, p->max_words);
             double mwl = words ? (double)word_bytes / (double)words : 0;
-            if (mwl < p->min_mwl || mwl > p->max_mwl)
-                return reasons[R_MWL];
+            RULE(R_MWL, mwl < p->min_mwl || mwl > p->max_mwl, mwl, p->min_mwl, p->max_mwl);
         }
-        if (words && (double)symbols / (double)words > p->max_sym)
-            return reasons[R_SYM];
-        if (lines && (double)bullets / (double)lines > p->max_bullet)
-            return reasons[R_BULLET];
-        if (lines && (double)ellipsis / (double)lines > p->max_ellipsis)
-            return reasons[R_ELLIPSIS];
+        RULE(R_SYM, words && (double)symbols / (double)words > p->max_sym, RATIO(symbols, words), NAN, p->max_sym);
+        RULE(R_BULLET, lines && (double)bullets / (double)lines > p->max_bullet, RATIO(bullets, lines), NAN,
+             p->max_bullet);
+        RULE(R_ELLIPSIS, lines && (double)ellipsis / (double)lines > p->max_ellipsis, RATIO(ellipsis, lines), NAN,
+             p->max_ellipsis);
         if (p->word_rules) {
-            if (words && (double)alpha_words / (double)words < p->min_alpha)
-                return reasons[R_ALPHA];
-            if (p->stop.v && stop < p->min_stop)
-                return reasons[R_STOP];
+            RULE(R_ALPHA, words && (double)alpha_words / (double)words < p->min_alpha, RATIO(alpha_words, words),
+                 p->min_alpha, NAN);
+            if (p->stop.v)
+                RULE(R_STOP, stop < p->min_stop, (double)stop, p->min_stop, NAN);
         }
     }
     size_t line_units = s->nu, line_dups = 0, line_dup_bytes = 0;
@@ -772,37 +806,48 @@ const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, cons
         }
     }
     if (p->gr) {
-        if (line_units && (double)line_dups / (double)line_units > p->dline)
-            return reasons[R_DLINE];
+        RULE(R_DLINE, line_units && (double)line_dups / (double)line_units > p->dline, RATIO(line_dups, line_units),
+             NAN, p->dline);
         size_t pu, pd, pb;
         dup_paras(s, text, len, &pu, &pd, &pb);
-        if (pu && (double)pd / (double)pu > p->dpara)
-            return reasons[R_DPARA];
-        if (len && (double)line_dup_bytes / (double)len > p->dlinec)
-            return reasons[R_DLINEC];
-        if (len && (double)pb / (double)len > p->dparac)
-            return reasons[R_DPARAC];
+        RULE(R_DPARA, pu && (double)pd / (double)pu > p->dpara, RATIO(pd, pu), NAN, p->dpara);
+        RULE(R_DLINEC, len && (double)line_dup_bytes / (double)len > p->dlinec, RATIO(line_dup_bytes, len), NAN,
+             p->dlinec);
+        RULE(R_DPARAC, len && (double)pb / (double)len > p->dparac, RATIO(pb, len), NAN, p->dparac);
         if (p->word_rules && words >= 2) {
-            const char *r = ngram_rules(p, s, len);
+            const char *r = ngram_rules(p, s, len, tr, first);
             if (r)
                 return r;
         }
     }
     if (p->c4) {
-        if (sentences < p->min_sent)
-            return reasons[R_C4SENT];
-        if (p->curly && memchr(text, '{', len))
-            return reasons[R_C4CURLY];
+        RULE(R_C4SENT, sentences < p->min_sent, (double)sentences, p->min_sent, NAN);
+        if (p->curly)
+            RULE(R_C4CURLY, memchr(text, '{', len) != NULL, memchr(text, '{', len) != NULL, NAN, 0);
     }
     if (p->fw) {
-        if (lines && (double)punct_lines / (double)lines < p->fw_punct)
-            return reasons[R_FWPUNCT];
-        if (lines && (double)short_lines / (double)lines > p->fw_short)
-            return reasons[R_FWSHORT];
-        if (len && (double)line_dup_bytes / (double)len > p->fw_dup)
-            return reasons[R_FWDUP];
-        if (p->word_rules && words && (double)newlines / (double)words > p->fw_nl)
-            return reasons[R_FWNL];
+        RULE(R_FWPUNCT, lines && (double)punct_lines / (double)lines < p->fw_punct, RATIO(punct_lines, lines),
+             p->fw_punct, NAN);
+        RULE(R_FWSHORT, lines && (double)short_lines / (double)lines > p->fw_short, RATIO(short_lines, lines), NAN,
+             p->fw_short);
+        RULE(R_FWDUP, len && (double)line_dup_bytes / (double)len > p->fw_dup, RATIO(line_dup_bytes, len), NAN,
+             p->fw_dup);
+        if (p->word_rules)
+            RULE(R_FWNL, words && (double)newlines / (double)words > p->fw_nl, RATIO(newlines, words), NAN, p->fw_nl);
     }
-    return NULL;
+#undef RATIO
+    return first_fail;
+}
+
+const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, const char *lang,
+                          cp_filter_scratch *s)
+{
+    return judge(f, text, len, lang, s, NULL);
+}
+
+const char *cp_filter_doc_traced(const cp_filter *f, const char *text, size_t len, const char *lang,
+                                 cp_filter_scratch *s, cp_filter_trace *trace)
+{
+    trace->n = 0;
+    return judge(f, text, len, lang, s, trace);
 }

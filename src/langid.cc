@@ -115,6 +115,41 @@ extern "C" void cp_langid_detect(const char *text, size_t len, size_t sample_byt
     out->reliable = reliable ? 1 : 0;
 }
 
+extern "C" int cp_langid_candidates(const char *text, size_t len, size_t sample_bytes, cp_lang_candidate out[3],
+                                    size_t *sample_len) {
+    *sample_len = 0;
+    if (!text || len == 0)
+        return 0;
+    size_t limit = static_cast<size_t>(INT_MAX);
+    if (sample_bytes > 0 && sample_bytes < limit)
+        limit = sample_bytes;
+    size_t n = len > limit ? cut_sample(text, limit) : len;
+    CLD2::Language top3[3];
+    int percent3[3];
+    double normalized3[3];
+    int text_bytes = 0, valid_prefix = 0;
+    bool reliable = false;
+    CLD2::ExtDetectLanguageSummaryCheckUTF8(text, static_cast<int>(n), true, nullptr, 0, top3, percent3,
+                                            normalized3, nullptr, &text_bytes, &reliable, &valid_prefix);
+    if (valid_prefix < static_cast<int>(n)) {
+        n = static_cast<size_t>(valid_prefix);
+        if (n == 0)
+            return 0;
+        CLD2::ExtDetectLanguageSummaryCheckUTF8(text, static_cast<int>(n), true, nullptr, 0, top3, percent3,
+                                                normalized3, nullptr, &text_bytes, &reliable, &valid_prefix);
+    }
+    *sample_len = n;
+    int k = 0;
+    for (int i = 0; i < 3; i++) {
+        if (percent3[i] <= 0)
+            continue;
+        map_code(top3[i], out[k].code);
+        out[k].score = percent3[i] / 100.0;
+        k++;
+    }
+    return k;
+}
+
 /* Distinct codes (after map_code) that some scoring table was trained on or that a script identifies by
  * itself: 161 with libcld2_full linked, 95 with libcld2 alone. */
 extern "C" int cp_langid_language_count(void) {

@@ -11,10 +11,12 @@
 
 #include "corpusprep/clean.h"
 #include "corpusprep/config.h"
+#include "corpusprep/explain.h"
 #include "corpusprep/filter.h"
 #include "corpusprep/langid.h"
 #include "corpusprep/pipeline.h"
 #include "corpusprep/reader.h"
+#include "corpusprep/report.h"
 #include "corpusprep/writer.h"
 #ifdef CP_MPI
 #include "corpusprep/mpi_cluster.h"
@@ -34,6 +36,7 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
 "Usage: corpusprep [options] -o OUTDIR INPUT...\n"
+"       corpusprep report OUTDIR    rebuild OUTDIR/report.html from a finished run's stats.json\n"
 "Cleans, deduplicates and language-labels crawl dumps: JSONL (one JSON document per line) or WARC/WET\n"
 "(Common Crawl; each conversion record is a document, other record types are counted and skipped).\n"
 "INPUT is a file (.jsonl, .jsonl.gz, .json.gz, .jsonl.zst, .warc.wet.gz, .wet, .warc.gz, .warc.zst, ...;\n"
@@ -62,11 +65,16 @@ static void usage(FILE *fp)
 "  --source NAME          dolma's source [the input file's name]\n"
 "  --added DATE           dolma's added [the run's UTC date; SOURCE_DATE_EPOCH sets it]\n"
 "  --level N              compression level (gzip 0-9, zstd -7..19) [1]\n"
+"  --no-report            no DIR/report.html (the self-contained HTML report of the run) [written]\n"
+"  --explain SPEC         write DIR/explain.jsonl: each line's fate and each filter's value for N documents\n"
+"                         (the lowest hashes of their ids), id:ID1,ID2,... or line:FILE:LINE [off]\n"
 "Run:\n"
 "  -t, --threads N        worker threads; -t 1 uses one core [all cores]\n"
 "  -c, --config FILE      JSON config merged over the defaults, or a built-in preset: news (the\n"
 "                         default), c4, gopher, fineweb, none (no line cleaning, no quality filters)\n"
 "  --print-config         print the effective configuration as JSON and exit\n"
+"  --progress-every S     a progress log line every S seconds (0: none) [a live line on a terminal,\n"
+"                         otherwise a log line every 60 s]\n"
 "  -q, --quiet            only errors on stderr\n"
 "  -v, --verbose          every per-document warning (not just the first %d of each kind)\n"
 "  -h, --help             this help\n"
@@ -94,7 +102,7 @@ static json_t *split_list(const char *s)
 enum {
     OPT_TEXT_FIELD = 256, OPT_LANGS, OPT_MIN_LANG_SCORE, OPT_KEEP_REJECTED, OPT_SPLIT_BY, OPT_SHARD_SIZE,
     OPT_LEVEL, OPT_PRINT_CONFIG, OPT_VERSION, OPT_COMPRESS, OPT_FORCE, OPT_MAX_LINE, OPT_NO_DEDUP, OPT_DEDUP_URL,
-    OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED
+    OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED, OPT_NO_REPORT, OPT_EXPLAIN, OPT_PROGRESS_EVERY
 };
 
 #ifdef CP_MPI
@@ -121,12 +129,28 @@ int main(int argc, char **argv)
         {"no-near-dedup", no_argument, 0, OPT_NO_NEAR},
         {"format", required_argument, 0, OPT_FORMAT}, {"source", required_argument, 0, OPT_SOURCE},
         {"added", required_argument, 0, OPT_ADDED},
+        {"no-report", no_argument, 0, OPT_NO_REPORT}, {"explain", required_argument, 0, OPT_EXPLAIN},
+        {"progress-every", required_argument, 0, OPT_PROGRESS_EVERY},
         {"quiet", no_argument, 0, 'q'},              {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
     char err[2048];
     const char *outdir = NULL, *config_file = NULL;
-    int quiet = 0, verbose = 0, print_config = 0, force = 0;
+    int quiet = 0, verbose = 0, print_config = 0, force = 0, no_report = 0;
+    const char *explain = NULL;
+    double progress_every = 0;
+    if (argc == 3 && !strcmp(argv[1], "report")) {
+        /* corpusprep report OUTDIR: the HTML report again from the run's stats.json and examples */
+        if (cp_report_rebuild(argv[2], err, sizeof err)) {
+            fprintf(stderr, "corpusprep: report: %s\n", err);
+            return 1;
+        }
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "report")) {
+        fprintf(stderr, "corpusprep: usage: corpusprep report OUTDIR\n");
+        return 2;
+    }
     /* Flags are applied after the config file, whatever their position: collect them first. */
     json_t *flags = json_object();
     int c;
@@ -177,6 +201,28 @@ int main(int argc, char **argv)
         case OPT_FORMAT: json_object_set_new(flags, "output.format", json_string(optarg)); break;
         case OPT_SOURCE: json_object_set_new(flags, "output.source", json_string(optarg)); break;
         case OPT_ADDED: json_object_set_new(flags, "output.added", json_string(optarg)); break;
+        case OPT_NO_REPORT: no_report = 1; break;
+        case OPT_EXPLAIN: {
+            cp_explain *e = cp_explain_create(optarg, err, sizeof err);
+            if (!e) {
+                fprintf(stderr, "corpusprep: %s\n", err);
+                json_decref(flags);
+                return 2;
+            }
+            cp_explain_destroy(e);
+            explain = optarg;
+            break;
+        }
+        case OPT_PROGRESS_EVERY: {
+            double v = strtod(optarg, &end);
+            if (*end || end == optarg || !(v >= 0) || v > 1e6) {
+                fprintf(stderr, "corpusprep: --progress-every needs seconds (0 for none), not '%s'\n", optarg);
+                json_decref(flags);
+                return 2;
+            }
+            progress_every = v > 0 ? v : -1;
+            break;
+        }
         case OPT_LEVEL: {
             long v = strtol(optarg, &end, 10);
             if (*end || end == optarg) {
@@ -296,7 +342,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     cp_pipeline_opts po = {.cfg = &cfg, .files = files, .nfiles = nfiles, .outdir = outdir, .quiet = quiet,
-                           .verbose = verbose, .interrupted = &interrupted};
+                           .verbose = verbose, .interrupted = &interrupted, .no_report = no_report,
+                           .explain = explain, .progress_every = progress_every, .version = CORPUSPREP_VERSION,
+                           .preset = config_file};
 #ifdef CP_MPI
     rc = cp_mpi_run(&po, force); /* reports on stderr itself */
     goto done;

@@ -45,17 +45,22 @@ static int omp_get_max_threads(void) { return 1; }
 static void omp_set_num_threads(int n) { (void)n; }
 #endif
 
+#include <xxhash.h>
+
 #include "corpusprep/clean.h"
 #include "corpusprep/dedup.h"
 #include "corpusprep/dolma.h"
+#include "corpusprep/explain.h"
 #include "corpusprep/filter.h"
 #include "corpusprep/doc.h"
 #include "corpusprep/langid.h"
 #include "corpusprep/minhash.h"
 #include "corpusprep/normalize.h"
 #include "corpusprep/parse.h"
+#include "corpusprep/progress.h"
 #include "corpusprep/reader.h"
 #include "corpusprep/warc.h"
+#include "corpusprep/report.h"
 #include "corpusprep/writer.h"
 
 #define QUEUE_BATCHES 3
@@ -429,6 +434,13 @@ typedef struct {
     uint64_t messages[8];
     int failed_input;
     uint64_t total_input, first_batch_compressed;
+    /* the run report and --explain: collected in the ordered step; the parallel phases only read them */
+    cp_report *rep;           /* NULL with --no-report */
+    cp_explain *ex;           /* NULL without --explain */
+    int tracing;              /* this pass decides and writes (not a counting or collect pass) */
+    const char *line_fate;    /* "line_dedup:first" / "line_dedup:all" */
+    cp_progress *prog;
+    double last_sample;
 } run_t;
 
 static const char *file_name(const run_t *r, uint32_t file)
@@ -481,6 +493,15 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
         s->line_utf8_fixes += d->line_utf8_fixes;
     double t1 = cp_now();
     s->t[CP_T_PARSE] += t1 - t0;
+    /* report examples and --explain: keep this document's lines when it may be picked (rare, see explain.h) */
+    int full = 0, keep_lines = 0;
+    if (r->tracing) {
+        d->id_hash = d->id ? XXH3_64bits(d->id, strlen(d->id)) : 0;
+        full = r->ex && cp_explain_wants(r->ex, d->id, file_name(r, d->file), d->line, d->id_hash);
+        keep_lines = full || (r->rep && !d->reject && cp_report_wants_lines(r->rep, d->id_hash));
+        if (full && d->reject)
+            d->trace = cp_xdoc_create(1, "", 0);
+    }
     if (d->reject)
         return;
     s->a.len = 0;
@@ -488,11 +509,19 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
     take_text(d, &s->a);
     double t2 = cp_now();
     s->t[CP_T_NORMALIZE] += t2 - t1;
+    d->norm_len = d->clean_len = d->text_len;
+    if (keep_lines)
+        d->trace = cp_xdoc_create(full, d->text, d->text_len);
     if (r->cl) {
         cp_clean_stats cs;
         d->reject = cp_clean_doc(r->cl, d->text, d->text_len, s->cs, &s->a, &cs);
         cp_clean_stats_add(&s->clean, &cs);
+        if (d->trace && d->reject)
+            d->trace->clean_reject = d->reject;
+        else if (d->trace)
+            d->trace->nfates = cp_clean_fates(s->cs, d->trace->norm, &d->trace->fates, &d->trace->cap_fates);
         take_text(d, &s->a);
+        d->clean_len = d->reject ? 0 : d->text_len;
         if (!d->reject && r->line_mode != CP_LINE_DEDUP_OFF)
             cp_clean_hash_lines(r->cl, d->text, d->text_len, s->cs, &d->lines);
         s->t[CP_T_CLEAN] += cp_now() - t2;
@@ -529,6 +558,19 @@ static int lang_wanted(const cp_config *cfg, const char *code)
     return 0;
 }
 
+/* --explain: the language candidates and the sample, then every filter's value (the normal path's decision
+ * is computed as always, so explaining cannot change it; a test checks that both agree). */
+static void explain_lang(run_t *r, cp_doc *d, size_t sample, scratch_t *s)
+{
+    cp_xdoc *x = d->trace;
+    x->ncand = cp_langid_candidates(d->text, d->text_len, sample, x->cand, &x->sample_len);
+    x->sample = cp_xstrndup(d->text, x->sample_len);
+    if (r->flt && lang_wanted(r->cfg, d->lang.code) && d->lang.score >= r->cfg->min_lang_score) {
+        x->filtered = 1;
+        x->filter_reason = cp_filter_doc_traced(r->flt, d->text, d->text_len, d->lang.code, s->fs, &x->trace);
+    }
+}
+
 static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
 {
     const cp_config *cfg = r->cfg;
@@ -549,12 +591,15 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
         return;
     }
     t0 = cp_now();
-    cp_langid_detect(d->text, d->text_len, cfg->langid_sample_bytes, &d->lang);
+    size_t sample = cfg->langid_sample_bytes;
+    cp_langid_detect(d->text, d->text_len, sample, &d->lang);
     /* CLD2 says "unknown" when the sample holds too little evidence (rare words, names, numbers): look at
      * four times as much before giving up. Rare on real text, so it costs nothing measurable. */
-    if (cfg->langid_sample_bytes && d->text_len > cfg->langid_sample_bytes && !strcmp(d->lang.code, "und"))
-        cp_langid_detect(d->text, d->text_len, 4 * cfg->langid_sample_bytes, &d->lang);
+    if (sample && d->text_len > sample && !strcmp(d->lang.code, "und"))
+        cp_langid_detect(d->text, d->text_len, sample *= 4, &d->lang);
     d->has_lang = 1;
+    if (d->trace && d->trace->full)
+        explain_lang(r, d, sample, s);
     double t1 = cp_now();
     s->t[CP_T_LANGID] += t1 - t0;
     if (!lang_wanted(cfg, d->lang.code))
@@ -564,6 +609,20 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
     else if (r->flt)
         d->reject = cp_filter_doc(r->flt, d->text, d->text_len, d->lang.code, s->fs);
     s->t[CP_T_FILTER] += cp_now() - t1;
+}
+
+/* S2 for the report and --explain: the document joins their figures and picks, then its trace goes. */
+static const char *dup_of_id(const run_t *r, const cp_doc *d);
+static uint64_t doc_pos(const run_t *r, const cp_doc *d);
+static void report_doc(run_t *r, cp_doc *d)
+{
+    const char *of = dup_of_id(r, d);
+    if (r->rep)
+        cp_report_add(r->rep, d, doc_pos(r, d), file_name(r, d->file), of, r->line_fate);
+    if (r->ex && d->trace)
+        cp_explain_add(r->ex, d, file_name(r, d->file), of, r->line_fate);
+    cp_xdoc_free(d->trace);
+    d->trace = NULL;
 }
 
 static void note(run_t *r, int kind, const cp_doc *d, const char *detail)
@@ -714,6 +773,17 @@ static void s1_doc(run_t *r, cp_doc *d)
 
 
 /* S2: counters and per-document messages, in input order. */
+/* The id "dup_of" names, or NULL. */
+static const char *dup_of_id(const run_t *r, const cp_doc *d)
+{
+    /* dup_lines has no single first document: no dup_of */
+    const char *of = d->reject && !strncmp(d->reject, "dup_", 4) && strcmp(d->reject, "dup_lines")
+                         ? dup_id(r, d->dup_of) : NULL;
+    if (of && !r->cfg->near_dup_of && !strcmp(d->reject, "dup_near"))
+        of = NULL; /* a compact index does not know it; cluster mode leaves it out the same way */
+    return of;
+}
+
 static void s2_doc(run_t *r, cp_doc *d)
 {
     cp_stats *st = r->st;
@@ -740,6 +810,8 @@ static void s2_doc(run_t *r, cp_doc *d)
         st->text_chars_out += d->text_len;
         cp_counters_add(&st->langs, d->lang.code, 1, d->text_len);
     }
+    if (r->tracing && (r->rep || r->ex))
+        report_doc(r, d);
 }
 
 typedef struct {
@@ -770,6 +842,13 @@ static void make_lsh(run_t *r, const cp_batch *b)
                 "corpusprep: warning: about %.0f million documents expected; the near-duplicate index would need "
                 "about %.1f GB of the %.1f GB of RAM (turn near_dedup off or split the run across nodes)\n",
                 expected / 1e6, need / 1e9, ram / 1e9);
+}
+
+static void release_doc(cp_doc *d)
+{
+    cp_xdoc_free(d->trace); /* a pass that stops before S2 */
+    d->trace = NULL;
+    cp_doc_release(d);
 }
 
 /* One parallel phase over a batch's documents, each thread with its scratch and its phase timing. */
@@ -808,6 +887,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         r->st->blank_lines += b->blank_lines;
         r->st->bytes_in += b->bytes_in;
     }
+    r->tracing = (r->rep || r->ex) && !r->counting && !(r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS);
 
     per_doc_phase(r, b, p1_doc);
 
@@ -820,7 +900,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
     if (r->counting || (r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS)) {
 #pragma omp parallel for schedule(static)
         for (long i = 0; i < n; i++)
-            cp_doc_release(&b->docs[i]);
+            release_doc(&b->docs[i]);
         return 0;
     }
 
@@ -890,15 +970,10 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         s->a.len = 0;
         for (size_t j = 0; j < c->n; j++) {
             cp_doc *d = &b->docs[c->docs[j]];
-            /* dup_lines has no single first document: no dup_of */
-            const char *of = d->reject && !strncmp(d->reject, "dup_", 4) && strcmp(d->reject, "dup_lines")
-                                 ? dup_id(r, d->dup_of) : NULL;
-            if (of && !cfg->near_dup_of && !strcmp(d->reject, "dup_near"))
-                of = NULL; /* a compact index does not know it; cluster mode leaves it out the same way */
             if (!d->reject && cfg->format == CP_FORMAT_DOLMA)
                 cp_dolma_emit(d, dolma_source(r, d->file), cfg->dolma_added, &s->a);
             else
-                cp_emit_doc(d, file_name(r, d->file), of, &s->a);
+                cp_emit_doc(d, file_name(r, d->file), dup_of_id(r, d), &s->a);
         }
         double t2 = cp_now();
         c->out_raw = s->a.len;
@@ -928,7 +1003,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
 
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < n; i++)
-        cp_doc_release(&b->docs[i]);
+        release_doc(&b->docs[i]);
     return rc;
 }
 
@@ -973,6 +1048,22 @@ static json_t *stats_extra(run_t *r)
         json_object_set_new(extra, "near_dup_bytes_per_doc",
                             json_real(r->n_ids ? (double)bytes / (double)r->n_ids : 0));
     }
+    if (r->rep) {
+        /* the report's figures; "report_examples" is taken out again before stats.json is written */
+        json_t *fig = cp_report_stats_json(r->rep), *lb = json_object(), *info = json_object(), *in = json_array();
+        json_object_update(extra, fig);
+        json_decref(fig);
+        for (size_t i = 0; i < r->st->langs.n; i++)
+            json_object_set_new(lb, r->st->langs.items[i].name, json_integer((json_int_t)r->st->langs.items[i].chars));
+        json_object_set_new(extra, "lang_text_bytes", lb);
+        for (size_t i = 0; i < r->o->nfiles && i < 20; i++)
+            json_array_append_new(in, json_string(r->o->files[i]));
+        json_object_set_new(info, "inputs", in);
+        json_object_set_new(info, "version", json_string(r->o->version ? r->o->version : "?"));
+        json_object_set_new(info, "preset", json_string(r->o->preset ? r->o->preset : "news (default)"));
+        json_object_set_new(extra, "run_info", info);
+        json_object_set_new(extra, "report_examples", cp_report_examples_json(r->rep));
+    }
     return extra;
 }
 
@@ -980,7 +1071,12 @@ static int write_stats(run_t *r, cp_stats *st, char *err, size_t errlen)
 {
     json_t *j = cp_stats_to_json(st);
     json_object_set(j, "config", r->cfg->tree);
+    json_t *ex = json_incref(json_object_get(j, "report_examples"));
+    json_object_del(j, "report_examples");
     int rc = cp_write_json_atomic(r->o->outdir, "stats.json", j, err, errlen);
+    if (!rc && r->rep)
+        rc = cp_report_write(r->o->outdir, j, ex, err, errlen);
+    json_decref(ex);
     json_decref(j);
     if (!rc && !r->o->quiet)
         cp_stats_print(st);
@@ -997,18 +1093,6 @@ static uint64_t total_input_bytes(char *const *files, size_t n)
     return t;
 }
 
-static void progress(const run_t *r, feeder_t *f, double start, uint64_t total, int final)
-{
-    double el = cp_now() - start;
-    uint64_t done = atomic_load(&f->progress_bytes);
-    double mbs = el > 0 ? r->st->bytes_in / 1e6 / el : 0;
-    double dps = el > 0 ? r->st->docs_in / el : 0;
-    char eta[32] = "";
-    if (total && done && done < total && el > 1)
-        snprintf(eta, sizeof eta, ", ETA %.0f s", el * (double)(total - done) / (double)done);
-    fprintf(stderr, "\r%.1f of %.1f MB read, %.1f MB/s, %.0f docs/s, %" PRIu64 " docs%s\033[K%s", done / 1e6,
-            total / 1e6, mbs, dps, r->st->docs_in, eta, final ? "\n" : "");
-}
 
 /* One pass over every input: the feeder thread reads, this thread runs the batches. */
 static int run_pass(run_t *r, double start, char *err, size_t errlen)
@@ -1028,8 +1112,6 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
         return -1;
     }
     int rc = 0;
-    int show = !o->quiet && isatty(2);
-    double last_shown = start;
     while (!rc) {
         cp_batch *b = feeder_pop(&f, o->interrupted);
         if (!b) {
@@ -1046,9 +1128,10 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             rc = 130;
             break;
         }
-        if (show && cp_now() - last_shown > 0.5) {
-            progress(r, &f, start, r->total_input, 0);
-            last_shown = cp_now();
+        cp_progress_update(r->prog, atomic_load(&f.progress_bytes), r->st->bytes_in, r->st->docs_in);
+        if (r->rep && !r->counting && cp_now() - r->last_sample >= 0.25) {
+            r->last_sample = cp_now();
+            cp_report_sample(r->rep, r->last_sample - start, r->st->bytes_in, r->st->docs_in);
         }
         if (last)
             break;
@@ -1067,8 +1150,7 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
     } else {
         pthread_join(f.thread, NULL);
     }
-    if (show)
-        progress(r, &f, start, r->total_input, 1);
+    cp_progress_finish(r->prog, atomic_load(&f.progress_bytes), r->st->bytes_in, r->st->docs_in);
     r->st->stage_seconds[CP_T_READ] += f.read_seconds;
     if (!r->counting)
         r->st->bytes_in_compressed = f.done_compressed;
@@ -1135,6 +1217,15 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     r.w = cp_writer_create(o->outdir, o->rank, cfg->compress, cfg->shard_bytes);
     st->files = o->nfiles;
     r.total_input = total_input_bytes(o->files, o->nfiles);
+    r.prog = cp_progress_create(o->quiet && !o->progress_every ? -1 : o->progress_every, r.total_input, start);
+    if (o->ranks > 1)
+        cp_progress_set_cluster(r.prog, o->rank, o->ranks, o->job_total_bytes, o->progress_label);
+    if (!o->no_report)
+        r.rep = cp_report_create();
+    if (!rc && o->explain && !(r.ex = cp_explain_create(o->explain, err, errlen)))
+        rc = -2;
+    r.line_fate = r.line_mode == CP_LINE_DEDUP_ALL ? "line_dedup:all" : "line_dedup:first";
+    r.last_sample = start;
 
     if (!rc && r.line_mode == CP_LINE_DEDUP_ALL && !o->hooks) {
         /* CCNet semantics need every line's document count before the first decision: count in a first
@@ -1195,6 +1286,8 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     }
     if (!rc && !o->no_stats_file)
         rc = write_stats(&r, st, err, errlen);
+    if (!rc && r.ex && cp_explain_write(r.ex, o->outdir, err, errlen))
+        rc = -1;
     if (!rc && r.failed_input)
         rc = 1;
     for (int i = 0; i < r.nthreads; i++) {
@@ -1222,5 +1315,8 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     cp_buf_free(&r.ids);
     free(r.id_off);
     cp_writer_destroy(r.w);
+    cp_report_destroy(r.rep);
+    cp_explain_destroy(r.ex);
+    cp_progress_destroy(r.prog);
     return rc;
 }

@@ -176,10 +176,14 @@ int cp_output_prepare(const char *outdir, int force, char *err, size_t errlen)
             return -2;
         }
         if (force) {
-            cp_buf p = {0};
-            cp_buf_printf(&p, "%s/stats.json", outdir);
-            unlink(p.data);
-            cp_buf_free(&p);
+            static const char *const run_files[] = {"stats.json", "report.html", "report-examples.json",
+                                                    "explain.jsonl", NULL};
+            for (int i = 0; run_files[i]; i++) {
+                cp_buf p = {0};
+                cp_buf_printf(&p, "%s/%s", outdir, run_files[i]);
+                unlink(p.data);
+                cp_buf_free(&p);
+            }
             if (clear_parts(outdir, 0, err, errlen))
                 return -1;
         }

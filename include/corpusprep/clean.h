@@ -61,6 +61,21 @@ void cp_clean_scratch_destroy(cp_clean_scratch *s);
 const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_clean_scratch *s,
                          cp_buf *out, cp_clean_stats *stats);
 
+/* ---- explaining (--explain, the report's examples): what cp_clean_doc just did, line by line ---- */
+typedef struct {
+    uint32_t start, len;  /* the line in the text given to cp_clean_doc, without its newline */
+    int rule;             /* the CP_CLEAN_* rule that removed it, or -1 when kept (and for blank lines) */
+    int blank;            /* only spaces: not a line of the output either way */
+    int edited;           /* kept, but shortened: the rule that cut it (CP_CLEAN_BP_MARKER for a glued "read
+                           * more" at its end, CP_CLEAN_CITATION for citation marks), else -1 */
+    uint32_t kept_len;    /* kept: bytes of it in the output */
+    uint32_t out_start;   /* kept: its offset in cp_clean_doc's output */
+} cp_clean_fate;
+/* After cp_clean_doc returned NULL with scratch s (text: what it cleaned): stores the fate of every line of text in *out
+ * (grown with realloc; *cap its capacity) and returns the number of lines. Only reads s, so the normal path
+ * pays nothing for it. */
+size_t cp_clean_fates(const cp_clean_scratch *s, const char *text, cp_clean_fate **out, size_t *cap);
+
 /* ---- corpus-wide line dedup, per-document parts ---- */
 enum { CP_LINE_DEDUP_OFF, CP_LINE_DEDUP_FIRST, CP_LINE_DEDUP_ALL };
 typedef struct {

@@ -61,6 +61,12 @@ typedef struct {
 
     /* the verdict: NULL = kept; otherwise a static reason string ("parse_error", "dup_exact", ...) */
     const char *reject;
+
+    /* the run report and --explain (explain.h); the pipeline frees trace in its ordered step */
+    size_t norm_len;       /* text bytes after normalisation: what cleaning saw */
+    size_t clean_len;      /* text bytes after line cleaning, before corpus-wide line dedup */
+    uint64_t id_hash;      /* XXH3-64 of id, when the report or --explain asked for it */
+    struct cp_xdoc *trace; /* what happened to this document, when it is explained or a report example */
 } cp_doc;
 
 typedef struct {

@@ -27,6 +27,24 @@ void cp_filter_scratch_destroy(cp_filter_scratch *s);
 const char *cp_filter_doc(const cp_filter *f, const char *text, size_t len, const char *lang,
                           cp_filter_scratch *s);
 
+/* ---- explaining (--explain): every rule's measured value for one document ---- */
+typedef struct {
+    const char *rule;       /* one of cp_filter_reasons() */
+    double value;           /* what the document measures */
+    double min, max;        /* the rule fails below min or above max; NAN where there is no such bound */
+    int pass;
+} cp_filter_check;
+typedef struct {
+    cp_filter_check *v;
+    size_t n, cap;
+} cp_filter_trace; /* zero-initialise; free(v) when done */
+
+/* cp_filter_doc that goes on past the first failing rule and records every rule that applies to the
+ * document's language, in order, in trace (reset first). Returns what cp_filter_doc returns (the first
+ * failing rule). Slower (no early exits); for the few documents that are explained. */
+const char *cp_filter_doc_traced(const cp_filter *f, const char *text, size_t len, const char *lang,
+                                 cp_filter_scratch *s, cp_filter_trace *trace);
+
 /* Every reason cp_filter_doc can return, NULL-terminated (to list rules with zero counts in stats). */
 const char *const *cp_filter_reasons(void);
 

@@ -19,6 +19,15 @@ typedef struct {
  * prefix is looked at. Never fails: unknown text gives "und", 0. */
 void cp_langid_detect(const char *text, size_t len, size_t sample_bytes, cp_lang_result *out);
 
+/* Explaining (--explain): the languages CLD2 weighed for the same sample as cp_langid_detect, best first,
+ * with their share of the text (0..1); returns how many (0..3) and sets *sample_len to the bytes looked at. */
+typedef struct {
+    char code[16];
+    double score;
+} cp_lang_candidate;
+int cp_langid_candidates(const char *text, size_t len, size_t sample_bytes, cp_lang_candidate out[3],
+                         size_t *sample_len);
+
 /* Number of languages the linked CLD2 tables can return, to check at start-up that the right library was
  * linked: distinct codes (as cp_langid_detect gives them) that a scoring table was trained on or that a script
  * alone identifies; 161 with the full tables (libcld2_full), 95 with the small ones. */

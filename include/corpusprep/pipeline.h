@@ -50,9 +50,22 @@ typedef struct {
     const uint32_t *file_index; /* global index of each file (cluster mode); NULL = 0, 1, 2, ... */
     const cp_cluster_hooks *hooks; /* NULL outside cluster mode */
     int no_stats_file;        /* do not write OUTDIR/stats.json nor print the summary (the caller merges) */
+    /* the run report, --explain and progress (report.h, explain.h, progress.h) */
+    int no_report;            /* no OUTDIR/report.html (nor its figures in stats.json) */
+    const char *explain;      /* --explain SPEC (checked by the caller with cp_explain_create), or NULL */
+    double progress_every;    /* 0: the default (live line on a terminal, else a log line every 60 s; none with
+                               * quiet); > 0: a log line every so many seconds, even with quiet; < 0: none */
+    const char *version;      /* shown in the report */
+    const char *preset;       /* -c as given, shown in the report; NULL: the default preset */
+    int ranks;                /* cluster: ranks in the job, for the progress line (0 or 1 outside) */
+    uint64_t job_total_bytes; /* cluster: compressed bytes of the whole job's input */
+    const char *progress_label; /* cluster: which pass, for the progress line; may be NULL */
 } cp_pipeline_opts;
 
-/* Runs the whole job: reads every file, processes, writes shards and OUTDIR/stats.json, prints the summary.
+/* Runs the whole job: reads every file, processes, writes shards and OUTDIR/stats.json, prints the summary,
+ * and unless no_report writes OUTDIR/report.html and OUTDIR/report-examples.json (with no_stats_file the
+ * report's figures and examples stay in st->extra, "report_examples" included, for the caller to merge);
+ * with explain, OUTDIR/explain.jsonl.
  * Returns 0 when every input was read completely and all output written; 1 when some input could not be
  * read to its end (the rest of the run went on; named on stderr, counted in stats.json); -1 when the run
  * had to stop (output could not be written, stage set-up failed; message in err, temporary files removed);

@@ -19,7 +19,8 @@ int cp_compress(cp_compressor *c, const char *in, size_t n, cp_buf *out);
 void cp_compressor_destroy(cp_compressor *c);
 
 /* Makes outdir (and parents). An existing outdir must be empty unless force is set; with force, the files
- * a previous run wrote there (part-*, stats.json, rejected/, per-language folders of part files) are
+ * a previous run wrote there (part-*, stats.json, report.html, report-examples.json, explain.jsonl,
+ * rejected/, per-language folders of part files) are
  * removed and nothing else is touched. Returns 0, -2 when outdir is not empty and force is not set (a usage
  * error), or -1 (cannot create or write it), with a message. */
 int cp_output_prepare(const char *outdir, int force, char *err, size_t errlen);
