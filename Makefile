@@ -22,7 +22,9 @@ DEB_BUILD = gcc g++ make pkg-config libjansson-dev zlib1g-dev libzstd-dev libxxh
             libcld2-dev libcmocka-dev
 DEB_RUN   = gzip zstd python3 wamerican wdutch wngerman wfrench wspanish witalian wportuguese
 DEB_BENCH = python3-langdetect time
-DEB_ALL   = $(DEB_BUILD) $(DEB_RUN)
+# the report's tests render report.html in headless Chromium and check it with tidy (tests/report/check_html.py)
+DEB_TEST  = chromium tidy
+DEB_ALL   = $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 
 LIB_C    = $(filter-out src/main.c src/mpi_%.c,$(wildcard src/*.c))
 LIB_CC   = $(wildcard src/*.cc)

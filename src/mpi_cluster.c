@@ -43,6 +43,7 @@
 
 #include "corpusprep/clean.h"
 #include "corpusprep/dedup.h"
+#include "corpusprep/report.h"
 #include "corpusprep/util.h"
 #include "corpusprep/writer.h"
 
@@ -778,7 +779,7 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
     if (x->rank)
         return 0;
 
-    json_t *acc = NULL, *per_rank = json_array();
+    json_t *acc = NULL, *per_rank = json_array(), *examples = NULL;
     double wall = 0, rss = 0;
     uint64_t net = 0, sent = 0, table_sum = 0, table_max = 0, line_table = 0, line_keys_max = 0;
     for (int p = 0; p < x->size; p++) {
@@ -788,6 +789,7 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
             snprintf(err, errlen, "stats of rank %d unreadable: %s", p, je.text);
             json_decref(acc);
             json_decref(per_rank);
+            json_decref(examples);
             free(all);
             free(lens);
             free(displs);
@@ -811,6 +813,13 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
         if (num(r, "peak_rss_mb") > rss)
             rss = num(r, "peak_rss_mb");
         json_object_del(r, "cluster_rank");
+        /* the report's examples: each rank's lowest hashes, merged into the job's lowest */
+        json_t *rex = json_object_get(r, "report_examples");
+        if (rex && !examples)
+            examples = json_incref(rex);
+        else if (rex)
+            cp_report_merge_examples(examples, rex);
+        json_object_del(r, "report_examples");
         if (!acc) {
             acc = r;
         } else {
@@ -858,8 +867,11 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
     json_object_set_new(acc, "cluster", cl);
     json_object_set(acc, "config", o->cfg->tree);
     int rc = cp_write_json_atomic(o->outdir, "stats.json", acc, err, errlen);
+    if (!rc && !o->no_report)
+        rc = cp_report_write(o->outdir, acc, examples, err, errlen); /* the same page as a single process's */
     if (!rc && !o->quiet)
         print_summary(acc, cl);
+    json_decref(examples);
     json_decref(acc);
     return rc;
 }
@@ -991,6 +1003,19 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     po.no_stats_file = 1;
     po.rank = me;
     po.quiet = 1; /* the collect passes stay silent; the deciding pass speaks as asked */
+    /* progress: rank 0 alone, as log lines (mpirun's stderr is rarely a terminal), for both passes */
+    uint64_t job_bytes = 0;
+    for (size_t i = 0; i < o->nfiles; i++) {
+        struct stat sb;
+        if (stat(o->files[i], &sb) == 0)
+            job_bytes += (uint64_t)sb.st_size;
+    }
+    po.progress_every = me || o->progress_every < 0 || (o->quiet && !o->progress_every) ? -1
+                        : o->progress_every > 0                                      ? o->progress_every
+                                                                                     : 60;
+    po.ranks = K;
+    po.job_total_bytes = job_bytes;
+    po.progress_label = "pass 1 of 2 (keys)";
     for (int k = 0; k < 4; k++)
         c.out[k] = cp_xcalloc((size_t)K, sizeof(kpv_t));
 
@@ -1024,6 +1049,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     if (!rc) {
         t1 = cp_now();
         po.quiet = o->quiet;
+        po.progress_label = "pass 2 of 2 (decide and write)";
         input_failed = 0; /* the deciding pass reports input failures again */
         rc = run_pass(&c, &po, &hooks, CP_PHASE_DECIDE, &st, &input_failed);
         t_decide = cp_now() - t1;

@@ -319,3 +319,13 @@ int invariant_holds(json_t *stats)
     json_object_foreach(json_object_get(stats, "docs_rejected"), k, v) rej += json_integer_value(v);
     return in == kept + rej;
 }
+
+int check_report_html(const char *outdir, const char *name)
+{
+    char cmd[8192], shots[4096] = "";
+    if (getenv("CP_REPORT_SHOTS"))
+        snprintf(shots, sizeof shots, " '%s/%s'", getenv("CP_REPORT_SHOTS"), name);
+    snprintf(cmd, sizeof cmd, "python3 tests/report/check_html.py '%s/report.html'%s", outdir, shots);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
+}

@@ -29,6 +29,10 @@ int count_files(const char *dir, const char *suffix);
 /* The shared data folder (CP_SHARED, default ../shared) or NULL when it is absent. */
 const char *shared_dir(void);
 json_t *find_by_id(json_t *records, const char *id);
+/* Runs tests/report/check_html.py on outdir/report.html (Chromium, tidy, self-containment; see there).
+ * Returns 0 when it holds, 77 when Chromium or tidy is missing, else 1. Keeps the screenshots in the folder
+ * named by CP_REPORT_SHOTS, when set, under name. */
+int check_report_html(const char *outdir, const char *name);
 /* docs_in == docs_kept + sum(docs_rejected) */
 int invariant_holds(json_t *stats);
 

@@ -665,6 +665,10 @@ static void test_masakhanews_acceptance(void **state)
     assert_true(invariant_holds(st));
     assert_true(rejected(st, "dup_exact") >= 131);
     json_decref(st);
+    /* issue 12: its report, as Chromium renders it (skipped without Chromium) */
+    int rc = check_report_html(f->out, "masakhanews");
+    if (rc != 77)
+        assert_int_equal(rc, 0);
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
              "python3 %s/eval/langid_score.py %s %s | tail -n 1 | "

@@ -85,6 +85,34 @@ EOF
 then pass "stats.json merged on rank 0: counts, languages, cleaning rules, near-dup clusters as single; cluster figures"
 else fail "stats.json merged on rank 0" "$T/log"; fi
 
+# The run report (issue 12): its histograms, funnel, per-file figures and example picks are the same for the
+# single process at -t 1 and -t 2 and for K = 1, 2, 3 ranks under both MPIs; rank 0 writes report.html.
+$SINGLE -q -t 1 --keep-rejected --dedup-url -o "$T/ref-t1" "$T/in" 2>/dev/null
+$SINGLE -q -t 2 --keep-rejected --dedup-url -o "$T/ref-t2" "$T/in" 2>/dev/null
+if python3 - "$T/ref-t1" "$T/ref-t2" "$T/out-mpich -n 1 line_dedup first, --dedup-url" \
+    "$T/out-mpich -n 2 line_dedup first, --dedup-url" "$T/out-mpich -n 3 line_dedup first, --dedup-url" \
+    "$T/out-openmpi -n 1 line_dedup first, --dedup-url" "$T/out-openmpi -n 2 line_dedup first, --dedup-url" \
+    "$T/out-openmpi -n 3 line_dedup first, --dedup-url" >"$T/log" 2>&1 <<'EOF'
+import json, os, sys
+def figures(d):
+    s = json.load(open(os.path.join(d, "stats.json")))
+    ex = json.load(open(os.path.join(d, "report-examples.json")))
+    html = open(os.path.join(d, "report.html"), encoding="utf-8").read()
+    for chart in ("chart-funnel", "chart-reasons", "chart-len-before", "chart-lang-score", "chart-near-clusters"):
+        assert 'id="%s"' % chart in html, (d, chart)
+    return {k: s[k] for k in ("histograms", "funnel", "per_file", "lang_text_bytes", "near_dup_clusters")}, ex
+ref = figures(sys.argv[1])
+assert ref[0]["histograms"]["text_bytes_kept"]["count"] == json.load(open(sys.argv[1] + "/stats.json"))["docs_kept"]
+for d in sys.argv[2:]:
+    got = figures(d)
+    for k in ref[0]:
+        assert got[0][k] == ref[0][k], (d, k)
+    assert got[1] == ref[1], (d, "examples differ")
+print("same figures in", len(sys.argv) - 1, "runs")
+EOF
+then pass "report: histograms, funnel, per-file figures and examples equal for -t 1, -t 2 and K = 1, 2, 3 (both MPIs)"
+else fail "report figures differ" "$T/log"; fi
+
 # An input that ends early: exit 1 like the single process, the same records from what could be read.
 mkdir -p "$T/trunc"
 cp "$T"/in/* "$T/trunc/"
