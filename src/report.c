@@ -701,7 +701,7 @@ static void header(cp_buf *b, const json_t *s)
     }
     if (ni > 5)
         cp_buf_printf(&v, " and %zu more", ni - 5);
-    cp_buf_printf(&v, " (%.0f files", jnum(s, "files"));
+    cp_buf_printf(&v, " (%.0f file%s", jnum(s, "files"), jnum(s, "files") == 1 ? "" : "s");
     if (jnum(s, "files_failed") > 0)
         cp_buf_printf(&v, ", <strong>%.0f not read to the end</strong>", jnum(s, "files_failed"));
     cp_buf_puts(&v, ")");
@@ -831,6 +831,10 @@ static void files_table(cp_buf *b, const json_t *s)
     const json_t *pf = json_object_get(s, "per_file");
     section(b, "files", "Input files");
     size_t n = json_object_size(pf);
+    if (!n) {
+        cp_buf_puts(b, "<p class=\"none\">no documents were read</p>\n</section>\n");
+        return;
+    }
     cp_buf_puts(b, "<div class=\"scroll\"><table class=\"data\">\n<thead><tr><th scope=\"col\">file</th>"
                    "<th scope=\"col\" class=\"num\">documents</th><th scope=\"col\" class=\"num\">kept</th>"
                    "<th scope=\"col\" class=\"num\">bytes</th><th scope=\"col\" class=\"num\">bad lines</th></tr></thead>\n<tbody>\n");

@@ -248,6 +248,18 @@ static void test_explain_changes_nothing(void **state)
     assert_true(rejected > 0);
     json_decref(ex);
     json_decref(shards);
+    /* line:FILE:LINE picks that one document, named as the run names its file */
+    const char *ex3 = P(f->dir, "ex3"), *file = P(in, "crawl-02.jsonl");
+    const char *a3[] = {"-q", "--explain", "", "-o", ex3, in, NULL};
+    char spec[4200];
+    snprintf(spec, sizeof spec, "line:%s:7", file);
+    a3[2] = spec;
+    assert_int_equal(run_cli(a3, NULL, NULL), 0);
+    ex = read_explain(ex3);
+    assert_int_equal(json_array_size(ex), 1);
+    snprintf(spec, sizeof spec, "%s:7", file);
+    assert_string_equal(sget(json_array_get(ex, 0), "source"), spec);
+    json_decref(ex);
     /* a bad SPEC is a usage error */
     char *err = NULL;
     const char *bad[] = {"--explain", "line:nowhere", "-o", P(f->dir, "bad"), in, NULL};

@@ -188,6 +188,18 @@ static void examples_merge_like_ranks(void **state)
     assert_null(strstr(html.data, "https://"));
     cp_buf_free(&html);
     json_decref(stats);
+    /* an empty run (or a stats.json without the report's figures) still gives every chart, saying so */
+    stats = json_object();
+    cp_report_html(stats, NULL, &html);
+    for (size_t i = 0; i < sizeof charts / sizeof *charts; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "id=\"%s\"", charts[i]);
+        assert_non_null(strstr(html.data, id));
+    }
+    assert_non_null(strstr(html.data, "no report-examples.json"));
+    assert_null(strstr(html.data, "<tbody>\n</tbody>"));
+    cp_buf_free(&html);
+    json_decref(stats);
     json_decref(sa);
     json_decref(s1);
     json_decref(s2);
