@@ -226,7 +226,7 @@ void cp_report_add(cp_report *r, const cp_doc *d, uint64_t pos, const char *file
     }
     f->docs++;
     f->kept += !d->reject;
-    f->bytes += d->raw_len + 1;
+    f->bytes += d->raw_len + d->block_len + 1; /* a WARC record: its header fields and its block */
     f->bad += died == F_PARSED;
 
     /* examples */
