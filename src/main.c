@@ -346,11 +346,6 @@ int main(int argc, char **argv)
                            .explain = explain, .progress_every = progress_every, .version = CORPUSPREP_VERSION,
                            .preset = config_file};
 #ifdef CP_MPI
-    if (explain) {
-        fprintf(stderr, "corpusprep: --explain is for a single process (run corpusprep on the files in question)\n");
-        rc = 2;
-        goto done;
-    }
     rc = cp_mpi_run(&po, force); /* reports on stderr itself */
     goto done;
 #endif

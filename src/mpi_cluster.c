@@ -937,6 +937,11 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
         x->round_bytes = (size_t)strtoull(rb, NULL, 10);
     int K = x->size, me = x->rank;
     char err[2048] = "";
+    if (o->explain) {
+        if (!me)
+            fprintf(stderr, "corpusprep: --explain is for a single process (run corpusprep on the files in question)\n");
+        return 2;
+    }
 
     /* The same inputs everywhere (a filesystem every node sees), each read twice: no stdin. */
     int bad = 0;

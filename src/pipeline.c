@@ -440,6 +440,7 @@ typedef struct {
     int tracing;              /* this pass decides and writes (not a counting or collect pass) */
     const char *line_fate;    /* "line_dedup:first" / "line_dedup:all" */
     cp_progress *prog;
+    uint64_t docs_seen;       /* documents of this pass so far, for the progress line */
     double last_sample;
 } run_t;
 
@@ -1121,6 +1122,7 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
         if (!r->first_batch_compressed)
             r->first_batch_compressed = atomic_load(&f.progress_bytes);
         int last = b->last;
+        r->docs_seen += b->n;
         if (process_batch(r, b, err, errlen))
             rc = -1;
         free_batch(b);
@@ -1128,7 +1130,7 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             rc = 130;
             break;
         }
-        cp_progress_update(r->prog, atomic_load(&f.progress_bytes), r->st->bytes_in, r->st->docs_in);
+        cp_progress_update(r->prog, atomic_load(&f.progress_bytes), r->st->bytes_in, r->docs_seen);
         if (r->rep && !r->counting && cp_now() - r->last_sample >= 0.25) {
             r->last_sample = cp_now();
             cp_report_sample(r->rep, r->last_sample - start, r->st->bytes_in, r->st->docs_in);
@@ -1150,7 +1152,7 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
     } else {
         pthread_join(f.thread, NULL);
     }
-    cp_progress_finish(r->prog, atomic_load(&f.progress_bytes), r->st->bytes_in, r->st->docs_in);
+    cp_progress_finish(r->prog, atomic_load(&f.progress_bytes), r->st->bytes_in, r->docs_seen);
     r->st->stage_seconds[CP_T_READ] += f.read_seconds;
     if (!r->counting)
         r->st->bytes_in_compressed = f.done_compressed;

@@ -113,6 +113,20 @@ EOF
 then pass "report: histograms, funnel, per-file figures and examples equal for -t 1, -t 2 and K = 1, 2, 3 (both MPIs)"
 else fail "report figures differ" "$T/log"; fi
 
+# --explain is for a single process: refused once, exit 2. Progress: rank 0 alone logs the job, both passes.
+$M -n 2 "$BIN" --explain 3 -o "$T/out-explain" "$T/in" >"$T/log" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && [ "$(grep -c 'explain is for a single process' "$T/log")" = 1 ]; then pass "--explain refused once: exit 2"
+else fail "--explain in cluster mode: exit $rc" "$T/log"; fi
+echo '{"input": {"batch_bytes": "64K"}}' >"$T/small.json"
+$M -n 3 "$BIN" -q -c "$T/small.json" --progress-every 0.001 -o "$T/out-progress" "$T/in" >"$T/log" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && grep -q "pass 1 of 2 (keys), job of 3 ranks" "$T/log" &&
+   grep -q "pass 2 of 2 (decide and write), job of 3 ranks" "$T/log" &&
+   [ "$(grep -c "estimated from rank 0's share" "$T/log")" = "$(grep -c '^corpusprep: progress' "$T/log")" ]; then
+    pass "progress: log lines from rank 0 only, with the job's estimate, in both passes"
+else fail "progress in cluster mode: exit $rc" "$T/log"; fi
+
 # An input that ends early: exit 1 like the single process, the same records from what could be read.
 mkdir -p "$T/trunc"
 cp "$T"/in/* "$T/trunc/"
