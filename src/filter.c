@@ -547,14 +547,6 @@ static void dup_paras(cp_filter_scratch *s, const char *t, size_t len, size_t *u
     }
 }
 
-/* Gopher's n-gram rules (top 2/3/4-gram share, characters in repeated 5..10-grams) over the words in s.
- * g[i] is the hash of the n-gram starting at word i, extended by one word per round; cb[i] the bytes of
- * the words before word i (prefix sums) for the character counts.
- * An n-gram can only occur twice where its first n-1 words do, so after the 2-gram round only the
- * positions whose (n-1)-gram occurs more than once (cand) are hashed and counted: a position outside
- * that set holds an n-gram seen once, which can neither raise the top count past 1 nor be a repeat.
- * The hashes obey the same rule unless two different n-grams collide in 64 bits (where a full count
- * would see a false repeat). */
 /* Explaining: records one rule's outcome and remembers the first failure. */
 static void trace_add(cp_filter_trace *tr, int id, double value, double min, double max, int fails)
 {
@@ -579,6 +571,14 @@ static void trace_add(cp_filter_trace *tr, int id, double value, double min, dou
         }                                                                                                    \
     } while (0)
 
+/* Gopher's n-gram rules (top 2/3/4-gram share, characters in repeated 5..10-grams) over the words in s.
+ * g[i] is the hash of the n-gram starting at word i, extended by one word per round; cb[i] the bytes of
+ * the words before word i (prefix sums) for the character counts.
+ * An n-gram can only occur twice where its first n-1 words do, so after the 2-gram round only the
+ * positions whose (n-1)-gram occurs more than once (cand) are hashed and counted: a position outside
+ * that set holds an n-gram seen once, which can neither raise the top count past 1 nor be a repeat.
+ * The hashes obey the same rule unless two different n-grams collide in 64 bits (where a full count
+ * would see a false repeat). */
 static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t len, cp_filter_trace *tr,
                                const char **first)
 {

@@ -1012,7 +1012,8 @@ static const char css[] =
     ".kept .rule{background:var(--alt);color:var(--mute)}\n"
     "code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}\n"
     "@media (max-width:600px){body{font-size:14px;padding:0 8px 32px}th,td{padding:3px 4px}"
-    ".bars td.bar{width:30%;min-width:36px}.bars th[scope=row]{max-width:9em}.grid{grid-template-columns:1fr}}\n"
+    ".bars td.bar{width:30%;min-width:36px}.bars th[scope=row]{max-width:10em;white-space:normal;"
+    "overflow-wrap:anywhere}.grid{grid-template-columns:1fr}}\n"
     "@media print{body{padding:0}nav{display:none}h2{break-after:avoid}figure{break-inside:avoid}"
     ".scroll{overflow:visible}details::details-content{content-visibility:visible;display:block}}\n";
 
