@@ -61,7 +61,7 @@ json_t *cp_xdoc_lines(const cp_xdoc *x, const cp_doc *d, const char *line_dedup_
     json_t *a = json_array();
     size_t k = 0; /* next of d->lines (cleaned text offsets, ascending) */
     size_t n = 0;
-    for (size_t p = 0, i = 0; p <= x->norm_len; i++) {
+    for (size_t p = 0, i = 0; x->norm_len && p <= x->norm_len; i++) { /* no text (did not parse): no lines */
         const char *nl = memchr(x->norm + p, '\n', x->norm_len - p);
         size_t e = nl ? (size_t)(nl - x->norm) : x->norm_len;
         const char *fate = "kept";
@@ -223,6 +223,8 @@ static json_t *record_json(const cp_doc *d, const char *file, const char *dup_of
     json_object_set_new(r, "decision", json_string(d->reject ? d->reject : "kept"));
     if (dup_of)
         json_object_set_new(r, "dup_of", json_string(dup_of));
+    if (d->parse_error) /* why the line is not a record (ASCII, from the parser) */
+        json_object_set_new(r, "error", text_json(d->parse_error, strlen(d->parse_error), 300));
     json_object_set_new(r, "lines", cp_xdoc_lines(x, d, line_dedup_fate, 0));
     if (x->ncand || d->has_lang) {
         json_t *c = json_array();

@@ -260,6 +260,18 @@ static void test_explain_changes_nothing(void **state)
     snprintf(spec, sizeof spec, "%s:7", file);
     assert_string_equal(sget(json_array_get(ex, 0), "source"), spec);
     json_decref(ex);
+    /* a line that is not JSON: its decision and the parser's message, no lines */
+    const char *ex4 = P(f->dir, "ex4");
+    snprintf(spec, sizeof spec, "line:%s:119", P(in, "crawl-00.jsonl.gz"));
+    a3[2] = spec;
+    a3[4] = ex4;
+    assert_int_equal(run_cli(a3, NULL, NULL), 0);
+    ex = read_explain(ex4);
+    assert_int_equal(json_array_size(ex), 1);
+    assert_string_equal(sget(json_array_get(ex, 0), "decision"), "parse_error");
+    assert_non_null(sget(json_array_get(ex, 0), "error"));
+    assert_int_equal(json_array_size(json_object_get(json_array_get(ex, 0), "lines")), 0);
+    json_decref(ex);
     /* a bad SPEC is a usage error */
     char *err = NULL;
     const char *bad[] = {"--explain", "line:nowhere", "-o", P(f->dir, "bad"), in, NULL};
