@@ -84,7 +84,7 @@ demo: deps
 	$(MAKE) --no-print-directory $(BIN) sample
 	rm -rf $(BUILD)/demo-out
 	$(BIN) -o $(BUILD)/demo-out --keep-rejected $(BUILD)/sample
-	@echo "demo output in $(BUILD)/demo-out (stats: $(BUILD)/demo-out/stats.json)"
+	@echo "demo output in $(BUILD)/demo-out (stats: $(BUILD)/demo-out/stats.json, report: $(BUILD)/demo-out/report.html)"
 
 bench: deps
 	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_BENCH)" deps $(BIN) $(BUILD)/bench_stages $(BUILD)/bench_minhash
