@@ -89,4 +89,37 @@ static inline char *fz_utf8_repair(const uint8_t *s, size_t n, size_t *out_len)
     return o;
 }
 
+/* jansson refuses "\u0000" inside an object key (it keeps keys as C strings), though it is valid JSON and
+ * parse.h accepts it. So that jansson can still judge such lines, every \u0000 escape inside a key becomes
+ * \u0001 in a copy: the same validity, and none of the names the parser looks up (text, id, url) changes.
+ * Returns a malloc'd copy of s[0..n). */
+static inline char *fz_nul_keys_for_jansson(const char *s, size_t n)
+{
+    char *o = malloc(n + 1);
+    memcpy(o, s, n);
+    o[n] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '"')
+            continue;
+        size_t j = i + 1;
+        while (j < n && s[j] != '"')
+            j += s[j] == '\\' ? 2 : 1;
+        if (j >= n)
+            break;
+        size_t k = j + 1;
+        while (k < n && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r' || s[k] == '\n'))
+            k++;
+        if (k < n && s[k] == ':')
+            for (size_t e = i + 1; e + 5 < j; e++) {
+                if (s[e] != '\\')
+                    continue;
+                if (!memcmp(s + e + 1, "u0000", 5))
+                    o[e + 5] = '1';
+                e++; /* the escaped character */
+            }
+        i = j;
+    }
+    return o;
+}
+
 #endif

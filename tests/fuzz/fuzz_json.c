@@ -25,39 +25,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* jansson refuses "\u0000" inside an object key (it keeps keys as C strings), though it is valid JSON and
- * parse.h accepts it. So that jansson can still judge such lines, every \u0000 escape inside a key becomes
- * \u0001 in a copy: the same validity, and none of the names the parser looks up (text, id, url) changes.
- * Returns a malloc'd copy of s[0..n). */
-static char *nul_keys_for_jansson(const char *s, size_t n)
-{
-    char *o = malloc(n + 1);
-    memcpy(o, s, n);
-    o[n] = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '"')
-            continue;
-        size_t j = i + 1;
-        while (j < n && s[j] != '"')
-            j += s[j] == '\\' ? 2 : 1;
-        if (j >= n)
-            break;
-        size_t k = j + 1;
-        while (k < n && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r' || s[k] == '\n'))
-            k++;
-        if (k < n && s[k] == ':')
-            for (size_t e = i + 1; e + 5 < j; e++) {
-                if (s[e] != '\\')
-                    continue;
-                if (!memcmp(s + e + 1, "u0000", 5))
-                    o[e + 5] = '1';
-                e++; /* the escaped character */
-            }
-        i = j;
-    }
-    return o;
-}
-
 static int is_ours(const char *k)
 {
     static const char *const ours[] = {"text", "content", "id", "lang", "lang_score", "reject_reason", "dup_of"};
@@ -77,7 +44,7 @@ static void check_emit(const cp_doc *d, json_t *j, const char *want_reject)
     if (!fz_utf8_valid(b.data, b.len))
         fz_fail("emitted line is not valid UTF-8: %s", b.data);
     json_error_t e;
-    char *for_jansson = nul_keys_for_jansson(b.data, b.len - 1);
+    char *for_jansson = fz_nul_keys_for_jansson(b.data, b.len - 1);
     json_t *out = json_loadb(for_jansson, b.len - 1, JSON_ALLOW_NUL, &e); /* \u0000 is JSON */
     free(for_jansson);
     if (!json_is_object(out))
@@ -134,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t flen;
     char *fixed = fz_utf8_repair(data, size, &flen);
     json_error_t e;
-    char *for_jansson = nul_keys_for_jansson(fixed, flen);
+    char *for_jansson = fz_nul_keys_for_jansson(fixed, flen);
     json_t *j = json_loadb(for_jansson, flen, JSON_ALLOW_NUL | JSON_DECODE_ANY, &e);
     free(for_jansson);
     if (j && rc && d.reject && !strcmp(d.reject, "parse_error")) {
