@@ -92,8 +92,9 @@ typedef struct {
     _Atomic uint64_t progress_bytes;
 } feeder_t;
 
-static void batch_event(cp_batch *b, int fatal, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void batch_event(cp_batch *b, int fatal, const char *fmt, ...)
+static void batch_event(cp_batch *b, int fatal, uint32_t file, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void batch_event(cp_batch *b, int fatal, uint32_t file, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -102,6 +103,8 @@ static void batch_event(cp_batch *b, int fatal, const char *fmt, ...)
     va_end(ap);
     b->events = cp_xrealloc(b->events, (b->n_events + 1) * sizeof *b->events);
     b->event_fatal = cp_xrealloc(b->event_fatal, (b->n_events + 1) * sizeof *b->event_fatal);
+    b->event_file = cp_xrealloc(b->event_file, (b->n_events + 1) * sizeof *b->event_file);
+    b->event_file[b->n_events] = file;
     b->events[b->n_events] = cp_xstrdup(msg);
     b->event_fatal[b->n_events++] = fatal;
 }
@@ -171,7 +174,7 @@ static int add_warc_record(feeder_t *f, cp_batch *b)
     b->bytes_in += rec.bytes;
     if (st <= 0) {
         if (st < 0)
-            batch_event(b, 1, "%s", cp_reader_error(f->r));
+            batch_event(b, 1, (uint32_t)f->file_idx, "%s", cp_reader_error(f->r));
         return st;
     }
     if (rec.kind != CP_WARC_BAD)
@@ -187,7 +190,7 @@ static int add_warc_record(feeder_t *f, cp_batch *b)
         d->reject = rec.reject;
         d->parse_error = cp_xstrdup(rec.message);
         if (rec.fatal)
-            batch_event(b, 1, "%s: %s", f->files[f->file_idx], rec.message);
+            batch_event(b, 1, (uint32_t)f->file_idx, "%s: %s", f->files[f->file_idx], rec.message);
         d->raw_len = rec.block_len;
         if (rec.block)
             d->raw = (const char *)arena_put(b, f->cfg, rec.block, rec.block_len);
@@ -215,7 +218,7 @@ static cp_batch *fill_batch(feeder_t *f)
             char err[1024];
             f->r = cp_reader_open(f->files[f->file_idx], cfg->max_line_bytes, err, sizeof err);
             if (!f->r) {
-                batch_event(b, 1, "%s", err);
+                batch_event(b, 1, (uint32_t)f->file_idx, "%s", err);
                 f->file_idx++;
                 continue;
             }
@@ -253,7 +256,7 @@ static cp_batch *fill_batch(feeder_t *f)
             continue;
         }
         if (st < 0)
-            batch_event(b, 1, "%s", cp_reader_error(f->r));
+            batch_event(b, 1, (uint32_t)f->file_idx, "%s", cp_reader_error(f->r));
         close_reader(f);
     }
     for (size_t i = 0; i < b->n; i++)
@@ -276,6 +279,7 @@ static void free_batch(cp_batch *b)
         free(b->events[i]);
     free(b->events);
     free(b->event_fatal);
+    free(b->event_file);
     free(b->docs);
     free(b->arena);
     free(b);
@@ -878,6 +882,8 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         if (b->event_fatal[i]) {
             r->failed_input = 1;
             r->st->files_failed++;
+            if (r->rep)
+                cp_report_file_failed(r->rep, file_name(r, b->event_file[i]));
         }
     }
     if (!r->counting && !rereading) {

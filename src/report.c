@@ -53,7 +53,7 @@ typedef struct {
 
 typedef struct {
     char *name;
-    uint64_t docs, kept, bytes, bad;
+    uint64_t docs, kept, bytes, bad, failed;
 } file_t;
 
 struct cp_report {
@@ -183,6 +183,30 @@ static json_t *example_head(const cp_doc *d, uint64_t pos, const char *file)
                      "pos", (json_int_t)pos);
 }
 
+/* The counters of an input file (consecutive documents mostly share one). */
+static file_t *file_entry(cp_report *r, const char *file)
+{
+    if (r->nfiles && !strcmp(r->files[r->last_file].name, file))
+        return &r->files[r->last_file];
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (!strcmp(r->files[i].name, file))
+            return &r->files[r->last_file = i];
+    if (r->nfiles == r->cap_files) {
+        r->cap_files = r->cap_files ? 2 * r->cap_files : 16;
+        r->files = cp_xrealloc(r->files, r->cap_files * sizeof *r->files);
+    }
+    r->last_file = r->nfiles;
+    file_t *f = &r->files[r->nfiles++];
+    memset(f, 0, sizeof *f);
+    f->name = cp_xstrdup(file);
+    return f;
+}
+
+void cp_report_file_failed(cp_report *r, const char *file)
+{
+    file_entry(r, file)->failed++;
+}
+
 void cp_report_add(cp_report *r, const cp_doc *d, uint64_t pos, const char *file, const char *dup_of,
                    const char *line_dedup_fate)
 {
@@ -209,21 +233,7 @@ void cp_report_add(cp_report *r, const cp_doc *d, uint64_t pos, const char *file
         cp_hist_add(&r->hist[H_LINES], (double)lines);
     }
 
-    /* per input file (consecutive documents mostly share one) */
-    file_t *f = r->nfiles && !strcmp(r->files[r->last_file].name, file) ? &r->files[r->last_file] : NULL;
-    for (size_t i = 0; !f && i < r->nfiles; i++)
-        if (!strcmp(r->files[i].name, file))
-            f = &r->files[r->last_file = i];
-    if (!f) {
-        if (r->nfiles == r->cap_files) {
-            r->cap_files = r->cap_files ? 2 * r->cap_files : 16;
-            r->files = cp_xrealloc(r->files, r->cap_files * sizeof *r->files);
-        }
-        r->last_file = r->nfiles;
-        f = &r->files[r->nfiles++];
-        memset(f, 0, sizeof *f);
-        f->name = cp_xstrdup(file);
-    }
+    file_t *f = file_entry(r, file);
     f->docs++;
     f->kept += !d->reject;
     f->bytes += d->raw_len + d->block_len + 1; /* a WARC record: its header fields and its block */
@@ -305,9 +315,10 @@ json_t *cp_report_stats_json(const cp_report *r)
         json_object_set_new(h, hist_keys[k], cp_hist_to_json(&r->hist[k]));
     for (size_t i = 0; i < r->nfiles; i++)
         json_object_set_new(pf, r->files[i].name,
-                            json_pack("{sIsIsIsI}", "docs", (json_int_t)r->files[i].docs, "kept",
+                            json_pack("{sIsIsIsIsI}", "docs", (json_int_t)r->files[i].docs, "kept",
                                       (json_int_t)r->files[i].kept, "bytes", (json_int_t)r->files[i].bytes,
-                                      "bad_lines", (json_int_t)r->files[i].bad));
+                                      "bad_lines", (json_int_t)r->files[i].bad, "read_errors",
+                                      (json_int_t)r->files[i].failed));
     for (size_t i = 0; i < r->nsamples; i++)
         json_array_append_new(tp, json_pack("[fff]", r->samples[3 * i], r->samples[3 * i + 1] / 1e6,
                                             r->samples[3 * i + 2]));
@@ -837,7 +848,8 @@ static void files_table(cp_buf *b, const json_t *s)
     }
     cp_buf_puts(b, "<div class=\"scroll\"><table class=\"data\">\n<thead><tr><th scope=\"col\">file</th>"
                    "<th scope=\"col\" class=\"num\">documents</th><th scope=\"col\" class=\"num\">kept</th>"
-                   "<th scope=\"col\" class=\"num\">bytes</th><th scope=\"col\" class=\"num\">bad lines</th></tr></thead>\n<tbody>\n");
+                   "<th scope=\"col\" class=\"num\">bytes</th><th scope=\"col\" class=\"num\">bad lines</th>"
+                   "<th scope=\"col\">read to the end</th></tr></thead>\n<tbody>\n");
     size_t shown = 0;
     const char *k;
     json_t *v;
@@ -851,13 +863,14 @@ static void files_table(cp_buf *b, const json_t *s)
         col(b, COL_INT, jnum(v, "kept"));
         col(b, COL_BYTES, jnum(v, "bytes"));
         col(b, COL_INT, jnum(v, "bad_lines"));
+        cp_buf_puts(b, jnum(v, "read_errors") > 0 ? "<td><strong>no</strong></td>" : "<td>yes</td>");
         cp_buf_puts(b, "</tr>\n");
     }
     cp_buf_puts(b, "</tbody></table></div>\n");
     if (n > 200)
         cp_buf_printf(b, "<p class=\"note\">the first 200 of %zu files; stats.json has all</p>\n", n);
     cp_buf_puts(b, "<p class=\"note\">Bad lines: not JSON, not an object, no text field, or over --max-line. "
-                   "Files not read to their end are named on stderr and counted in files_failed.</p>\n");
+                   "A file not read to its end (truncated or corrupt, unreadable) has its error on stderr.</p>\n");
     cp_buf_puts(b, "</section>\n");
 }
 

@@ -352,6 +352,40 @@ static void demo_report(void **state)
     free(dir);
 }
 
+/* A file that ends early is named in the report's file table as not read to the end; the others are. */
+static void file_read_errors(void **state)
+{
+    (void)state;
+    char *dir = tmp_dir();
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && mkdir in && python3 -c \"import json; [print(json.dumps({'id': str(i), 'text': 'Line %%d of a "
+             "document that is long enough to count.' %% i})) for i in range(20000)]\" | gzip -1 > full.gz && "
+             "head -c 20000 full.gz > in/a.jsonl.gz && printf '{\\\"text\\\": \\\"x y z.\\\"}\\n' > in/b.jsonl",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    const char *out = P(dir, "out");
+    const char *args[] = {"-q", "-o", out, P(dir, "in"), NULL};
+    assert_int_equal(run_cli(args, NULL, NULL), 1);
+    json_t *st = read_stats(out), *pf = json_object_get(st, "per_file");
+    json_t *a = json_object_get(pf, P(P(dir, "in"), "a.jsonl.gz")), *b = json_object_get(pf, P(P(dir, "in"), "b.jsonl"));
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(json_integer_value(json_object_get(a, "read_errors")), 1);
+    assert_true(json_integer_value(json_object_get(a, "docs")) > 100);
+    assert_int_equal(json_integer_value(json_object_get(b, "read_errors")), 0);
+    assert_int_equal(json_integer_value(json_object_get(b, "docs")), 1);
+    json_decref(st);
+    size_t n;
+    char *html = slurp(P(out, "report.html"), &n);
+    assert_non_null(strstr(html, "a.jsonl.gz</code></td>"));
+    assert_non_null(strstr(html, "<td><strong>no</strong></td></tr>"));
+    assert_non_null(strstr(html, "<td>yes</td></tr>"));
+    free(html);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* Without a terminal, --progress-every S gives plain log lines; the default gives none in a short run. */
 static void progress_in_a_pipe(void **state)
 {
@@ -387,7 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(log_buckets), cmocka_unit_test(frac_and_json), cmocka_unit_test(examples_merge_like_ranks),
         cmocka_unit_test(explain_specs), cmocka_unit_test(progress_log_lines), cmocka_unit_test(demo_report),
-        cmocka_unit_test(progress_in_a_pipe),
+        cmocka_unit_test(progress_in_a_pipe), cmocka_unit_test(file_read_errors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tmp_strings_free();

@@ -80,6 +80,7 @@ typedef struct {
     char **events;         /* input errors that happened while filling it, in order */
     size_t n_events;
     int *event_fatal;      /* 1 when the event means a file was not read completely */
+    uint32_t *event_file;  /* the file each event is about */
     cp_counters warc_records; /* WARC records read while filling it, by WARC-Type */
     int last;              /* no batch follows */
 } cp_batch;

@@ -28,6 +28,8 @@ int cp_report_wants_lines(const cp_report *r, uint64_t id_hash);
  * ranks (CP_POS); file is its input name; dup_of the first document's id or NULL. */
 void cp_report_add(cp_report *r, const cp_doc *d, uint64_t pos, const char *file, const char *dup_of,
                    const char *line_dedup_fate);
+/* An input file that could not be read to its end (counted as read_errors in per_file). */
+void cp_report_file_failed(cp_report *r, const char *file);
 /* A throughput sample: seconds since the start, uncompressed bytes and documents so far. */
 void cp_report_sample(cp_report *r, double seconds, uint64_t bytes, uint64_t docs);
 
