@@ -138,6 +138,127 @@ static void test_keys_pinned(void **state)
     cp_minhash_destroy(mh);
 }
 
+/* Keys of texts in several scripts, pinned to the values of the scalar word splitter that the 64-byte block
+ * scanner replaced: Latin with and without diacritics, Ethiopic, Han, kana, Thai, a mixed text under the
+ * character share, and a text of exactly 64 bytes that ends inside a word (the block edge). */
+static void test_keys_pinned_scripts(void **state)
+{
+    (void)state;
+    static const char *texts[] = {
+    "the central bank raised its key interest rate by 00 basis points on tuesday citing persistent inflation in food and energy prices",
+    /* exactly 64 bytes, ending inside a word */
+    "abcdefghij klmnopqrst uvwxyzabcd efghijklmn opqrstuvwx yzabcdefg",
+    "die regierung hat am dienstag beschlossen die steuern für familien zu senken während die opposition kritik übte und neuwahlen forderte",
+    "ìjọba àpapọ̀ ti kéde pé àwọn ilé ìwé yóò ṣí padà ní ọ̀sẹ̀ tó ń bọ̀ lẹ́yìn ìsinmi gígùn tí àjàkálẹ̀ àrùn fà",
+    "የኢትዮጵያ መንግስት በዛሬው እለት አዲስ የኢኮኖሚ ፖሊሲ ይፋ አድርጓል ይህም የዋጋ ግሽበትን ለመቀነስ ያለመ ነው ተብሏል",
+    "中央银行周二宣布将基准利率上调二十五个基点以应对持续的通货膨胀压力市场对此反应平稳",
+    "東京都は火曜日新しい交通政策を発表しました 市民の反応はおおむね好意的です",
+    "ธนาคารกลางประกาศขึ้นอัตราดอกเบี้ยนโยบายในวันอังคาร",
+    "mixed english text with a few 中文 words 和 some more english words to keep the share of han characters low",
+    };
+    static const struct {
+        int shingles;
+        uint64_t k0, k7, k13;
+    } want[] = {
+    {18, 0x4d055d4ea42fc4c3ULL, 0xf8347586b5cfe7c3ULL, 0xcf8b3d8d2bb1d734ULL},
+    {2, 0xf1427dbf5779a35eULL, 0x2827e40220f2c9c4ULL, 0x1c3d90faac9678d6ULL},
+    {16, 0xf93191f12a240af2ULL, 0xade31970e92c1a1fULL, 0xa26c8ffc7cce0ddbULL},
+    {19, 0x280aeca11683dc99ULL, 0xa8e443001854b715ULL, 0x35360ba8aebc67efULL},
+    {12, 0x57fcef8f5b9bba6aULL, 0x08ee7838510fca71ULL, 0x9a64620972ff4542ULL},
+    {37, 0x9ee2c15613e29eabULL, 0x6b0670321103e1bcULL, 0xe758afe5bf4353b8ULL},
+    {32, 0x99bde2773e4faab3ULL, 0x22117780bbb2c137ULL, 0xe9a575a3025c3baaULL},
+    {46, 0x11dc0fbfda8ee5ecULL, 0x6d58f7c4c64f499bULL, 0x2cae45d9e51f49c6ULL},
+    {17, 0x5dacc62ed2f0527aULL, 0x8c092c6eb007f99bULL, 0x6ba6c10655d50848ULL},
+    };
+    assert_int_equal(sizeof texts / sizeof *texts, sizeof want / sizeof *want);
+    assert_int_equal(strlen(texts[1]), 64);
+    cp_minhash *mh = make(1, CP_SHINGLE_AUTO);
+    cp_minhash_scratch *s = cp_minhash_scratch_create();
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        uint64_t k[14];
+        assert_int_equal(bands_of(mh, s, texts[i], k), want[i].shingles);
+        assert_true(k[0] == want[i].k0);
+        assert_true(k[7] == want[i].k7);
+        assert_true(k[13] == want[i].k13);
+    }
+    cp_minhash_scratch_destroy(s);
+    cp_minhash_destroy(mh);
+}
+
+/* The AUTO decision as the header defines it, one code point at a time (a byte that starts no valid-length
+ * sequence is one code point), against the block scanner of cp_minhash_bands on random mixes of ASCII, Latin,
+ * Han, Thai, emoji, stray continuation bytes and cut sequences, at every length across block edges. */
+static int ref_uses_chars(const unsigned char *t, size_t n)
+{
+    size_t total = 0, nospace = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = t[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+        if (i + len > n)
+            len = 1;
+        uint32_t v = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
+        for (size_t k = 1; k < len; k++)
+            v = (v << 6) | (t[i + k] & 0x3Fu);
+        i += len;
+        if (len == 1 && c <= ' ')
+            continue;
+        total++;
+        nospace += (v >= 0x0E00 && v <= 0x0EFF) || (v >= 0x0F00 && v <= 0x0FFF) || (v >= 0x1000 && v <= 0x109F) ||
+                   (v >= 0x1780 && v <= 0x17FF) || (v >= 0x3040 && v <= 0x30FF) || (v >= 0x31F0 && v <= 0x31FF) ||
+                   (v >= 0x3400 && v <= 0x4DBF) || (v >= 0x4E00 && v <= 0x9FFF) || (v >= 0xF900 && v <= 0xFAFF) ||
+                   (v >= 0xFF66 && v <= 0xFF9F) || (v >= 0x20000 && v <= 0x3FFFF);
+    }
+    return total > 0 && (double)nospace >= 0.3 * (double)total;
+}
+
+static void test_auto_mode_matches_definition(void **state)
+{
+    (void)state;
+    static const char *pieces[] = {"a", "bc", "word", "\xc3\xa4", "\xe4\xb8\xad", "\xe6\x96\x87", "\xe0\xb8\x81",
+                                   "\xe1\x88\x80", "\xf0\x9f\x98\x80", "\xf0\xa0\x80\x80", "\x80", "\xc3", "\xe4\xb8",
+                                   "\xff", " ", " "};
+    const size_t np = sizeof pieces / sizeof *pieces;
+    cp_minhash *mh = make(1, CP_SHINGLE_AUTO), *w = make(1, CP_SHINGLE_WORDS), *c = make(1, CP_SHINGLE_CHARS);
+    cp_minhash_scratch *s = cp_minhash_scratch_create();
+    uint64_t st = 5;
+    char buf[700];
+    int seen[2] = {0, 0};
+    for (int it = 0; it < 4000; it++) {
+        size_t n = 0, target = (size_t)(rng_next(&st) % 600);
+        int han = (int)(rng_next(&st) % 4); /* how often Han is drawn: mixes on both sides of the 0.3 share */
+        while (n < target) {
+            const char *q = (int)(rng_next(&st) % 4) < han ? pieces[4 + rng_next(&st) % 2] : pieces[rng_next(&st) % np];
+            size_t l = strlen(q);
+            memcpy(buf + n, q, l);
+            n += l;
+        }
+        int want = ref_uses_chars((const unsigned char *)buf, n);
+        seen[want]++;
+        assert_int_equal(cp_minhash_uses_chars(mh, buf, n), want);
+        uint64_t ka[14], kb[14];
+        int na = cp_minhash_bands(mh, s, buf, n, ka);
+        int nb = cp_minhash_bands(want ? c : w, s, buf, n, kb);
+        assert_int_equal(na, nb);
+        assert_memory_equal(ka, kb, sizeof ka);
+    }
+    assert_true(seen[0] > 500 && seen[1] > 500);
+    /* A sequence cut by the end of the text at a block edge is two code points (lead, stray byte): with one
+     * fewer, 3 Han of 10 would reach the 0.3 share; with 11 they do not. */
+    memset(buf, ' ', 64);
+    memcpy(buf, "\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad" "abcdef", 15);
+    memcpy(buf + 62, "\xe4\xb8", 2);
+    assert_int_equal(ref_uses_chars((const unsigned char *)buf, 64), 0);
+    assert_int_equal(cp_minhash_uses_chars(mh, buf, 64), 0);
+    uint64_t ka[14], kb[14];
+    cp_minhash_bands(mh, s, buf, 64, ka);
+    cp_minhash_bands(w, s, buf, 64, kb);
+    assert_memory_equal(ka, kb, sizeof ka);
+    cp_minhash_scratch_destroy(s);
+    cp_minhash_destroy(mh);
+    cp_minhash_destroy(w);
+    cp_minhash_destroy(c);
+}
+
 static void test_short_and_empty(void **state)
 {
     (void)state;
@@ -535,6 +656,8 @@ int main(void)
         cmocka_unit_test(test_identical_texts_identical_keys),
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_keys_pinned),
+        cmocka_unit_test(test_keys_pinned_scripts),
+        cmocka_unit_test(test_auto_mode_matches_definition),
         cmocka_unit_test(test_short_and_empty),
         cmocka_unit_test(test_char_shingles),
         cmocka_unit_test(test_bad_params),
