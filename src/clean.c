@@ -64,6 +64,7 @@ typedef struct {
     uint32_t *tr;
     int *orig; /* state of next[] for a state of tr */
     unsigned short fcls[512];
+    size_t maxplen; /* longest phrase in bytes */
 } ac_t;
 
 #define AC_OUT 0x80000000u
@@ -184,6 +185,8 @@ static void ac_build(ac_t *a, const phrases_t *p)
         }
         a->kinds[s] |= p->v[i].kinds;
         a->plen[s] = (unsigned short)n;
+        if (n > a->maxplen)
+            a->maxplen = n;
         a->edge[s] = (unsigned char)((word_at(t, n) ? 1 : 0) | (word_before(t, n) ? 2 : 0));
     }
     /* Breadth-first: failure links, output links, and the missing transitions filled in. */
@@ -789,50 +792,93 @@ static int count_only(const unsigned char *f, size_t lo, size_t start, size_t en
     return digits;
 }
 
+/* Per-line state of a scan: the result, and the decorations trimmed from both ends (computed at the first
+ * phrase found). */
+typedef struct {
+    scan_t *out;
+    size_t lo, hi;
+    int trimmed;
+} scan_state;
+
+/* The phrases of state off (a scanning-table offset with AC_OUT) that end at f[i]. Order-independent (kinds
+ * are OR-ed, the marker start is a minimum), so a phrase may be reported twice. */
+static void scan_match(const ac_t *a, const unsigned char *f, size_t n, size_t i, uint32_t off, scan_state *st)
+{
+    scan_t *out = st->out;
+    int s = a->orig[off / (uint32_t)a->nclass];
+    for (int t = a->kinds[s] ? s : a->dict[s]; t; t = a->dict[t]) {
+        size_t end = i + 1, start = end - a->plen[t];
+        if ((a->edge[t] & 1) && start > 0 && word_before(f, start))
+            continue; /* the phrase starts inside a word */
+        if ((a->edge[t] & 2) && end < n && word_at(f + end, n - end))
+            continue;
+        if (!st->trimmed) {
+            size_t k;
+            st->hi = n;
+            while (st->hi > st->lo && (k = deco_len_at_end(f + st->lo, st->hi - st->lo)))
+                st->hi -= k;
+            while (st->lo < st->hi && (k = deco_len_at_start(f + st->lo, st->hi - st->lo)))
+                st->lo += k;
+            st->trimmed = 1;
+        }
+        const size_t lo = st->lo, hi = st->hi;
+        unsigned k2 = a->kinds[t];
+        out->any |= k2 & (K_BANNER | K_CAPTION | K_JS | K_POLICY | K_LOREM | K_END);
+        if (start <= lo && end >= hi)
+            out->whole |= k2 & ~(unsigned)K_END_COUNT;
+        else if ((k2 & K_END_COUNT) && start >= lo && end <= hi && count_only(f, lo, start, end, hi))
+            out->whole |= K_END_COUNT;
+        else if ((k2 & K_MARKER) && end >= hi && start > lo && start < out->marker_start)
+            out->marker_start = start;
+    }
+}
+
 /* Scans line f[0..n) (original case: the automaton folds as it goes; word boundaries and decorations
- * read the same on folded and unfolded valid UTF-8, as folding only maps letters to letters). */
+ * read the same on folded and unfolded valid UTF-8, as folding only maps letters to letters).
+ * The automaton is one dependent load per byte, so a long line is scanned as two halves side by side (two
+ * independent chains keep the core busy: 1.3x on the news slice): the second half starts maxplen bytes
+ * early from the root, which finds every phrase that starts at or after its start, so every phrase that
+ * ends past the first half's end is found; one found by both is reported twice, which changes nothing. */
 static void scan_line(const ac_t *a, const unsigned char *f, size_t n, scan_t *out)
 {
-    size_t lo = 0, hi = 0; /* decorations trimmed, computed at the first phrase found */
-    int trimmed = 0;
+    scan_state st = {out, 0, 0, 0};
     out->any = out->whole = 0;
     out->marker_start = SIZE_MAX;
     const uint32_t *tr = a->tr;
     const unsigned short *fcls = a->fcls;
+    size_t i = 0;
     uint32_t off = 0;
     unsigned after_c3 = 0;
-    for (size_t i = 0; i < n; i++) {
+    if (n >= 2 * a->maxplen + 64) {
+        const size_t m = (n + a->maxplen) / 2; /* first half [0, m), second [m - maxplen, n): equal lengths */
+        size_t j = m - a->maxplen;
+        uint32_t off2 = 0;
+        unsigned after2 = f[j - 1] == 0xC3 ? 256 : 0;
+        for (; i < m; i++, j++) {
+            unsigned char c = f[i], c2 = f[j];
+            uint32_t v = tr[off + fcls[after_c3 | c]], v2 = tr[off2 + fcls[after2 | c2]];
+            after_c3 = c == 0xC3 ? 256 : 0;
+            after2 = c2 == 0xC3 ? 256 : 0;
+            off = v & ~AC_OUT;
+            off2 = v2 & ~AC_OUT;
+            if (__builtin_expect((v | v2) & AC_OUT, 0)) {
+                if (v & AC_OUT)
+                    scan_match(a, f, n, i, off, &st);
+                if (v2 & AC_OUT)
+                    scan_match(a, f, n, j, off2, &st);
+            }
+        }
+        i = j; /* the second half's end of [m - maxplen, n) is at most a byte short of n */
+        off = off2;
+        after_c3 = after2;
+    }
+    for (; i < n; i++) {
         unsigned char c = f[i];
         uint32_t v = tr[off + fcls[after_c3 | c]];
         after_c3 = c == 0xC3 ? 256 : 0;
         off = v & ~AC_OUT;
-        if (!(v & AC_OUT))
-            continue;
-        int s = a->orig[off / (uint32_t)a->nclass];
-        for (int t = a->kinds[s] ? s : a->dict[s]; t; t = a->dict[t]) {
-            size_t end = i + 1, start = end - a->plen[t];
-            if ((a->edge[t] & 1) && start > 0 && word_before(f, start))
-                continue; /* the phrase starts inside a word */
-            if ((a->edge[t] & 2) && end < n && word_at(f + end, n - end))
-                continue;
-            if (!trimmed) {
-                size_t k;
-                hi = n;
-                while (hi > lo && (k = deco_len_at_end(f + lo, hi - lo)))
-                    hi -= k;
-                while (lo < hi && (k = deco_len_at_start(f + lo, hi - lo)))
-                    lo += k;
-                trimmed = 1;
-            }
-            unsigned k2 = a->kinds[t];
-            out->any |= k2 & (K_BANNER | K_CAPTION | K_JS | K_POLICY | K_LOREM | K_END);
-            if (start <= lo && end >= hi)
-                out->whole |= k2 & ~(unsigned)K_END_COUNT;
-            else if ((k2 & K_END_COUNT) && start >= lo && end <= hi && count_only(f, lo, start, end, hi))
-                out->whole |= K_END_COUNT;
-            else if ((k2 & K_MARKER) && end >= hi && start > lo && start < out->marker_start)
-                out->marker_start = start;
-        }
+        if (v & AC_OUT)
+            scan_match(a, f, n, i, off, &st);
     }
 }
 

@@ -117,6 +117,28 @@ static void policy(void **state)
     assert_int_equal(f->st.lines[CP_CLEAN_POLICY], 0);
 }
 
+/* Long lines are scanned as two overlapping halves: a phrase is found wherever it sits, the seam included,
+ * and a phrase cut by a half's edge but found whole by the other half counts once. */
+static void phrase_anywhere_in_long_line(void **state)
+{
+    fx_t *f = *state;
+    enum { WORDS = 120 };
+    static char doc[4096];
+    for (int at = -1; at <= WORDS; at++) { /* -1: no phrase */
+        size_t n = (size_t)snprintf(doc, sizeof doc, "%s\n", BODY);
+        for (int k = 0; k <= WORDS; k++) {
+            if (k == at)
+                n += (size_t)snprintf(doc + n, sizeof doc - n, "privacy policy ");
+            if (k < WORDS)
+                n += (size_t)snprintf(doc + n, sizeof doc - n, "word ");
+        }
+        snprintf(doc + n, sizeof doc - n, "end.");
+        clean(f, doc);
+        assert_int_equal(f->st.lines[CP_CLEAN_POLICY], at >= 0 ? 1 : 0);
+        assert_int_equal(f->st.lines[CP_CLEAN_TERMINAL_PUNCT] + f->st.lines[CP_CLEAN_MIN_WORDS], 0);
+    }
+}
+
 static void lorem_ipsum(void **state)
 {
     fx_t *f = *state;
@@ -572,7 +594,7 @@ int main(void)
         cmocka_unit_test(line_hashes), cmocka_unit_test(seed_page),
         cmocka_unit_test(line_hash_matches_normaliser), cmocka_unit_test(folding_and_words),
         cmocka_unit_test(bp_end_count), cmocka_unit_test(bp_newsletter), cmocka_unit_test(glued_teaser),
-        cmocka_unit_test(isolated_line),
+        cmocka_unit_test(isolated_line),     cmocka_unit_test(phrase_anywhere_in_long_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
