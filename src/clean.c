@@ -581,28 +581,40 @@ static inline int no_space_cp(uint32_t cp)
         || (cp >= 0xF900 && cp <= 0xFAFF);
 }
 
+/* The code point at s[i] (not ASCII) as count_words reads it, without checking continuation bytes;
+ * *k gets its length in bytes. */
+static inline uint32_t wc_decode(const unsigned char *s, size_t i, size_t n, size_t *k)
+{
+    unsigned char c = s[i];
+    if (c >= 0xF0 && i + 3 < n) {
+        *k = 4;
+        return ((uint32_t)(c & 7) << 18) | ((uint32_t)(s[i + 1] & 63) << 12) | ((uint32_t)(s[i + 2] & 63) << 6) |
+               (s[i + 3] & 63);
+    }
+    if (c >= 0xE0 && i + 2 < n) {
+        *k = 3;
+        return ((uint32_t)(c & 15) << 12) | ((uint32_t)(s[i + 1] & 63) << 6) | (s[i + 2] & 63);
+    }
+    if (c >= 0xC0 && i + 1 < n) {
+        *k = 2;
+        return ((uint32_t)(c & 31) << 6) | (s[i + 1] & 63);
+    }
+    *k = 1;
+    return c;
+}
+
+static inline int wc_space(uint32_t cp)
+{
+    return cp == 0xA0 || cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200A);
+}
+
 /* count_words' step for the character at s[i] (not ASCII): returns its length in bytes. */
 static inline size_t wc_other(const unsigned char *s, size_t i, size_t n, uint32_t *words, size_t *run,
                               size_t *best)
 {
-    unsigned char c = s[i];
-    uint32_t cp;
     size_t k;
-    if (c >= 0xF0 && i + 3 < n) {
-        cp = ((uint32_t)(c & 7) << 18) | ((uint32_t)(s[i + 1] & 63) << 12) | ((uint32_t)(s[i + 2] & 63) << 6) |
-             (s[i + 3] & 63);
-        k = 4;
-    } else if (c >= 0xE0 && i + 2 < n) {
-        cp = ((uint32_t)(c & 15) << 12) | ((uint32_t)(s[i + 1] & 63) << 6) | (s[i + 2] & 63);
-        k = 3;
-    } else if (c >= 0xC0 && i + 1 < n) {
-        cp = ((uint32_t)(c & 31) << 6) | (s[i + 1] & 63);
-        k = 2;
-    } else {
-        cp = c;
-        k = 1;
-    }
-    if (cp == 0xA0 || cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200A)) { /* spaces */
+    uint32_t cp = wc_decode(s, i, n, &k);
+    if (wc_space(cp)) {
         if (*run > *best)
             *best = *run;
         *run = 0;
@@ -619,10 +631,121 @@ static inline size_t wc_other(const unsigned char *s, size_t i, size_t n, uint32
     return k;
 }
 
+/* Lead bytes that can start a space or a no-space-script character (U+00A0, U+0E00..U+FAFF): C2, E0..EF. */
+static inline int wc_maybe_special(unsigned char c)
+{
+    return c == 0xC2 || (c & 0xF0) == 0xE0;
+}
+
+/* Words in the 64 bytes at s + b (a code point starts at b; b + 64 <= n), when every character there is
+ * either a space/tab or an ordinary word character and the block is well-formed as wc_decode reads it
+ * (every byte a lead expects is a continuation byte, no other is). Then a word starts at each non-blank,
+ * non-continuation byte after a blank (or after the block's start when no word is open), which is a
+ * popcount. *in_word carries whether a word is open across blocks. Returns where the next code point
+ * starts, or 0 when the block has another shape (the caller reads it character by character). */
+static size_t wc_block(const unsigned char *s, size_t n, size_t b, int *in_word, uint32_t *words)
+{
+    cp_masks64 m;
+    cp_masks64_of(s + b, &m);
+    size_t spill = 0;
+    uint64_t cont = 0;
+    if (m.b7) {
+        cont = m.b7 & ~m.b6;
+        uint64_t lead = m.b7 & m.b6, lead2 = lead & ~m.b5, lead3 = lead & m.b5 & ~m.b4, lead4 = lead & m.b5 & m.b4;
+        uint64_t l34 = lead3 | lead4;
+        if (((lead2 << 1) | (l34 << 1) | (l34 << 2) | (lead4 << 3)) != cont)
+            return 0;
+        if (lead >> 63)
+            spill = lead2 >> 63 ? 1 : lead3 >> 63 ? 2 : 3;
+        else if ((l34 >> 62) & 1)
+            spill = (lead3 >> 62) & 1 ? 1 : 2;
+        else if ((lead4 >> 61) & 1)
+            spill = 1;
+        if (b + 64 + spill > n) /* wc_decode shortens a character cut by the end */
+            return 0;
+        for (uint64_t l = lead; l; l &= l - 1) {
+            size_t at = b + (size_t)__builtin_ctzll(l), k;
+            if (wc_maybe_special(s[at])) {
+                uint32_t cp = wc_decode(s, at, n, &k);
+                if (wc_space(cp) || no_space_cp(cp))
+                    return 0;
+            }
+        }
+    }
+    uint64_t chars = ~cont & ~m.blank; /* first bytes of word characters */
+    uint64_t starts = chars & ((m.blank << 1) | (uint64_t)!*in_word);
+    *words += (uint32_t)cp_popcount64(starts);
+    *in_word = !(m.blank >> 63);
+    return b + 64 + spill;
+}
+
+/* Whether s[0..n) holds more than max bytes in a row without a space or tab: a bound on count_words'
+ * longest run (code points, also broken by other spaces), so a line without one cannot break the limit. */
+static int has_long_run(const unsigned char *s, size_t n, size_t max)
+{
+    size_t cur = 0, i = 0;
+    if (max >= 64) /* runs inside a block are shorter than 64: only runs across blocks count */
+        for (; i + 64 <= n; i += 64) {
+            cp_masks64 m;
+            cp_masks64_of(s + i, &m);
+            if (!m.blank) {
+                cur += 64;
+                if (cur > max)
+                    return 1;
+                continue;
+            }
+            if (cur + (size_t)__builtin_ctzll(m.blank) > max)
+                return 1;
+            cur = (size_t)__builtin_clzll(m.blank); /* bytes after the block's last blank */
+        }
+    for (; i < n; i++) {
+        if (s[i] == ' ' || s[i] == '\t')
+            cur = 0;
+        else if (++cur > max)
+            return 1;
+    }
+    return 0;
+}
+
+/* count_words without the longest run: whole 64-byte blocks where wc_block can, else one character at a
+ * time (the same steps as count_words) through the next 64 bytes. */
+static uint32_t count_words_blocks(const unsigned char *s, size_t n)
+{
+    uint32_t words = 0;
+    size_t run = 0, best = 0, i = 0;
+    while (i < n) {
+        if (i + 64 <= n) {
+            int in_word = run != 0;
+            size_t next = wc_block(s, n, i, &in_word, &words);
+            if (next) {
+                i = next;
+                run = (size_t)in_word;
+                continue;
+            }
+        }
+        for (size_t e = i + 64 < n ? i + 64 : n; i < e;) {
+            unsigned char c = s[i];
+            if (c >= 0x80) {
+                i += wc_other(s, i, n, &words, &run, &best);
+            } else if (c == ' ' || c == '\t') {
+                run = 0;
+                i++;
+            } else {
+                words += run == 0;
+                run++;
+                i++;
+            }
+        }
+    }
+    return words;
+}
+
 /* Words of s[0..n) (runs between spaces/tabs; a no-space-script character is a word by itself) and the
  * longest run in code points. */
 static uint32_t count_words(const unsigned char *s, size_t n, size_t *longest)
 {
+    if (!longest)
+        return count_words_blocks(s, n);
     uint32_t words = 0;
     size_t run = 0, best = 0;
     size_t i = 0, bytewise_to = 0;
@@ -1209,8 +1332,11 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
             rule = CP_CLEAN_DOC_REPEAT;
             goto decided;
         }
+        /* a run of code points is at most its bytes: the longest only matters in a line over the limit */
         size_t longest = 0;
-        uint32_t words = count_words((const unsigned char *)ln, n, &longest);
+        const int want_longest = c->c4_enabled && c->max_word_chars && n > c->max_word_chars &&
+                                 has_long_run((const unsigned char *)ln, n, c->max_word_chars);
+        uint32_t words = count_words((const unsigned char *)ln, n, want_longest ? &longest : NULL);
         l->words = words;
         if (c->glue_enabled)
             l->glued = (unsigned char)glued_headline(c, (const unsigned char *)ln, n, words);

@@ -53,9 +53,6 @@
 
 #include "corpusprep/util.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define CP_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
@@ -237,15 +234,6 @@ static size_t hash_spans(const cp_minhash *mh, cp_minhash_scratch *s, const char
     return count;
 }
 
-/* Set bits of x (the baseline x86-64 target has no popcnt instruction: __builtin_popcountll is a call). */
-static inline unsigned popcount64(uint64_t x)
-{
-    x -= (x >> 1) & 0x5555555555555555ULL;
-    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
-}
-
 /* Counts for the AUTO decision: non-space code points, and those in a script written without spaces. */
 typedef struct {
     size_t total, nospace;
@@ -280,57 +268,13 @@ static int decide_chars(const cp_minhash *mh, const script_counts *sc)
     return sc->total > 0 && (double)sc->nospace >= mh->p.char_share * (double)sc->total;
 }
 
-/* Bit k of each mask describes byte k of the 64 at p. */
-typedef struct {
-    uint64_t space; /* <= ' ' */
-    uint64_t b7, b6, b5, b4, b3; /* bits 7..3 of the byte */
-} byte_masks;
-
-static void classify64(const unsigned char *p, byte_masks *m)
-{
-#if defined(__SSE2__)
-    memset(m, 0, sizeof *m);
-    const __m128i limit = _mm_set1_epi8(' ');
-    for (int k = 0; k < 4; k++) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
-        int sh = 16 * k;
-        m->space |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, limit), x)) << sh;
-        uint64_t hi = (uint16_t)_mm_movemask_epi8(x);
-        m->b7 |= hi << sh;
-        if (!hi)
-            continue;
-        /* adding a byte to itself moves its next bit up to bit 7 */
-        x = _mm_add_epi8(x, x);
-        m->b6 |= (uint64_t)(uint16_t)_mm_movemask_epi8(x) << sh;
-        x = _mm_add_epi8(x, x);
-        m->b5 |= (uint64_t)(uint16_t)_mm_movemask_epi8(x) << sh;
-        x = _mm_add_epi8(x, x);
-        m->b4 |= (uint64_t)(uint16_t)_mm_movemask_epi8(x) << sh;
-        x = _mm_add_epi8(x, x);
-        m->b3 |= (uint64_t)(uint16_t)_mm_movemask_epi8(x) << sh;
-    }
-#else
-    memset(m, 0, sizeof *m);
-    for (int k = 0; k < 64; k++) {
-        uint64_t bit = 1ULL << k;
-        unsigned c = p[k];
-        m->space |= c <= ' ' ? bit : 0;
-        m->b7 |= c & 0x80 ? bit : 0;
-        m->b6 |= c & 0x40 ? bit : 0;
-        m->b5 |= c & 0x20 ? bit : 0;
-        m->b4 |= c & 0x10 ? bit : 0;
-        m->b3 |= c & 0x08 ? bit : 0;
-    }
-#endif
-}
-
 /* The AUTO counts of one full 64-byte block at t+b whose first code point starts at b + skip (skip < 4: the
  * bytes before it belong to the previous block's last code point). When every byte the decoder of utf8_next
  * would swallow as a continuation is one (10xxxxxx) and no other byte is, its units are exactly the
  * non-continuation bytes, so they are counted from the masks; only lead bytes >= 0xE0 are decoded, since only
  * they reach a no-space script. Returns where the next code point starts, or 0 when the block does not have
  * that shape (the caller then decodes it byte by byte). */
-static size_t count_block(const unsigned char *t, size_t b, size_t skip, size_t len, const byte_masks *m,
+static size_t count_block(const unsigned char *t, size_t b, size_t skip, size_t len, const cp_masks64 *m,
                           script_counts *sc)
 {
     uint64_t cont = m->b7 & ~m->b6;
@@ -350,7 +294,7 @@ static size_t count_block(const unsigned char *t, size_t b, size_t skip, size_t 
         spill = 1;
     if (b + 64 + spill > len) /* utf8_next shortens a code point cut by the end of the text */
         return 0;
-    sc->total += (size_t)popcount64(~m->space & ~cont);
+    sc->total += (size_t)cp_popcount64(~m->ctl & ~cont);
     for (uint64_t l = lead34; l; l &= l - 1) {
         uint32_t cp;
         utf8_next(t, b + (size_t)__builtin_ctzll(l), len, &cp);
@@ -377,11 +321,11 @@ static size_t scan_words(cp_minhash_scratch *s, const char *text, size_t len, sc
             memcpy(tail, p, n);
             p = tail;
         }
-        byte_masks m;
-        classify64(p, &m);
-        uint64_t word = ~m.space;
+        cp_masks64 m;
+        cp_masks64_of(p, &m);
+        uint64_t word = ~m.ctl;
         uint64_t prev = (word << 1) | carry;
-        uint64_t starts = word & ~prev, ends = m.space & prev;
+        uint64_t starts = word & ~prev, ends = m.ctl & prev;
         carry = word >> 63;
         while (starts) {
             s->starts[nstart++] = b + (size_t)__builtin_ctzll(starts);
@@ -394,7 +338,7 @@ static size_t scan_words(cp_minhash_scratch *s, const char *text, size_t len, sc
         if (sc) {
             size_t next = 0;
             if (!m.b7 && next_cp == b) {
-                sc->total += (size_t)popcount64(word); /* padding is separators */
+                sc->total += (size_t)cp_popcount64(word); /* padding is separators */
                 next = b + n;
             } else if (n == 64 && next_cp - b < 4) {
                 next = count_block(t, b, next_cp - b, len, &m, sc);

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 void *cp_xmalloc(size_t n)
 {
@@ -236,4 +239,45 @@ double cp_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cp_masks64_of(const unsigned char *p, cp_masks64 *m)
+{
+    memset(m, 0, sizeof *m);
+#if defined(__SSE2__)
+    const __m128i limit = _mm_set1_epi8(' '), sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        int at = 16 * k;
+        m->ctl |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, limit), x)) << at;
+        m->blank |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, sp), _mm_cmpeq_epi8(x, tab)))
+                    << at;
+        uint64_t hi = (uint16_t)_mm_movemask_epi8(x);
+        if (!hi)
+            continue;
+        m->b7 |= hi << at;
+        x = _mm_add_epi8(x, x); /* a byte added to itself moves its next bit up to bit 7 */
+        m->b6 |= ((uint64_t)(uint16_t)_mm_movemask_epi8(x) & hi) << at;
+        x = _mm_add_epi8(x, x);
+        m->b5 |= ((uint64_t)(uint16_t)_mm_movemask_epi8(x) & hi) << at;
+        x = _mm_add_epi8(x, x);
+        m->b4 |= ((uint64_t)(uint16_t)_mm_movemask_epi8(x) & hi) << at;
+        x = _mm_add_epi8(x, x);
+        m->b3 |= ((uint64_t)(uint16_t)_mm_movemask_epi8(x) & hi) << at;
+    }
+#else
+    for (int k = 0; k < 64; k++) {
+        uint64_t bit = 1ULL << k;
+        unsigned c = p[k];
+        m->ctl |= c <= ' ' ? bit : 0;
+        m->blank |= c == ' ' || c == '\t' ? bit : 0;
+        if (c < 0x80)
+            continue;
+        m->b7 |= bit;
+        m->b6 |= c & 0x40 ? bit : 0;
+        m->b5 |= c & 0x20 ? bit : 0;
+        m->b4 |= c & 0x10 ? bit : 0;
+        m->b3 |= c & 0x08 ? bit : 0;
+    }
+#endif
 }

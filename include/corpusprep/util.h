@@ -63,6 +63,26 @@ static inline uint64_t cp_bytes_lt(uint64_t x, unsigned n)
     return ~(((x & low7) + (0x80 - n) * CP_ONES8) | x) & CP_HIGH8;
 }
 
+/* Set bits of x, inline (the baseline x86-64 target has no popcnt instruction, so __builtin_popcountll is a
+ * library call there). */
+static inline unsigned cp_popcount64(uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (unsigned)((x * CP_ONES8) >> 56);
+}
+
+/* Byte classes of the 64 bytes at p, one bit per byte (bit k describes p[k]), for word splitting and UTF-8
+ * structure in whole blocks: SSE2 where there is SSE2, a plain loop elsewhere (same result). b6..b3 have
+ * bits only where b7 has (bytes >= 0x80). */
+typedef struct {
+    uint64_t ctl;   /* <= ' ': space and control bytes */
+    uint64_t blank; /* ' ' or '\t' */
+    uint64_t b7, b6, b5, b4, b3; /* bits 7..3 of each byte */
+} cp_masks64;
+void cp_masks64_of(const unsigned char *p, cp_masks64 *m);
+
 /* Seconds on a monotonic clock, for timings. */
 double cp_now(void);
 
