@@ -16,6 +16,10 @@
 #include "corpusprep/config.h"
 #include "corpusprep/util.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Only deduplication's reasons contain "dup" (dup_exact, dup_near, ...): scorers and users count duplicates
  * by that substring, so the repetition rules say "repeated". */
 static const char *const reasons[] = {
@@ -73,7 +77,6 @@ struct cp_filter {
     size_t nlangs;
     char (*nospace_codes)[16];
     size_t n_nospace;
-    unsigned char cls[256]; /* B_* classes of bytes */
 };
 
 /* ---------------------------------------------------------------- config */
@@ -193,32 +196,10 @@ static int load_stopwords(const char *rel, hset_t *h, char *err, size_t errlen)
     return 0;
 }
 
-/* Byte classes for the word loop: B_SP splits words; B_ALPHA marks an alphabetic word (an ASCII letter or
- * a non-ASCII lead byte); B_FOLD a byte the word hash lower-cases (ASCII capital, 0xC3 before a Latin-1
- * capital); B_HI non-ASCII. */
-enum { B_SP = 1, B_ALPHA = 2, B_FOLD = 4, B_HI = 8 };
-
-static void fill_byte_classes(unsigned char *cls)
-{
-    for (int c = 0; c < 256; c++) {
-        unsigned k = 0;
-        if (c == ' ' || c == '\t')
-            k |= B_SP;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0xC0)
-            k |= B_ALPHA;
-        if ((c >= 'A' && c <= 'Z') || c == 0xC3)
-            k |= B_FOLD;
-        if (c >= 0x80)
-            k |= B_HI;
-        cls[c] = (unsigned char)k;
-    }
-}
-
 cp_filter *cp_filter_create(const json_t *section, char *err, size_t errlen)
 {
     cp_filter *f = cp_xcalloc(1, sizeof *f);
     f->effective = json_object();
-    fill_byte_classes(f->cls);
     err[0] = 0;
     cp_cfg_reader r = {section, f->effective, err, errlen, 0, "filter (default)", NULL};
     if (section && !json_is_object(section))
@@ -686,6 +667,72 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
     return NULL;
 }
 
+/* Bit masks of 64 bytes for the word pass (bit k describes p[k]). */
+typedef struct {
+    uint64_t sep;   /* ' ', '\t', '\n': between words */
+    uint64_t alpha; /* an ASCII letter or a byte >= 0xC0 (a non-ASCII lead byte): the word is alphabetic */
+    uint64_t fold;  /* 'A'..'Z' or 0xC3: the word hash lower-cases */
+} word_masks;
+
+static void word_masks_of(const unsigned char *p, word_masks *m)
+{
+#if defined(__SSE2__)
+    m->sep = m->alpha = m->fold = 0;
+    const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n'),
+                  c3 = _mm_set1_epi8((char)0xC3), low = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'),
+                  big_a = _mm_set1_epi8('A'), n25 = _mm_set1_epi8(25), c0 = _mm_set1_epi8((char)0xC0);
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        __m128i sep = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, sp), _mm_cmpeq_epi8(x, tab)), _mm_cmpeq_epi8(x, nl));
+        __m128i lo = _mm_sub_epi8(_mm_or_si128(x, low), a), up = _mm_sub_epi8(x, big_a);
+        __m128i letter = _mm_cmpeq_epi8(_mm_min_epu8(lo, n25), lo); /* (x | 0x20) - 'a' <= 25 */
+        __m128i cap = _mm_cmpeq_epi8(_mm_min_epu8(up, n25), up);
+        __m128i lead = _mm_cmpeq_epi8(_mm_max_epu8(x, c0), x);
+        int at = 16 * k;
+        m->sep |= (uint64_t)(uint16_t)_mm_movemask_epi8(sep) << at;
+        m->alpha |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_or_si128(letter, lead)) << at;
+        m->fold |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_or_si128(cap, _mm_cmpeq_epi8(x, c3))) << at;
+    }
+#else
+    m->sep = m->alpha = m->fold = 0;
+    for (int k = 0; k < 64; k++) {
+        unsigned c = p[k];
+        uint64_t bit = 1ull << k;
+        m->sep |= c == ' ' || c == '\t' || c == '\n' ? bit : 0;
+        m->alpha |= ((c | 32) >= 'a' && (c | 32) <= 'z') || c >= 0xC0 ? bit : 0;
+        m->fold |= (c >= 'A' && c <= 'Z') || c == 0xC3 ? bit : 0;
+    }
+#endif
+}
+
+/* One word w[0..wl) of the text: its share of the document counts, and its hash into s->w. */
+static inline void take_word(const params_t *p, cp_filter_scratch *s, const unsigned char *w, size_t wl, int alpha,
+                             int fold, size_t min_stop, size_t *stop, size_t *symbols, size_t *sentences,
+                             size_t *alpha_words, size_t *word_len)
+{
+    *symbols += ends_ellipsis((const char *)w, wl);
+    unsigned char last = w[wl - 1];
+    if (last == '.' || last == '!' || last == '?' ||
+        (last >= 0x80 && (ends_with((const char *)w, wl, "。", 3) || ends_with((const char *)w, wl, "።", 3))))
+        (*sentences)++;
+    *alpha_words += alpha;
+    *word_len += wl;
+    const unsigned char *t = w;
+    size_t tn = wl;
+    while (tn && trim_byte(t[0]))
+        t++, tn--;
+    while (tn && trim_byte(t[tn - 1]))
+        tn--;
+    uint64_t h = hash_core(t, tn, fold);
+    if (s->nw == s->wcap) {
+        s->wcap = s->wcap ? s->wcap * 2 : 1024;
+        s->w = cp_xrealloc(s->w, s->wcap * sizeof(word_t));
+    }
+    s->w[s->nw++] = (word_t){h, (uint32_t)wl};
+    if (*stop < min_stop && hset_has(&p->stop, h))
+        (*stop)++;
+}
+
 static const char *judge(const cp_filter *f, const char *text, size_t len, const char *lang,
                          cp_filter_scratch *s, cp_filter_trace *tr)
 {
@@ -693,9 +740,8 @@ static const char *judge(const cp_filter *f, const char *text, size_t len, const
     const params_t *p = pick(f, lang);
     if (!p->gq && !p->gr && !p->c4 && !p->fw)
         return NULL;
-    const unsigned char *cls = f->cls;
     const int want_units = p->gr || p->fw;
-    /* One pass: lines and words. */
+    /* Lines: their counts and hashes. Words: a second pass over the whole text in 64-byte blocks. */
     size_t lines = 0, bullets = 0, ellipsis = 0, punct_lines = 0, short_lines = 0, newlines = 0;
     size_t alpha_words = 0, stop = 0, word_len = 0, cont = 0, symbols = 0, sentences = 0;
     const size_t min_stop = p->stop.v ? (tr ? SIZE_MAX : (size_t)p->min_stop) : 0; /* explaining counts all */
@@ -708,7 +754,6 @@ static const char *judge(const cp_filter *f, const char *text, size_t len, const
             newlines++;
         if (e > pos) {
             const char *ln = text + pos;
-            const unsigned char *u = (const unsigned char *)ln;
             size_t n = e - pos;
             lines++;
             bullets += starts_bullet(ln, n);
@@ -723,54 +768,73 @@ static const char *judge(const cp_filter *f, const char *text, size_t len, const
             }
             for (const char *q = ln; (q = memchr(q, '#', (size_t)(ln + n - q))); q++)
                 symbols++;
-            /* words: runs between spaces and tabs */
-            unsigned line_acc = 0;
-            size_t i = 0;
-            while (i < n) {
-                while (i < n && (cls[u[i]] & B_SP))
-                    i++;
-                if (i >= n)
-                    break;
-                size_t b = i;
-                unsigned acc = 0, k;
-                while (i < n && !((k = cls[u[i]]) & B_SP)) {
-                    acc |= k;
-                    i++;
-                }
-                line_acc |= acc;
-                size_t wl = i - b;
-                const unsigned char *w = u + b;
-                symbols += ends_ellipsis((const char *)w, wl);
-                unsigned char last = w[wl - 1];
-                if (last == '.' || last == '!' || last == '?' ||
-                    (last >= 0x80 && (ends_with((const char *)w, wl, "。", 3) || ends_with((const char *)w, wl, "።", 3))))
-                    sentences++;
-                alpha_words += (acc & B_ALPHA) != 0;
-                word_len += wl;
-                const unsigned char *t = w;
-                size_t tn = wl;
-                while (tn && trim_byte(t[0]))
-                    t++, tn--;
-                while (tn && trim_byte(t[tn - 1]))
-                    tn--;
-                uint64_t h = hash_core(t, tn, (acc & B_FOLD) != 0);
-                if (s->nw == s->wcap) {
-                    s->wcap = s->wcap ? s->wcap * 2 : 1024;
-                    s->w = cp_xrealloc(s->w, s->wcap * sizeof(word_t));
-                }
-                s->w[s->nw++] = (word_t){h, (uint32_t)wl};
-                if (stop < min_stop && hset_has(&p->stop, h))
-                    stop++;
-            }
-            size_t lc = line_acc & B_HI ? cont_bytes(ln, n) : 0; /* spaces are ASCII: all in words */
-            cont += lc;
-            if (n - lc <= p->fw_short_chars)
+            /* characters = bytes - continuation bytes; a line longer than 4 per allowed character has more */
+            if (n <= p->fw_short_chars) {
                 short_lines++;
+                cont += cont_bytes(ln, n);
+            } else {
+                size_t lc = cont_bytes(ln, n);
+                cont += lc;
+                short_lines += n - lc <= p->fw_short_chars;
+            }
         }
         if (!nl)
             break;
         pos = e + 1;
     }
+    /* Words: runs between spaces, tabs and newlines. Each block of 64 bytes becomes bit masks; a word's
+     * flags are its bits of the letter and capital masks (a word may span blocks). */
+    const unsigned char *u = (const unsigned char *)text;
+    unsigned char tail[64];
+    uint64_t carry = 0, fa = 0, ff = 0;
+    size_t wstart = 0;
+    int open = 0;
+    for (size_t base = 0; base < len; base += 64) {
+        const unsigned char *blk = u + base;
+        uint64_t valid = ~0ull;
+        if (len - base < 64) {
+            memset(tail, 0, sizeof tail);
+            memcpy(tail, blk, len - base);
+            blk = tail;
+            valid = (1ull << (len - base)) - 1;
+        }
+        word_masks m;
+        word_masks_of(blk, &m);
+        uint64_t w = ~m.sep & valid, prev = (w << 1) | carry;
+        uint64_t st = w & ~prev, en = ~w & prev;
+        carry = w >> 63;
+        unsigned from = 0;
+        for (;;) {
+            if (!open) {
+                if (!st)
+                    break;
+                from = (unsigned)__builtin_ctzll(st);
+                st &= st - 1;
+                open = 1;
+                wstart = base + from;
+                fa = ff = 0;
+            }
+            uint64_t r = ~0ull << from;
+            if (!en) { /* the word goes on in the next block */
+                fa |= m.alpha & r;
+                ff |= m.fold & r;
+                from = 0;
+                break;
+            }
+            unsigned e = (unsigned)__builtin_ctzll(en);
+            en &= en - 1;
+            r &= (1ull << e) - 1;
+            fa |= m.alpha & r;
+            ff |= m.fold & r;
+            open = 0;
+            from = 0;
+            take_word(p, s, u + wstart, base + e - wstart, fa != 0, ff != 0, min_stop, &stop, &symbols, &sentences,
+                      &alpha_words, &word_len);
+        }
+    }
+    if (open)
+        take_word(p, s, u + wstart, len - wstart, fa != 0, ff != 0, min_stop, &stop, &symbols, &sentences,
+                  &alpha_words, &word_len);
     size_t words = s->nw;
     size_t word_bytes = word_len - cont; /* characters in words */
 
