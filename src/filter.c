@@ -130,11 +130,19 @@ static void parse_params(cp_cfg_reader *r, params_t *p)
 /* The word hash used for stop words and n-grams: XXH3 of the word with leading and trailing ASCII
  * punctuation dropped, ASCII and Latin-1 capitals lower-cased. hash_core takes the word already trimmed;
  * may_fold = 0 promises it holds no capital (no 'A'..'Z', no 0xC3 lead byte), so no copy is needed. */
+/* XXH3_64bits(s, n), with a word's usual length (<= 16 bytes) hashed by the branch XXH3_64bits itself takes
+ * for it, inlined (the call and the length dispatch cost as much as the hash; tests/test_filter.c checks
+ * that the values agree). */
+static inline uint64_t xxh3_short(const unsigned char *s, size_t n)
+{
+    return n <= 16 ? XXH3_len_0to16_64b(s, n, XXH3_kSecret, 0) : XXH3_64bits(s, n);
+}
+
 static inline uint64_t hash_core(const unsigned char *s, size_t n, int may_fold)
 {
     unsigned char buf[128];
     if (n > sizeof buf || !may_fold)
-        return XXH3_64bits(s, n);
+        return xxh3_short(s, n);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
         if (c >= 'A' && c <= 'Z')
@@ -143,7 +151,7 @@ static inline uint64_t hash_core(const unsigned char *s, size_t n, int may_fold)
             c += 32;
         buf[i] = c;
     }
-    return XXH3_64bits(buf, n);
+    return xxh3_short(buf, n);
 }
 
 static inline int trim_byte(unsigned char c)
@@ -579,10 +587,12 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
     size_t *cb = s->cb;
     uint32_t *cand = s->cand, *sx = s->sx;
     const word_t *w = s->w;
+    size_t sum = 0; /* in a register: cb[i] read back from memory would chain every iteration through a store */
     cb[0] = 0;
     for (size_t i = 0; i < words; i++) {
         g[i] = w[i].h;
-        cb[i + 1] = cb[i] + w[i].bytes;
+        sum += w[i].bytes;
+        cb[i + 1] = sum;
     }
     int fresh;
     /* 2-grams: every position */
@@ -706,7 +716,7 @@ static void word_masks_of(const unsigned char *p, word_masks *m)
 }
 
 /* One word w[0..wl) of the text: its share of the document counts, and its hash into s->w. */
-static inline void take_word(const params_t *p, cp_filter_scratch *s, const unsigned char *w, size_t wl, int alpha,
+__attribute__((always_inline)) static inline void take_word(const params_t *p, cp_filter_scratch *s, const unsigned char *w, size_t wl, int alpha,
                              int fold, size_t min_stop, size_t *stop, size_t *symbols, size_t *sentences,
                              size_t *alpha_words, size_t *word_len)
 {

@@ -236,10 +236,46 @@ static void test_strndup(void **state)
     free(s);
 }
 
+/* cp_masks64_of against the definition, byte by byte, on random blocks (every byte value, ASCII-only
+ * blocks, and blocks with a single high byte); and cp_popcount64. */
+static void test_masks64(void **state)
+{
+    (void)state;
+    unsigned char p[64];
+    uint64_t st = 9;
+    for (int r = 0; r < 3000; r++) {
+        for (int k = 0; k < 64; k++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned v = (unsigned)(st >> 56);
+            p[k] = (unsigned char)(r % 3 == 0 ? v : r % 3 == 1 ? (v & 0x7F) : (k == r % 64 ? (v | 0x80) : (v & 0x7F)));
+        }
+        cp_masks64 m;
+        cp_masks64_of(p, &m);
+        for (int k = 0; k < 64; k++) {
+            unsigned c = p[k];
+            assert_int_equal((m.ctl >> k) & 1, c <= ' ');
+            assert_int_equal((m.blank >> k) & 1, c == ' ' || c == '\t');
+            assert_int_equal((m.b7 >> k) & 1, c >> 7);
+            assert_int_equal((m.b6 >> k) & 1, c >= 0x80 && (c & 0x40));
+            assert_int_equal((m.b5 >> k) & 1, c >= 0x80 && (c & 0x20));
+            assert_int_equal((m.b4 >> k) & 1, c >= 0x80 && (c & 0x10));
+            assert_int_equal((m.b3 >> k) & 1, c >= 0x80 && (c & 0x08));
+        }
+        uint64_t x = st ^ (st << 7);
+        unsigned want = 0;
+        for (int k = 0; k < 64; k++)
+            want += (unsigned)((x >> k) & 1);
+        assert_int_equal(cp_popcount64(x), want);
+    }
+    assert_int_equal(cp_popcount64(0), 0);
+    assert_int_equal(cp_popcount64(~0ull), 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repair_valid_unchanged),
+        cmocka_unit_test(test_masks64),
         cmocka_unit_test(test_repair_overlong),
         cmocka_unit_test(test_repair_surrogates),
         cmocka_unit_test(test_repair_above_max),
