@@ -238,6 +238,22 @@ if r:
 r = ratio(per_core.get("cp_t1"), per_core.get("py_stdlib"))
 if r:
     print("per core, corpusprep -t 1 / Python stdlib: %.1fx" % r)
+# The issue-9 ratios, printed so that nobody divides by hand: MB/s per core of the median runs over the
+# floor's and the Python stdlib script's in this same run (and, in brackets, of the fastest runs), and the
+# -t 2 speedup in wall time. Ratios, not MB/s, are what compare across machines and spells.
+def ratio_line(label, a, b, target, best=True):
+    r = ratio(per_core.get(a), per_core.get(b))
+    if r is None:
+        print("  %-44s n/a" % label)
+        return
+    rb = ratio(best_core.get(a), best_core.get(b)) if best else None
+    print("  %-44s %6.3f%s   (target >= %s)" % (label, r, "  [fastest runs %.3f]" % rb if rb else "", target))
+print("ratios in this run:")
+ratio_line("foundation -t 1 / floor, MB/s per core", "cp_f1", "floor", "0.33")
+ratio_line("default -t 1 / floor, MB/s per core", "cp_t1", "floor", "0.25")
+ratio_line("default -t 1 / Python stdlib, MB/s per core", "cp_t1", "py_stdlib", "1.0")
+s = ratio(walls.get("cp_t1"), walls.get("cp_t2"))
+print("  %-44s %s   (target >= 1.85)" % ("default -t 2 over -t 1, wall time", "%6.3f" % s if s else "   n/a"))
 p = pys["py_stages"]
 if p:
     print("Python same stages: %d docs in, %d kept, %d dup, %d bad (langdetect, md5 on normalised text)"

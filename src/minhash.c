@@ -219,6 +219,19 @@ static void reserve_hashes(cp_minhash_scratch *s, size_t n)
     s->hashes_cap = cap;
 }
 
+/* XXH3_64bits_withSeed, with the lengths shingles have (<= 128 bytes) hashed by the branches it takes for
+ * them, called directly and inlined (the call and the length dispatch were a sixth of the hash's cost;
+ * test_minhash.c checks the values against XXH3_64bits_withSeed). */
+static inline uint64_t shingle_hash(const char *p, size_t n, uint64_t seed)
+{
+    const xxh_u8 *u = (const xxh_u8 *)p;
+    if (n <= 16)
+        return XXH3_len_0to16_64b(u, n, XXH3_kSecret, seed);
+    if (n <= 128)
+        return XXH3_len_17to128_64b(u, n, XXH3_kSecret, sizeof XXH3_kSecret, seed);
+    return XXH3_64bits_withSeed(p, n, seed);
+}
+
 /* Spans of n consecutive units (words, or code points of the compacted text) starting at each unit. */
 static size_t hash_spans(const cp_minhash *mh, cp_minhash_scratch *s, const char *base, size_t units, int n)
 {
@@ -229,7 +242,7 @@ static size_t hash_spans(const cp_minhash *mh, cp_minhash_scratch *s, const char
     reserve_hashes(s, count);
     for (size_t i = 0; i < count; i++) {
         size_t a = s->starts[i], b = s->ends[i + width - 1];
-        s->hashes[i] = XXH3_64bits_withSeed(base + a, b - a, mh->shingle_seed);
+        s->hashes[i] = shingle_hash(base + a, b - a, mh->shingle_seed);
     }
     return count;
 }

@@ -650,6 +650,29 @@ static void test_lsh_seq_out_of_range(void **state)
     cp_lsh_destroy(l);
 }
 
+/* xxhash.h may be included again for its inline (internal) functions; code above keeps the library's. */
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* Shingles are hashed by the branches of XXH3_64bits_withSeed for 0..16 and 17..128 bytes, called
+ * directly: their values must stay XXH3_64bits_withSeed's. */
+static void test_shingle_hash_branches(void **state)
+{
+    (void)state;
+    unsigned char buf[128];
+    uint64_t st = 21;
+    for (int r = 0; r < 50; r++) {
+        uint64_t seed = rng_next(&st);
+        for (size_t i = 0; i < sizeof buf; i++)
+            buf[i] = (unsigned char)rng_next(&st);
+        for (size_t n = 0; n <= 16; n++)
+            assert_true(XXH3_len_0to16_64b(buf, n, XXH3_kSecret, seed) == XXH3_64bits_withSeed(buf, n, seed));
+        for (size_t n = 17; n <= 128; n++)
+            assert_true(XXH3_len_17to128_64b(buf, n, XXH3_kSecret, sizeof XXH3_kSecret, seed) ==
+                        XXH3_64bits_withSeed(buf, n, seed));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_keys_pinned),
         cmocka_unit_test(test_keys_pinned_scripts),
+        cmocka_unit_test(test_shingle_hash_branches),
         cmocka_unit_test(test_auto_mode_matches_definition),
         cmocka_unit_test(test_short_and_empty),
         cmocka_unit_test(test_char_shingles),
