@@ -1076,7 +1076,7 @@ static size_t count_short_lines(const cp_cleaner *c, const char *text, cp_clean_
             continue;
         /* copies inside one page are byte-identical: a plain hash of the line is enough here */
         uint64_t h = XXH3_64bits(text + l->start, l->len) | 1;
-        size_t j = h & mask;
+        size_t j = (h >> 1) & mask; /* bit 0 is always set: the home comes from the bits above it */
         while (s->hkeys[j] && s->hkeys[j] != h)
             j = (j + 1) & mask;
         if (!s->hkeys[j]) {
