@@ -1291,6 +1291,8 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
     size_t mask = 0;
     if (c->rep_enabled)
         mask = count_short_lines(c, text, s);
+    /* most documents hold no '[' at all: one search instead of one per line */
+    const int any_bracket = c->c4_enabled && c->citations && memchr(text, '[', len);
 
     s->work.len = 0;
     size_t kept_chars = 0;
@@ -1389,7 +1391,7 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
             words = count_words((const unsigned char *)ln, n, NULL);
             l->words = words;
         }
-        if (c->c4_enabled && c->citations && memchr(ln, '[', n)) {
+        if (any_bracket && memchr(ln, '[', n)) {
             size_t before = s->work.len;
             size_t r = strip_citations(ln, n, &s->work);
             stats->chars[CP_CLEAN_CITATION] += r;
