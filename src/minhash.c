@@ -8,9 +8,9 @@
  * estimator. Different multipliers order the same hashes almost independently (multiply-add is 2-universal on
  * the high bits that decide a minimum); tests/test_minhash.c checks the mean error, the variance J(1-J)/K of
  * independent permutations, and the band collision curve against exact Jaccard. The inner loop runs over
- * blocks of 16 values kept in registers while the shingle hashes stream past, which compilers vectorise
- * (two vpmullq + vpaddq + vpminuq per hash with AVX-512DQ, picked at run time; integer arithmetic, so identical
- * results). That loop is bound by the vector multiplier (3 uops per vpmullq), about 10 ns per shingle for the
+ * blocks of values kept in registers while the shingle hashes stream past, which compilers vectorise
+ * (with AVX-512, picked at run time: blocks of 16, two vpmullq + vpaddq + vpminuq per hash; elsewhere blocks
+ * of 8; integer arithmetic, so identical results). That loop is bound by the vector multiplier (3 uops per vpmullq), about 10 ns per shingle for the
  * 112 values; a 32-bit split (vpmuludq x3) measured 1.8x slower, 256-bit vectors 1.3x slower.
  *
  * Words. One pass over the text in 64-byte blocks turns byte classes into bit masks (SSE2; a portable loop
@@ -54,15 +54,14 @@
 #include "corpusprep/util.h"
 
 
+/* Signature values are processed in blocks kept in registers while the shingle hashes stream past. With
+ * AVX-512 a block is 16 values: two 512-bit vectors share each broadcast hash (13 % faster than 8; 32
+ * spill). Without it 64-bit multiplies and unsigned minima are emulated and 16 values spill: 8 (measured
+ * 1.4x faster than 16 with AVX2 and with the baseline target). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define CP_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define CP_MULTIVERSION
+#define CP_X86_DISPATCH 1
 #endif
-
-/* Signature values processed together in registers: two 512-bit vectors share each broadcast shingle hash
- * (16 lanes measured 13 % faster than 8 with AVX-512; 32 spill). */
-#define BLOCK 16
+#define BLOCK 16 /* the padding of the signature: a multiple of both block sizes */
 
 struct cp_minhash {
     cp_minhash_params p;
@@ -395,29 +394,47 @@ static size_t shingle_chars(const cp_minhash *mh, cp_minhash_scratch *s, const c
     return hash_spans(mh, s, s->compact.data, units, mh->p.char_ngram);
 }
 
-/* mins[i] = min over j of a[i]*h[j] + b[i]; nvals is a multiple of BLOCK. */
-CP_MULTIVERSION
+/* mins[i] = min over j of a[i]*h[j] + b[i], B values at a time; nvals is a multiple of B. */
+#define MIN_VALUES(name, B, attr)                                                                            \
+    attr static void name(uint64_t *restrict mins, const uint64_t *restrict a, const uint64_t *restrict b,    \
+                          const uint64_t *restrict h, size_t nh, size_t nvals)                             \
+    {                                                                                                        \
+        for (size_t i0 = 0; i0 < nvals; i0 += B) {                                                           \
+            uint64_t m[B], aa[B], bb[B];                                                                     \
+            for (int t = 0; t < B; t++) {                                                                    \
+                m[t] = UINT64_MAX;                                                                           \
+                aa[t] = a[i0 + t];                                                                           \
+                bb[t] = b[i0 + t];                                                                           \
+            }                                                                                                \
+            for (size_t j = 0; j < nh; j++) {                                                                \
+                uint64_t x = h[j];                                                                           \
+                for (int t = 0; t < B; t++) {                                                                \
+                    uint64_t v = aa[t] * x + bb[t];                                                          \
+                    m[t] = v < m[t] ? v : m[t];                                                              \
+                }                                                                                            \
+            }                                                                                                \
+            for (int t = 0; t < B; t++)                                                                      \
+                mins[i0 + t] = m[t];                                                                         \
+        }                                                                                                    \
+    }
+
+#ifdef CP_X86_DISPATCH
+MIN_VALUES(min_values16, 16, __attribute__((target("arch=x86-64-v4"))))
+MIN_VALUES(min_values8, 8, __attribute__((target_clones("avx2", "default"))))
 static void min_values(uint64_t *restrict mins, const uint64_t *restrict a, const uint64_t *restrict b,
                        const uint64_t *restrict h, size_t nh, size_t nvals)
 {
-    for (size_t i0 = 0; i0 < nvals; i0 += BLOCK) {
-        uint64_t m[BLOCK], aa[BLOCK], bb[BLOCK];
-        for (int t = 0; t < BLOCK; t++) {
-            m[t] = UINT64_MAX;
-            aa[t] = a[i0 + t];
-            bb[t] = b[i0 + t];
-        }
-        for (size_t j = 0; j < nh; j++) {
-            uint64_t x = h[j];
-            for (int t = 0; t < BLOCK; t++) {
-                uint64_t v = aa[t] * x + bb[t];
-                m[t] = v < m[t] ? v : m[t];
-            }
-        }
-        for (int t = 0; t < BLOCK; t++)
-            mins[i0 + t] = m[t];
-    }
+    /* reads of the CPU model the runtime filled in at start-up: a few loads per document */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512cd"))
+        min_values16(mins, a, b, h, nh, nvals);
+    else
+        min_values8(mins, a, b, h, nh, nvals);
 }
+#else
+MIN_VALUES(min_values, 8, )
+#endif
 
 /* Fills s->mins[0..nvals) (all UINT64_MAX when there is no shingle); returns the number of shingles. */
 static size_t compute_mins(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len)
