@@ -15,12 +15,12 @@ CFLAGS   += -std=c11 $(OPT) $(WARN) $(OMP) $(SAN)
 CXXFLAGS += -std=c++14 $(OPT) $(WARN) $(SAN)
 # The full CLD2 tables live in libcld2_full, which nothing references by symbol: keep it linked.
 LDLIBS   += -ljansson -lz -lzstd -lxxhash -lutf8proc -Wl,--no-as-needed -lcld2_full -lcld2 -Wl,--as-needed \
-            -lstdc++ -lm -lpthread
+            -lfasttext -lstdc++ -lm -lpthread
 LDFLAGS  += $(OMP) $(SAN)
 
 DEB_BUILD = gcc g++ make pkg-config libjansson-dev zlib1g-dev libzstd-dev libxxhash-dev libutf8proc-dev \
-            libcld2-dev libcmocka-dev
-DEB_RUN   = gzip zstd python3 wamerican wdutch wngerman wfrench wspanish witalian wportuguese
+            libcld2-dev libfasttext-dev libcmocka-dev
+DEB_RUN   = gzip zstd python3 fasttext wamerican wdutch wngerman wfrench wspanish witalian wportuguese
 DEB_BENCH = python3-langdetect time
 # the report's tests render report.html in headless Chromium and check it with tidy (tests/report/check_html.py)
 DEB_TEST  = chromium tidy
@@ -37,7 +37,7 @@ FUZZ_HARNESSES = record reader config json keys warc
 REPLAYS  = $(FUZZ_HARNESSES:%=$(BUILD)/replay_%)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) $(REPLAYS)
 
-.PHONY: all deps test unit e2e demo bench bench-patho asan install clean sample
+.PHONY: all deps test unit e2e demo bench bench-patho asan install clean sample model
 all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
@@ -70,8 +70,9 @@ deps:
 	    echo "  apt-get install -y $$missing" >&2; exit 1; fi; fi
 
 test: deps
+	@$(MAKE) --no-print-directory model || echo "warning: no fastText model ($(LID176)); its tests will be skipped" >&2
 	$(MAKE) --no-print-directory $(BIN) $(TESTS)
-	BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+	BUILD=$(BUILD) CP_LID_MODEL=$(LID176) sh tests/run.sh $(TESTS)
 
 asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -93,6 +94,24 @@ bench: deps
 # Pathological but legal inputs at two sizes each (issue 11): time should grow linearly with size.
 bench-patho: deps $(BIN)
 	python3 bench/patho.py $(BIN) $(BUILD)/bench-patho $(if $(PATHO_SCALE),--scale $(PATHO_SCALE))
+
+# The fastText language-ID model the tests and bench_langid use: lid.176.ftz (917 KB, CC BY-SA 3.0, from
+# fasttext.cc), as shipped inside the npm package fasttext.wasm.js 1.0.0, fetched with `npm pack` and checked
+# against its SHA-256. Never fetched at run time; never committed. MODELS is shared by build and build-asan.
+MODELS   ?= build/models
+LID176    = $(MODELS)/lid.176.ftz
+LID176_PKG = fasttext.wasm.js@1.0.0
+LID176_IN  = package/dist/models/language-identification/assets/lid.176.ftz
+LID176_SHA = 8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83
+DEB_MODEL  = npm
+model: $(LID176)
+$(LID176):
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_MODEL)" deps
+	rm -rf $(MODELS)/fetch && mkdir -p $(MODELS)/fetch
+	cd $(MODELS)/fetch && npm pack --silent $(LID176_PKG) >/dev/null
+	tar -xzf $(MODELS)/fetch/fasttext.wasm.js-1.0.0.tgz -C $(MODELS)/fetch $(LID176_IN)
+	echo "$(LID176_SHA)  $(MODELS)/fetch/$(LID176_IN)" | sha256sum -c --quiet
+	mv $(MODELS)/fetch/$(LID176_IN) $@ && rm -rf $(MODELS)/fetch
 
 $(BUILD)/bench_%: bench/bench_%.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "corpusprep/dolma.h"
+#include "corpusprep/langid.h"
 #include "corpusprep/util.h"
 
 struct cp_embedded_file {
@@ -335,10 +336,24 @@ int cp_config_resolve(json_t *tree, cp_config *c, char *err, size_t errlen)
     bad |= in.bad;
 
     SECTION(li, "langid");
-    static const char *const li_keys[] = {"sample_bytes", "keep_langs", "min_score", NULL};
+    static const char *const li_keys[] = {"sample_bytes", "keep_langs", "min_score", "backend", "model", NULL};
     check_keys(&li, li_keys);
     if (!bad) {
         c->langid_sample_bytes = (size_t)get_size(&li, "sample_bytes", 512, 0);
+        const char *backend = get_str(&li, "backend", "cld2");
+        const char *model = get_str(&li, "model", "");
+        if (!strcmp(backend, "cld2")) {
+            c->langid_backend = CP_LANGID_CLD2;
+            if (*model)
+                fail(&li, "model", "empty with backend \"cld2\" (a model is for backend \"fasttext\")");
+        } else if (!strcmp(backend, "fasttext")) {
+            c->langid_backend = CP_LANGID_FASTTEXT;
+            c->langid_model = model;
+            if (!li.bad && !*model)
+                fail(&li, "model", "the path of a fastText model file (.bin or .ftz) with backend \"fasttext\"");
+        } else {
+            fail(&li, "backend", "\"cld2\" or \"fasttext\"");
+        }
         c->keep_langs = get_strlist(&li, "keep_langs", &c->n_keep_langs);
         c->min_lang_score = get_num(&li, "min_score", 0, 0, 1);
         bad |= li.bad;

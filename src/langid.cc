@@ -1,4 +1,5 @@
-/* langid: the only C++ in corpusprep, a thin C wrapper over CLD2 (compact language detector 2).
+/* langid: a thin C wrapper over CLD2 (compact language detector 2), the sample cut both backends share, and
+ * the cp_langid handle that dispatches to CLD2 or to a fastText model (langid_fasttext.cc).
  * Invariants: cp_langid_detect never reads past text[len) nor more than sample_bytes of it, hands CLD2 only
  * whole UTF-8 characters, and always writes a NUL-terminated code ("und" when CLD2 has no answer).
  * Thread safety: CLD2 keeps all scoring state on the stack of the call and its tables are read-only, so any
@@ -8,6 +9,9 @@
 #include <cstdio>
 #include <climits>
 #include <cstring>
+#include <new>
+#include <string>
+#include <vector>
 
 #include <cld2/internal/cld2tablesummary.h>
 #include <cld2/public/compact_lang_det.h>
@@ -70,17 +74,22 @@ void map_code(CLD2::Language lang, char *out) {
 
 } // namespace
 
+extern "C" size_t cp_langid_sample_len(const char *text, size_t len, size_t sample_bytes) {
+    size_t limit = static_cast<size_t>(INT_MAX);
+    if (sample_bytes > 0 && sample_bytes < limit)
+        limit = sample_bytes;
+    return len > limit ? cut_sample(text, limit) : len;
+}
+
 extern "C" void cp_langid_detect(const char *text, size_t len, size_t sample_bytes, cp_lang_result *out) {
     std::memcpy(out->code, "und", 4);
+    out->script[0] = '\0';
     out->score = 0.0;
     out->reliable = 0;
     if (!text || len == 0)
         return;
 
-    size_t limit = static_cast<size_t>(INT_MAX);
-    if (sample_bytes > 0 && sample_bytes < limit)
-        limit = sample_bytes;
-    size_t n = len > limit ? cut_sample(text, limit) : len;
+    size_t n = cp_langid_sample_len(text, len, sample_bytes);
 
     CLD2::Language top3[3];
     int percent3[3];
@@ -150,9 +159,11 @@ extern "C" int cp_langid_candidates(const char *text, size_t len, size_t sample_
     return k;
 }
 
+namespace {
+
 /* Distinct codes (after map_code) that some scoring table was trained on or that a script identifies by
  * itself: 161 with libcld2_full linked, 95 with libcld2 alone. */
-extern "C" int cp_langid_language_count(void) {
+std::vector<std::string> cld2_codes() {
     static const CLD2::CLD2TableSummary *const kTables[] = {
         &CLD2::kQuad_obj,         &CLD2::kQuad_obj2,         &CLD2::kDeltaOcta_obj,
         &CLD2::kDeltaOcta_obj2,   &CLD2::kDistinctOcta_obj,  &CLD2::kDistinctOcta_obj2,
@@ -185,19 +196,79 @@ extern "C" int cp_langid_language_count(void) {
             seen[CLD2::DefaultLanguage(script)] = true;
     }
 
-    /* Count what callers can see: distinct codes after mapping (zh and zh-Hant are one language here). */
-    char codes[CLD2::NUM_LANGUAGES][16];
-    int count = 0;
+    /* What callers can see: distinct codes after mapping (zh and zh-Hant are one language here). */
+    std::vector<std::string> codes;
     for (int l = 0; l < CLD2::NUM_LANGUAGES; l++) {
         char code[16];
         map_code(static_cast<CLD2::Language>(l), code);
         if (!seen[l] || std::strcmp(code, "und") == 0)
             continue;
-        int k = 0;
-        while (k < count && std::strcmp(codes[k], code) != 0)
-            k++;
-        if (k == count)
-            std::memcpy(codes[count++], code, sizeof code);
+        bool dup = false;
+        for (const auto &c : codes)
+            dup = dup || c == code;
+        if (!dup)
+            codes.push_back(code);
     }
-    return count;
+    return codes;
+}
+
+/* Built once, on first use (thread-safe initialisation of a function-local static). */
+const std::vector<std::string> &cld2_code_list() {
+    static const std::vector<std::string> codes = cld2_codes();
+    return codes;
+}
+
+} // namespace
+
+extern "C" int cp_langid_language_count(void) { return static_cast<int>(cld2_code_list().size()); }
+
+struct cp_langid {
+    cp_langid_backend backend;
+    cp_fasttext *ft; /* the model, for CP_LANGID_FASTTEXT */
+};
+
+extern "C" cp_langid *cp_langid_open(cp_langid_backend backend, const char *model_path, char *err, size_t errlen) {
+    cp_fasttext *ft = nullptr;
+    if (backend == CP_LANGID_FASTTEXT) {
+        if (!model_path || !*model_path) {
+            std::snprintf(err, errlen, "the fastText backend needs a model (langid.model)");
+            return nullptr;
+        }
+        if (!(ft = cp_fasttext_load(model_path, err, errlen)))
+            return nullptr;
+    }
+    cp_langid *lid = new (std::nothrow) cp_langid{backend, ft};
+    if (!lid) {
+        cp_fasttext_free(ft);
+        std::snprintf(err, errlen, "out of memory");
+    }
+    return lid;
+}
+
+extern "C" void cp_langid_close(cp_langid *lid) {
+    if (!lid)
+        return;
+    cp_fasttext_free(lid->ft);
+    delete lid;
+}
+
+extern "C" void cp_langid_run(const cp_langid *lid, const char *text, size_t len, size_t sample_bytes,
+                              cp_lang_result *out) {
+    if (lid->ft)
+        cp_fasttext_detect(lid->ft, text, len, sample_bytes, out);
+    else
+        cp_langid_detect(text, len, sample_bytes, out);
+}
+
+extern "C" int cp_langid_count(const cp_langid *lid) {
+    return lid->ft ? cp_fasttext_count(lid->ft) : cp_langid_language_count();
+}
+
+extern "C" int cp_langid_knows(const cp_langid *lid, const char *code) {
+    if (lid->ft)
+        return cp_fasttext_knows(lid->ft, code);
+    for (const auto &c : cld2_code_list())
+        if (c == code)
+            return 1;
+    return 0;
 }

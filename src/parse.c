@@ -190,7 +190,8 @@ static int is_ours(const char *line, const cp_member *m)
     static const struct {
         const char *name;
         size_t len;
-    } ours[] = {{"text", 4}, {"lang", 4}, {"lang_score", 10}, {"reject_reason", 13}, {"dup_of", 6}};
+    } ours[] = {{"text", 4}, {"lang", 4}, {"lang_score", 10}, {"lang_script", 11}, {"reject_reason", 13},
+                {"dup_of", 6}};
     for (size_t o = 0; o < sizeof ours / sizeof *ours; o++)
         if (key_is(line, m, ours[o].name, ours[o].len))
             return 1;
@@ -234,6 +235,8 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
             cp_buf_printf(b, "%s\"lang\":", sep);
             cp_json_escape(b, d->lang.code, strlen(d->lang.code));
             cp_buf_printf(b, ",\"lang_score\":%.4f", d->lang.score);
+            if (d->lang.script[0])
+                cp_buf_printf(b, ",\"lang_script\":\"%s\"", d->lang.script); /* four ASCII letters */
             sep = ",";
         }
         if (!has_id) {

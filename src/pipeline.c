@@ -419,6 +419,7 @@ typedef struct {
     cp_keymap *exact, *url;
     cp_cleaner *cl;           /* NULL when the config has no "clean" section */
     cp_filter *flt;           /* NULL when the config has no "filter" section */
+    cp_langid *lid;           /* the language-ID backend (CLD2 or a loaded fastText model) */
     int line_mode;            /* CP_LINE_DEDUP_* */
     unsigned line_min_docs;
     cp_keymap *lines;         /* line hash -> first position (mode first) or document count (mode all) */
@@ -568,7 +569,15 @@ static int lang_wanted(const cp_config *cfg, const char *code)
 static void explain_lang(run_t *r, cp_doc *d, size_t sample, scratch_t *s)
 {
     cp_xdoc *x = d->trace;
-    x->ncand = cp_langid_candidates(d->text, d->text_len, sample, x->cand, &x->sample_len);
+    if (r->cfg->langid_backend == CP_LANGID_FASTTEXT) {
+        /* the fastText backend gives its top label only */
+        x->sample_len = cp_langid_sample_len(d->text, d->text_len, sample);
+        x->ncand = 1;
+        memcpy(x->cand[0].code, d->lang.code, sizeof x->cand[0].code);
+        x->cand[0].score = d->lang.score;
+    } else {
+        x->ncand = cp_langid_candidates(d->text, d->text_len, sample, x->cand, &x->sample_len);
+    }
     x->sample = cp_xstrndup(d->text, x->sample_len);
     if (r->flt && lang_wanted(r->cfg, d->lang.code) && d->lang.score >= r->cfg->min_lang_score) {
         x->filtered = 1;
@@ -597,11 +606,11 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
     }
     t0 = cp_now();
     size_t sample = cfg->langid_sample_bytes;
-    cp_langid_detect(d->text, d->text_len, sample, &d->lang);
+    cp_langid_run(r->lid, d->text, d->text_len, sample, &d->lang);
     /* CLD2 says "unknown" when the sample holds too little evidence (rare words, names, numbers): look at
      * four times as much before giving up. Rare on real text, so it costs nothing measurable. */
     if (sample && d->text_len > sample && !strcmp(d->lang.code, "und"))
-        cp_langid_detect(d->text, d->text_len, sample *= 4, &d->lang);
+        cp_langid_run(r->lid, d->text, d->text_len, sample *= 4, &d->lang);
     d->has_lang = 1;
     if (d->trace && d->trace->full)
         explain_lang(r, d, sample, s);
@@ -1186,6 +1195,8 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
         rc = -2;
     if (!rc && json_is_object(filter) && !(r.flt = cp_filter_create(filter, err, errlen)))
         rc = -2;
+    if (!rc && !(r.lid = cp_langid_open(cfg->langid_backend, cfg->langid_model, err, errlen)))
+        rc = -2;
     if (!rc && r.cl) {
         const cp_line_dedup_params *lp = cp_cleaner_line_dedup(r.cl);
         r.line_mode = lp->mode;
@@ -1312,6 +1323,7 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     }
     cp_cleaner_destroy(r.cl);
     cp_filter_destroy(r.flt);
+    cp_langid_close(r.lid);
     cp_keymap_destroy(r.lines);
     cp_minhash_destroy(r.mh);
     cp_lsh_destroy(r.lsh);

@@ -329,3 +329,20 @@ int check_report_html(const char *outdir, const char *name)
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
 }
+
+const char *lid_model(void)
+{
+    const char *m = getenv("CP_LID_MODEL") ? getenv("CP_LID_MODEL") : "build/models/lid.176.ftz";
+    if (access(m, R_OK) == 0)
+        return m;
+    fprintf(stderr, "skipped: no fastText model at %s (`make model` fetches it with npm)\n", m);
+    return NULL;
+}
+
+int have_fasttext_cli(void)
+{
+    if (system("fasttext >/dev/null 2>&1 </dev/null; test $? -ne 127") == 0)
+        return 1;
+    fprintf(stderr, "skipped: the fasttext CLI is not installed (Debian package fasttext)\n");
+    return 0;
+}

@@ -33,6 +33,11 @@ json_t *find_by_id(json_t *records, const char *id);
  * Returns 0 when it holds, 77 when Chromium or tidy is missing, else 1. Keeps the screenshots in the folder
  * named by CP_REPORT_SHOTS, when set, under name. */
 int check_report_html(const char *outdir, const char *name);
+/* The fastText model lid.176.ftz (CP_LID_MODEL, default build/models/lid.176.ftz, fetched by `make model`),
+ * or NULL, after printing why the caller's test is skipped, when it is not there. */
+const char *lid_model(void);
+/* 1 when the `fasttext` CLI (Debian package fasttext) runs; else 0, after printing a skip message. */
+int have_fasttext_cli(void);
 /* docs_in == docs_kept + sum(docs_rejected) */
 int invariant_holds(json_t *stats);
 

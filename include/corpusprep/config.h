@@ -18,7 +18,9 @@ typedef struct {
     size_t n_text_fields;
     uint64_t max_line_bytes;    /* longer lines are rejected as line_too_long */
     uint64_t batch_bytes;       /* input bytes per batch */
-    size_t langid_sample_bytes; /* bytes of text CLD2 looks at (0 = all) */
+    size_t langid_sample_bytes; /* bytes of text language ID looks at (0 = all) */
+    int langid_backend;         /* cp_langid_backend: CLD2 or fastText */
+    const char *langid_model;   /* fastText model file (borrowed from tree); NULL for CLD2 */
     char **keep_langs;          /* empty = keep every language */
     size_t n_keep_langs;
     double min_lang_score;

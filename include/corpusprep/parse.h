@@ -16,7 +16,7 @@
 int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, const char *file_name);
 
 /* Appends to out the output line of d: the input record with every member kept byte for byte, except that the text member
- * becomes "text" with d->text, and "lang", "lang_score", "id" (when absent), "reject_reason" and "dup_of"
+ * becomes "text" with d->text, and "lang", "lang_score", "lang_script" (when the model names a script), "id" (when absent), "reject_reason" and "dup_of"
  * (for rejects) are set. Lines that did not parse become
  * {"reject_reason":"parse_error","source":"<file>:<line>","error":...,"raw":"<the line>"}.
  * dup_of_id is the id of the first occurrence for dup_* rejects, else NULL. */
