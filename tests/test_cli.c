@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cli_util.h"
+#include "corpusprep/langid.h"
 
 typedef struct {
     char *dir, *in, *out;
@@ -678,6 +679,131 @@ static void test_masakhanews_acceptance(void **state)
     free(in);
 }
 
+/* The fastText backend end to end: -t 1 and -t 2 byte-identical; every kept record's lang and lang_score are
+ * what the library gives for its text; --langs and --min-lang-score work as with CLD2; a missing or broken
+ * model is a configuration error (exit 2) before any output. */
+static void test_fasttext_backend(void **state)
+{
+    fx_t *f = *state;
+    const char *model = lid_model();
+    if (!model)
+        skip();
+    char *in = mixed_corpus(f);
+    char cj[4096];
+    snprintf(cj, sizeof cj, "{\"input\":{\"batch_bytes\":\"16K\"},\"output\":{\"shard_size\":\"64K\"},\"clean\":false,"
+                            "\"filter\":false,\"langid\":{\"backend\":\"fasttext\",\"model\":\"%s\"}}", model);
+    const char *cfg = P(f->dir, "ft.json");
+    write_file(cfg, cj, strlen(cj), 0);
+    const char *o1 = P(f->dir, "t1"), *o2 = P(f->dir, "t2");
+    /* without dedup, so that every document reaches language ID */
+    const char *a1[] = {"-q", "-c", cfg, "--no-dedup", "--no-near-dedup", "--keep-rejected", "--split-by", "lang",
+                        "-t", "1", "-o", o1, in, NULL};
+    const char *a2[] = {"-q", "-c", cfg, "--no-dedup", "--no-near-dedup", "--keep-rejected", "--split-by", "lang",
+                        "-t", "2", "-o", o2, in, NULL};
+    assert_int_equal(run_cli(a1, NULL, NULL), 0);
+    assert_int_equal(run_cli(a2, NULL, NULL), 0);
+    assert_true(count_files(o1, ".jsonl.gz") > 6);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && find . -name 'part-*' | sort > %s/l1 && cd %s && find . -name 'part-*' | sort > %s/l2 && "
+             "cmp -s %s/l1 %s/l2 && for x in $(cat %s/l1); do cmp -s %s/$x %s/$x || exit 1; done",
+             o1, f->dir, o2, f->dir, f->dir, f->dir, f->dir, o1, o2);
+    assert_int_equal(system(cmd), 0);
+
+    char err[512];
+    cp_langid *lid = cp_langid_open(CP_LANGID_FASTTEXT, model, err, sizeof err);
+    assert_non_null(lid);
+    json_t *kept = read_records(o1, 1);
+    assert_true(json_array_size(kept) > 1000);
+    size_t i;
+    json_t *r;
+    json_array_foreach(kept, i, r) {
+        json_t *t = json_object_get(r, "text");
+        cp_lang_result want;
+        cp_langid_run(lid, json_string_value(t), json_string_length(t), 512, &want);
+        assert_string_equal(str(r, "lang"), want.code);
+        double got = json_number_value(json_object_get(r, "lang_score"));
+        assert_true(got - want.score <= 0.00005 && want.score - got <= 0.00005);
+        assert_null(json_object_get(r, "lang_script")); /* lid.176 names no script */
+    }
+    json_decref(kept);
+    cp_langid_close(lid);
+    json_t *st = read_stats(o1);
+    json_t *langs = json_object_get(st, "langs");
+    assert_true(json_integer_value(json_object_get(langs, "en")) > 1000);
+    assert_true(json_integer_value(json_object_get(langs, "nl")) > 500);
+    assert_true(invariant_holds(st));
+    json_decref(st);
+
+    const char *o3 = P(f->dir, "t3");
+    const char *a3[] = {"-q", "-c", cfg, "--no-dedup", "--no-near-dedup", "--langs", "de,nl", "--min-lang-score", "0.99",
+                        "-o", o3, in, NULL};
+    assert_int_equal(run_cli(a3, NULL, NULL), 0);
+    st = read_stats(o3);
+    assert_true(rejected(st, "lang:not_selected") > 3000);
+    assert_true(rejected(st, "lang:low_score") > 100); /* the German and Dutch ones score 0.978 and up */
+    assert_true(invariant_holds(st));
+    kept = read_records(o3, 1);
+    assert_true(json_array_size(kept) > 500);
+    json_array_foreach(kept, i, r) {
+        assert_true(!strcmp(str(r, "lang"), "de") || !strcmp(str(r, "lang"), "nl"));
+        assert_true(json_number_value(json_object_get(r, "lang_score")) >= 0.99);
+    }
+    json_decref(kept);
+    json_decref(st);
+
+    /* a model that is not there: exit 2, named, nothing written */
+    snprintf(cj, sizeof cj, "{\"langid\":{\"backend\":\"fasttext\",\"model\":\"%s/nope.ftz\"}}", f->dir);
+    write_file(cfg, cj, strlen(cj), 0);
+    const char *o4 = P(f->dir, "t4");
+    const char *a4[] = {"-q", "-c", cfg, "-o", o4, in, NULL};
+    char *msg = NULL;
+    assert_int_equal(run_cli(a4, NULL, &msg), 2);
+    assert_non_null(strstr(msg, "nope.ftz"));
+    assert_int_equal(count_files(o4, ".jsonl.gz"), 0);
+    free(msg);
+    free(in);
+}
+
+/* A model that names scripts (GlotLID's labels, here a tiny one trained by the fasttext CLI): lang_script is
+ * written, and an input member of that name does not survive beside it. */
+static void test_fasttext_lang_script(void **state)
+{
+    fx_t *f = *state;
+    if (!have_fasttext_cli())
+        skip();
+    FILE *t = fopen(P(f->dir, "train.txt"), "w");
+    for (int i = 0; i < 30; i++)
+        fprintf(t, "__label__eng_Latn the committee said the bridge will open next spring\n"
+                   "__label__nld_Latn de gemeenteraad heeft besloten dat de brug open gaat\n");
+    fclose(t);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "fasttext supervised -input %s -output %s -dim 8 -epoch 50 -lr 0.5 -minCount 1 "
+                              "-bucket 1000 -thread 1 -verbose 0 >/dev/null", P(f->dir, "train.txt"), P(f->dir, "m"));
+    assert_int_equal(system(cmd), 0);
+    char cj[4096];
+    snprintf(cj, sizeof cj, "{\"clean\":false,\"filter\":false,\"langid\":{\"backend\":\"fasttext\",\"model\":\"%s\"}}",
+             P(f->dir, "m.bin"));
+    const char *cfg = P(f->dir, "glot.json");
+    write_file(cfg, cj, strlen(cj), 0);
+    char *in = fixture(f, "a.jsonl", "{\"id\":\"a\",\"text\":\"" EN1 "\",\"lang_script\":\"Cyrl\"}\n"
+                                     "{\"id\":\"b\",\"text\":\"" NL1 "\"}\n", 0);
+    const char *args[] = {"-q", "-c", cfg, "-o", f->out, in, NULL};
+    assert_int_equal(run_cli(args, NULL, NULL), 0);
+    json_t *kept = read_records(f->out, 1);
+    assert_int_equal(json_array_size(kept), 2);
+    assert_string_equal(str(find_by_id(kept, "a"), "lang"), "en");
+    assert_string_equal(str(find_by_id(kept, "a"), "lang_script"), "Latn");
+    assert_string_equal(str(find_by_id(kept, "b"), "lang"), "nl");
+    assert_string_equal(str(find_by_id(kept, "b"), "lang_script"), "Latn");
+    json_decref(kept);
+    size_t all_len;
+    char *all = read_all_shards(f->out, &all_len);
+    assert_null(strstr(all, "Cyrl"));
+    free(all);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +825,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seed_page_is_dutch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_page_cleaned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_masakhanews_acceptance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fasttext_backend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fasttext_lang_script, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "cli_util.h"
 #include "corpusprep/clean.h"
 #include "corpusprep/config.h"
+#include "corpusprep/langid.h"
 #include "corpusprep/filter.h"
 
 static char root[256];
@@ -97,6 +98,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_line_bytes, 256u << 20);
     assert_int_equal(c.batch_bytes, 4u << 20);
     assert_int_equal(c.langid_sample_bytes, 512);
+    assert_int_equal(c.langid_backend, CP_LANGID_CLD2);
+    assert_null(c.langid_model);
     assert_int_equal(c.n_keep_langs, 0);
     assert_true(c.min_lang_score == 0.0);
     assert_int_equal(c.dedup_exact, 1);
@@ -231,6 +234,10 @@ static void test_validation(void **state)
     refused("{\"input\":{\"batch_bytes\":1.5}}", "input.batch_bytes");
     refused("{\"langid\":{\"min_score\":1.5}}", "langid.min_score");
     refused("{\"langid\":{\"keep_langs\":\"nl\"}}", "langid.keep_langs");
+    refused("{\"langid\":{\"backend\":\"cld3\"}}", "langid.backend");
+    refused("{\"langid\":{\"backend\":\"fasttext\"}}", "langid.model");   /* a model is needed */
+    refused("{\"langid\":{\"backend\":\"fasttext\",\"model\":7}}", "langid.model");
+    refused("{\"langid\":{\"model\":\"lid.176.ftz\"}}", "langid.model"); /* with cld2: a forgotten backend */
     refused("{\"run\":{\"threads\":-1}}", "run.threads");
     refused("{\"run\":5}", "run");
 
@@ -239,6 +246,7 @@ static void test_validation(void **state)
     accepted("{\"output\":{\"compress\":\"none\",\"split_by\":\"lang\",\"keep_rejected\":true}}");
     accepted("{\"output\":{\"shard_size\":\"1G\"},\"input\":{\"max_line_bytes\":1048576,\"batch_bytes\":\"64K\"}}");
     accepted("{\"langid\":{\"keep_langs\":[\"nl\",\"en\"],\"min_score\":0.5,\"sample_bytes\":0}}");
+    accepted("{\"langid\":{\"backend\":\"fasttext\",\"model\":\"models/lid.176.bin\"}}"); /* read at run time */
 
     /* the values arrive */
     json_t *t = defaults();
