@@ -49,6 +49,8 @@ static void usage(FILE *fp)
 "Language:\n"
 "  --langs nl,en          keep only these languages (ISO 639-1) [all]\n"
 "  --min-lang-score X     reject documents whose language score is below X (0..1) [0]\n"
+"                         The labeller is CLD2; a config with {\"langid\": {\"backend\": \"fasttext\",\n"
+"                         \"model\": \"lid.176.ftz\"}} uses a fastText model instead (lid.176, GlotLID)\n"
 "Deduplication:\n"
 "  --no-dedup             no exact deduplication [exact on]\n"
 "  --dedup-url            also reject later documents with the same normalised url [off]\n"
