@@ -109,7 +109,7 @@ void cp_dolma_emit(const cp_doc *d, const char *source, const char *added, cp_bu
     }
 
     cp_buf_puts(b, ",\"metadata\":{");
-    static const char *const ours[] = {"id", "lang", "lang_score", "reject_reason", "dup_of", NULL};
+    static const char *const ours[] = {"id", "lang", "lang_score", "lang_script", "reject_reason", "dup_of", NULL};
     int first = 1;
     for (uint32_t i = 0; i < d->n_members; i++) {
         const cp_member *m = &d->members[i];
@@ -131,6 +131,8 @@ void cp_dolma_emit(const cp_doc *d, const char *source, const char *added, cp_bu
         cp_buf_puts(b, first ? "\"lang\":" : ",\"lang\":");
         cp_json_escape(b, d->lang.code, strlen(d->lang.code));
         cp_buf_printf(b, ",\"lang_score\":%.4f", d->lang.score);
+        if (d->lang.script[0])
+            cp_buf_printf(b, ",\"lang_script\":\"%s\"", d->lang.script); /* four ASCII letters */
     }
     cp_buf_puts(b, "}}\n");
 }

@@ -801,6 +801,16 @@ static void test_fasttext_lang_script(void **state)
     char *all = read_all_shards(f->out, &all_len);
     assert_null(strstr(all, "Cyrl"));
     free(all);
+    /* dolma documents carry it in metadata */
+    const char *od = P(f->dir, "dolma");
+    const char *ad[] = {"-q", "-c", cfg, "--format", "dolma", "-o", od, in, NULL};
+    assert_int_equal(run_cli(ad, NULL, NULL), 0);
+    kept = read_records(od, 1);
+    assert_int_equal(json_array_size(kept), 2);
+    json_t *meta = json_object_get(find_by_id(kept, "a"), "metadata");
+    assert_string_equal(str(meta, "lang"), "en");
+    assert_string_equal(str(meta, "lang_script"), "Latn");
+    json_decref(kept);
     free(in);
 }
 
