@@ -142,7 +142,7 @@ fuzz-build: deps
 	$(FUZZ_MAKE) BUILD=$(FUZZ_BUILD) SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-bins
 fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz_%)
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIB)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/fuzz -fsanitize=fuzzer $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/fuzz -fsanitize=fuzzer -fsanitize-link-c++-runtime $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 $(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_common.h $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/fuzz -DREPLAY_DIR='"tests/fuzz/regress/$*"' $< tests/fuzz/replay.c \
 	  $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
