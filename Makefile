@@ -1,6 +1,8 @@
 # corpusprep build. `make` builds the CLI; `make test`, `make demo`, `make bench`, `make asan` as in README.
 # Every src/*.c and src/*.cc (but main.c and the MPI module) goes into build/libcorpusprep.a; every
 # tests/test_*.c becomes one cmocka executable. WERROR=1 (set by CI) turns warnings into errors.
+# ISAL=0 builds the gzip reader on zlib alone (the portable path) instead of ISA-L's igzip; `make test-zlib`
+# runs the reader and CLI tests on that build, in build-zlib/.
 
 CC       ?= gcc
 CXX      ?= g++
@@ -10,16 +12,17 @@ PREFIX   ?= /usr/local
 WERROR   ?=
 WARN      = -Wall -Wextra $(if $(WERROR),-Werror)
 OMP      ?= -fopenmp
-CPPFLAGS += -Iinclude -MMD -MP -D_GNU_SOURCE
+ISAL     ?= 1
+CPPFLAGS += -Iinclude -MMD -MP -D_GNU_SOURCE $(if $(filter 1,$(ISAL)),-DCP_HAVE_ISAL)
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(OMP) $(SAN)
 CXXFLAGS += -std=c++14 $(OPT) $(WARN) $(SAN)
 # The full CLD2 tables live in libcld2_full, which nothing references by symbol: keep it linked.
-LDLIBS   += -ljansson -lz -lzstd -lxxhash -lutf8proc -Wl,--no-as-needed -lcld2_full -lcld2 -Wl,--as-needed \
-            -lfasttext -lstdc++ -lm -lpthread
+LDLIBS   += $(if $(filter 1,$(ISAL)),-lisal) -ljansson -ldeflate -lz -lzstd -lxxhash -lutf8proc -Wl,--no-as-needed \
+            -lcld2_full -lcld2 -Wl,--as-needed -lfasttext -lstdc++ -lm -lpthread
 LDFLAGS  += $(OMP) $(SAN)
 
 DEB_BUILD = gcc g++ make pkg-config libjansson-dev zlib1g-dev libzstd-dev libxxhash-dev libutf8proc-dev \
-            libcld2-dev libfasttext-dev libcmocka-dev
+            libcld2-dev libfasttext-dev libcmocka-dev libdeflate-dev $(if $(filter 1,$(ISAL)),libisal-dev)
 DEB_RUN   = gzip zstd python3 fasttext wamerican wdutch wngerman wfrench wspanish witalian wportuguese
 DEB_BENCH = python3-langdetect time
 # the report's tests render report.html in headless Chromium and check it with tidy (tests/report/check_html.py)
@@ -37,7 +40,7 @@ FUZZ_HARNESSES = record reader config json keys warc
 REPLAYS  = $(FUZZ_HARNESSES:%=$(BUILD)/replay_%)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) $(REPLAYS)
 
-.PHONY: all deps test unit e2e demo bench bench-patho asan install clean sample model
+.PHONY: all deps test test-zlib unit e2e demo bench bench-patho asan install clean sample model
 all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
@@ -74,6 +77,12 @@ test: deps
 	$(MAKE) --no-print-directory $(BIN) $(TESTS)
 	BUILD=$(BUILD) CP_LID_MODEL=$(LID176) sh tests/run.sh $(TESTS)
 
+# The gzip reader's portable zlib path: the tests that read gzip, on an ISAL=0 build of their own.
+test-zlib: deps
+	$(MAKE) --no-print-directory BUILD=build-zlib ISAL=0 build-zlib/corpusprep build-zlib/test_reader \
+	  build-zlib/test_cli
+	BUILD=build-zlib sh tests/run.sh build-zlib/test_reader build-zlib/test_cli
+
 asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
@@ -88,7 +97,8 @@ demo: deps
 	@echo "demo output in $(BUILD)/demo-out (stats: $(BUILD)/demo-out/stats.json, report: $(BUILD)/demo-out/report.html)"
 
 bench: deps
-	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_BENCH)" deps $(BIN) $(BUILD)/bench_stages $(BUILD)/bench_minhash
+	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_BENCH)" deps $(BIN) $(BUILD)/bench_stages $(BUILD)/bench_minhash \
+	  $(if $(filter 1,$(ISAL)),$(BUILD)/bench_gzip)
 	BUILD=$(BUILD) sh bench/run.sh
 
 # Pathological but legal inputs at two sizes each (issue 11): time should grow linearly with size.
@@ -121,7 +131,7 @@ install: $(BIN)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/corpusprep
 
 clean:
-	rm -rf build build-asan build-fuzz build-cov
+	rm -rf build build-asan build-zlib build-fuzz build-cov
 
 # ---- fuzzing (issue 11) ----
 # `make fuzz` builds the libFuzzer harnesses of tests/fuzz/ with clang (ASan + UBSan, into FUZZ_BUILD), builds

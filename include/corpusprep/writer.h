@@ -13,7 +13,11 @@
 #include "corpusprep/util.h"
 
 typedef struct cp_compressor cp_compressor;
+/* level: gzip 0-9 (0 stores, 9 is smallest), zstd -7..19. gzip is made by libdeflate at the level that
+ * cp_gzip_libdeflate_level gives. */
 cp_compressor *cp_compressor_create(int compress, int level);
+/* libdeflate's level (0-12) for a gzip level 0-9: 0-8 unchanged, 9 -> 12. */
+int cp_gzip_libdeflate_level(int level);
 /* Appends to out the compressed form of in[0..n). Returns 0, or -1 (library failure). */
 int cp_compress(cp_compressor *c, const char *in, size_t n, cp_buf *out);
 void cp_compressor_destroy(cp_compressor *c);
