@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -557,6 +558,196 @@ static void test_stdin(void **state)
     cp_buf_free(&zs);
 }
 
+/* ---- the gzip decoders agree ---- */
+
+/* Everything a caller can see of one read: each line's number, length and bytes (hashed), the end status,
+ * the error after the file name, and the byte counters. */
+typedef struct {
+    int rc;
+    uint64_t lines, hash, bytes_in, bytes_out;
+    char msg[256];
+} read_result;
+
+static void summarize(cp_reader *r, read_result *res)
+{
+    const char *line;
+    size_t len;
+    uint64_t no, h = 1469598103934665603ull;
+    int rc;
+    memset(res, 0, sizeof *res);
+    while ((rc = cp_reader_getline(r, &line, &len, &no)) > 0) {
+        uint64_t head[3] = { (uint64_t)rc, no, len };
+        for (size_t i = 0; i < sizeof head; i++)
+            h = (h ^ ((const unsigned char *)head)[i]) * 1099511628211ull;
+        for (size_t i = 0; line && i < len; i++)
+            h = (h ^ (unsigned char)line[i]) * 1099511628211ull;
+        res->lines++;
+    }
+    res->rc = rc;
+    res->hash = h;
+    res->bytes_in = cp_reader_bytes_in(r);
+    res->bytes_out = cp_reader_bytes_out(r);
+    if (rc < 0) {
+        const char *at = strstr(cp_reader_error(r), ": line ");
+        assert_non_null(at);
+        snprintf(res->msg, sizeof res->msg, "%s", at);
+    }
+}
+
+/* Reads data[0..n) as stdin from a pipe, which the zlib path decodes in every build; a child process writes
+ * it, so any size fits. */
+static void read_through_pipe(const void *data, size_t n, read_result *res)
+{
+    if (fcntl(0, F_GETFD) < 0)
+        assert_int_equal(open("/dev/null", O_RDONLY), 0);
+    int saved = dup(0), fds[2];
+    assert_true(saved >= 0);
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        const char *p = data;
+        while (n > 0) {
+            ssize_t k = write(fds[1], p, n);
+            if (k <= 0)
+                _exit(1); /* the reader stopped early: that is allowed */
+            p += k;
+            n -= (size_t)k;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    assert_int_equal(dup2(fds[0], 0), 0);
+    close(fds[0]);
+    char err[256];
+    cp_reader *r = cp_reader_open("-", 1 << 20, err, sizeof err);
+    assert_non_null(r);
+    const char *dec = cp_reader_gzip_decoder(r);
+    assert_true(dec == NULL || strcmp(dec, "zlib") == 0);
+    summarize(r, res);
+    cp_reader_close(r); /* closes nothing: fd 0 is restored below, which ends the child's writes */
+    assert_int_equal(dup2(saved, 0), 0);
+    close(saved);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+/* Reads data as a file and through a pipe: both must see exactly the same. Returns the file's decoder at
+ * the end ("isal" when ISA-L read it all, "zlib" when it handed over). */
+static const char *expect_same_on_both_paths(const char *what, const void *data, size_t n)
+{
+    static char dec[8];
+    write_file(tpath("paths-sniffed"), data, n); /* no .gz: a cut to one byte reads as plain on both paths */
+    char err[256];
+    cp_reader *r = cp_reader_open(tpath("paths-sniffed"), 1 << 20, err, sizeof err);
+    assert_non_null(r);
+    read_result a, b;
+    summarize(r, &a);
+    const char *d = cp_reader_gzip_decoder(r);
+    snprintf(dec, sizeof dec, "%s", d ? d : "none");
+    cp_reader_close(r);
+    read_through_pipe(data, n, &b);
+    if (a.rc != b.rc || a.lines != b.lines || a.hash != b.hash || a.bytes_in != b.bytes_in ||
+        a.bytes_out != b.bytes_out || strcmp(a.msg, b.msg) != 0)
+        fail_msg("%s: file (%s) rc %d, %llu lines, in %llu, out %llu, '%s'; pipe (zlib) rc %d, %llu lines, in %llu, "
+                 "out %llu, '%s'", what, dec, a.rc, (unsigned long long)a.lines, (unsigned long long)a.bytes_in,
+                 (unsigned long long)a.bytes_out, a.msg, b.rc, (unsigned long long)b.lines,
+                 (unsigned long long)b.bytes_in, (unsigned long long)b.bytes_out, b.msg);
+    return dec;
+}
+
+/* Damage of every kind, anywhere in a three-member file that spans several input and output buffers: the
+ * file path (ISA-L where built) and the pipe path (zlib) give the same lines, error, line and counters. */
+static void test_gzip_decoders_agree(void **state)
+{
+    (void)state;
+    cp_buf text = { 0 }, gz = { 0 }, bad = { 0 };
+    make_lines(&text, 1400, 1600, 17); /* ~1.1 MB: past the 1 MiB decode buffer */
+    size_t cut1 = 0, cut2 = 0;
+    for (size_t i = 0, nl = 0; i < text.len; i++) { /* the first member ends on a line end, the second mid-line */
+        if (text.data[i] == '\n' && ++nl == 500)
+            cut1 = i + 1;
+        if (text.data[i] == '\n' && nl == 1000)
+            cut2 = i - 77;
+    }
+    gzip_member(&gz, text.data, cut1, 6);
+    size_t m2 = gz.len;
+    gzip_member(&gz, text.data + cut1, cut2 - cut1, 1);
+    size_t m3 = gz.len;
+    gzip_member(&gz, text.data + cut2, text.len - cut2, 0); /* stored blocks */
+    char what[64];
+
+    const char *dec = expect_same_on_both_paths("intact", gz.data, gz.len);
+#ifdef CP_HAVE_ISAL
+    assert_string_equal(dec, "isal");
+#else
+    assert_string_equal(dec, "zlib");
+#endif
+
+    /* cut anywhere: in a header, in the data, in a trailer, at and next to member boundaries */
+    size_t cuts[40];
+    size_t nc = 0;
+    for (size_t k = 1; k <= 28; k++)
+        cuts[nc++] = gz.len * k / 29 + k * 13 % 97;
+    size_t near[] = { 1, 2, 3, 9, 10, 11, m2 - 8, m2 - 1, m2, m2 + 1, m3 + 3, gz.len - 1 };
+    for (size_t i = 0; i < sizeof near / sizeof near[0]; i++)
+        cuts[nc++] = near[i];
+    for (size_t i = 0; i < nc; i++) {
+        snprintf(what, sizeof what, "cut at %zu of %zu", cuts[i], gz.len);
+        dec = expect_same_on_both_paths(what, gz.data, cuts[i]);
+        if (cuts[i] >= 2 && cuts[i] != m2 && cuts[i] != m3)
+            assert_string_equal(dec, "zlib"); /* handed over: zlib's words */
+    }
+
+    /* flipped bits in the data and the trailers, and headers zlib refuses that ISA-L would not check */
+    for (size_t k = 0; k < 40; k++) {
+        size_t pos = (gz.len - 1) * k / 40 + k * 31 % 211;
+        bad.len = 0;
+        cp_buf_append(&bad, gz.data, gz.len);
+        bad.data[pos] ^= (char)(1u << (k % 8));
+        snprintf(what, sizeof what, "bit %zu flipped at %zu", k % 8, pos);
+        expect_same_on_both_paths(what, bad.data, bad.len);
+    }
+    struct {
+        size_t at;
+        unsigned char xor_with;
+        const char *what;
+    } edits[] = {
+        { m2 + 2, 0x01, "second member: method 9" },
+        { m2 + 3, 0x20, "second member: a reserved flag" },
+        { m2 + 3, 0x02, "second member: header CRC flag without a CRC" },
+        { m2 + 3, 0x04, "second member: extra field flag without one" },
+        { m2 - 8, 0x40, "first member: CRC" },
+        { m2 - 4, 0x01, "first member: length" },
+        { m3 + 13, 0x10, "third member: stored block NLEN" },
+        { m3 + 10, 0x06, "third member: block type 3" },
+        { 3, 0x20, "first member: a reserved flag" },
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        bad.len = 0;
+        cp_buf_append(&bad, gz.data, gz.len);
+        bad.data[edits[i].at] ^= (char)edits[i].xor_with;
+        expect_same_on_both_paths(edits[i].what, bad.data, bad.len);
+    }
+
+    /* what follows the last member */
+    static const struct {
+        const char *tail;
+        size_t n;
+    } tails[] = { { "junk", 4 }, { "\0\0\0\0", 4 }, { "\x1f", 1 }, { "\x1f\x8b", 2 }, { "\x1f\x8b\x08\x00", 4 } };
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        bad.len = 0;
+        cp_buf_append(&bad, gz.data, gz.len);
+        cp_buf_append(&bad, tails[i].tail, tails[i].n);
+        snprintf(what, sizeof what, "%zu bytes after the last member", tails[i].n);
+        expect_same_on_both_paths(what, bad.data, bad.len);
+    }
+    cp_buf_free(&text);
+    cp_buf_free(&gz);
+    cp_buf_free(&bad);
+}
+
 /* ---- input list ---- */
 
 static void touch(const char *name) { write_file(tpath(name), "", 0); }
@@ -665,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_zstd_errors),
         cmocka_unit_test(test_wrong_suffix_refused),
         cmocka_unit_test(test_stdin),
+        cmocka_unit_test(test_gzip_decoders_agree),
         cmocka_unit_test(test_inputs_expand),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -30,6 +30,11 @@ int cp_reader_getline(cp_reader *r, const char **line, size_t *len, uint64_t *li
 /* Message for the last -1, e.g. "a.jsonl.gz: line 12: unexpected end of gzip data (truncated file?)". */
 const char *cp_reader_error(const cp_reader *r);
 
+/* Which library decodes a gzip input now: "isal" or "zlib" (NULL for other formats). ISA-L decodes regular
+ * files in builds that have it, and hands over to zlib for good at the first damage it meets, so that errors
+ * read exactly as on the zlib path (see reader.c). For tests and diagnostics. */
+const char *cp_reader_gzip_decoder(const cp_reader *r);
+
 /* Compressed bytes consumed so far from the underlying file (for progress; after a clean end it equals the
  * file size), and uncompressed bytes decoded so far (up to one 1 MiB buffer ahead of the lines returned). */
 uint64_t cp_reader_bytes_in(const cp_reader *r);
