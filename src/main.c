@@ -6,8 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef CP_HAVE_ISAL
+#include <isa-l.h>
+#endif
 
 #include "corpusprep/clean.h"
 #include "corpusprep/config.h"
@@ -23,6 +27,8 @@
 #endif
 
 #define CORPUSPREP_VERSION "0.1.0"
+#define CP_STR_(x) #x
+#define CP_STR(x) CP_STR_(x)
 
 static volatile sig_atomic_t interrupted;
 
@@ -66,7 +72,8 @@ static void usage(FILE *fp)
 "                         ({id,text,source,added,created,metadata}); rejected ones stay jsonl [jsonl]\n"
 "  --source NAME          dolma's source [the input file's name]\n"
 "  --added DATE           dolma's added [the run's UTC date; SOURCE_DATE_EPOCH sets it]\n"
-"  --level N              compression level (gzip 0-9, zstd -7..19) [1]\n"
+"  --level N              compression level (gzip 0-9, zstd -7..19) [1]; gzip is made by libdeflate:\n"
+"                         0-8 are its levels 0-8, 9 is its best (12)\n"
 "  --no-report            no DIR/report.html (the self-contained HTML report of the run) [written]\n"
 "  --explain SPEC         write DIR/explain.jsonl: each line's fate and each filter's value for N documents\n"
 "                         (the lowest hashes of their ids), id:ID1,ID2,... or line:FILE:LINE [off]\n"
@@ -166,8 +173,14 @@ int main(int argc, char **argv)
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); json_decref(flags); return 0;
         case OPT_VERSION:
-            printf("corpusprep %s (jansson %s, zlib %s, CLD2 with %d languages)\n", CORPUSPREP_VERSION,
-                   JANSSON_VERSION, ZLIB_VERSION, cp_langid_language_count());
+            printf("corpusprep %s (jansson %s, zlib %s, libdeflate %s, gzip input: %s, CLD2 with %d languages)\n",
+                   CORPUSPREP_VERSION, JANSSON_VERSION, ZLIB_VERSION, LIBDEFLATE_VERSION_STRING,
+#ifdef CP_HAVE_ISAL
+                   "ISA-L " CP_STR(ISAL_MAJOR_VERSION) "." CP_STR(ISAL_MINOR_VERSION) " for files, zlib for pipes",
+#else
+                   "zlib",
+#endif
+                   cp_langid_language_count());
             json_decref(flags);
             return 0;
         case OPT_PRINT_CONFIG: print_config = 1; break;

@@ -1,6 +1,6 @@
-/* Tests for writer: compressed chunks (gzip members without a timestamp, zstd frames, plain copies) and
- * their concatenations, output folder preparation with and without --force, rolling shards per stream,
- * abort, and atomic small files. Everything is written below a fresh temporary folder. */
+/* Tests for writer: compressed chunks (gzip members without a timestamp, at every level, zstd frames, plain
+ * copies) and their concatenations, output folder preparation with and without --force, rolling shards per
+ * stream, abort, and atomic small files. Everything is written below a fresh temporary folder. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,51 @@ static void test_gzip(void **state)
     cp_buf_free(&in2);
     cp_compressor_destroy(c);
     cp_compressor_destroy(NULL);
+}
+
+/* --level for gzip: 0-8 are libdeflate's 0-8, 9 is its 12; every level makes one member without a
+ * timestamp that zlib reads back, and the bytes are libdeflate's at the mapped level. */
+static void test_gzip_levels(void **state)
+{
+    (void)state;
+    cp_buf in = {0};
+    make_lines(&in, 3, 3000);
+    size_t size1 = 0;
+    for (int level = 0; level <= 9; level++) {
+        int want = level == 9 ? 12 : level;
+        assert_int_equal(cp_gzip_libdeflate_level(level), want);
+        cp_compressor *c = cp_compressor_create(CP_COMPRESS_GZIP, level);
+        cp_buf z = {0}, out = {0};
+        assert_int_equal(cp_compress(c, in.data, in.len, &z), 0);
+        const unsigned char *h = (const unsigned char *)z.data;
+        assert_int_equal(h[4] | h[5] | h[6] | h[7], 0);
+        int members;
+        gunzip_all(z.data, z.len, &out, &members);
+        assert_int_equal(members, 1);
+        assert_int_equal(out.len, in.len);
+        assert_memory_equal(out.data, in.data, in.len);
+
+        struct libdeflate_compressor *ld = libdeflate_alloc_compressor(want);
+        assert_non_null(ld);
+        size_t bound = libdeflate_gzip_compress_bound(ld, in.len);
+        char *direct = malloc(bound);
+        size_t n = libdeflate_gzip_compress(ld, in.data, in.len, direct, bound);
+        assert_int_equal(n, z.len);
+        assert_memory_equal(direct, z.data, n);
+        free(direct);
+        libdeflate_free_compressor(ld);
+
+        if (level == 0)
+            assert_true(z.len > in.len); /* stored */
+        if (level == 1)
+            size1 = z.len;
+        if (level == 9)
+            assert_true(z.len < size1);
+        cp_buf_free(&z);
+        cp_buf_free(&out);
+        cp_compressor_destroy(c);
+    }
+    cp_buf_free(&in);
 }
 
 static void test_zstd(void **state)
@@ -550,6 +596,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gzip),
+        cmocka_unit_test(test_gzip_levels),
         cmocka_unit_test(test_zstd),
         cmocka_unit_test(test_none),
         cmocka_unit_test(test_prepare_new_and_nested),
