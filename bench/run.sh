@@ -299,13 +299,14 @@ for key, st in (("t1", stats["t1"]),):
         print("stats.json has no stage_cpu_seconds: JSON share not available")
 EOF
 
-# Stage and MinHash micro-benchmarks, when built; they get the slice (override with BENCH_STAGES_ARGS etc.).
-for b in stages minhash; do
+# Stage, MinHash and gzip micro-benchmarks, when built; they get the slice (override with BENCH_STAGES_ARGS etc.).
+for b in stages minhash gzip; do
     exe=$BUILD/bench_$b
     [ -x "$exe" ] || continue
     case $b in
         stages) args=${BENCH_STAGES_ARGS:-$SLICE} ;;
         minhash) args=${BENCH_MINHASH_ARGS:-$SLICE} ;;
+        gzip) args=${BENCH_GZIP_ARGS:-$SLICE} ;;
     esac
     echo
     echo "== $exe $args"
