@@ -2,7 +2,7 @@
 # Every src/*.c and src/*.cc (but main.c and the MPI module) goes into build/libcorpusprep.a; every
 # tests/test_*.c becomes one cmocka executable. WERROR=1 (set by CI) turns warnings into errors.
 # ISAL=0 builds the gzip reader on zlib alone (the portable path) instead of ISA-L's igzip; `make test-zlib`
-# runs the reader and CLI tests on that build, in build-zlib/.
+# runs the reader, CLI and WARC tests on that build, in build-zlib/.
 
 CC       ?= gcc
 CXX      ?= g++
@@ -78,10 +78,10 @@ test: deps
 	BUILD=$(BUILD) CP_LID_MODEL=$(LID176) sh tests/run.sh $(TESTS)
 
 # The gzip reader's portable zlib path: the tests that read gzip, on an ISAL=0 build of their own.
+ZLIB_TESTS = build-zlib/test_reader build-zlib/test_cli build-zlib/test_warc
 test-zlib: deps
-	$(MAKE) --no-print-directory BUILD=build-zlib ISAL=0 build-zlib/corpusprep build-zlib/test_reader \
-	  build-zlib/test_cli
-	BUILD=build-zlib sh tests/run.sh build-zlib/test_reader build-zlib/test_cli
+	$(MAKE) --no-print-directory BUILD=build-zlib ISAL=0 build-zlib/corpusprep $(ZLIB_TESTS)
+	BUILD=build-zlib sh tests/run.sh $(ZLIB_TESTS)
 
 asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
