@@ -252,6 +252,27 @@ static bool isal_to_zlib(cp_reader *r)
     return true;
 }
 
+/* Moves the unread bytes keep[0..n) to the start of the input buffer and reads until it holds at least four
+ * bytes or the file ends. Returns false after an I/O error. */
+static bool top_up_input(cp_reader *r, const unsigned char *keep, size_t n)
+{
+    memmove(r->in, keep, n);
+    r->in_pos = 0;
+    r->in_len = n;
+    while (r->in_len < 4 && !r->in_eof) {
+        ssize_t k = read_some(r->fd, r->in + r->in_len, IN_BYTES - r->in_len);
+        if (k < 0) {
+            set_error(r, "read error: %s", strerror(errno));
+            return false;
+        }
+        r->read_total += (uint64_t)k;
+        r->in_len += (size_t)k;
+        if (k == 0)
+            r->in_eof = true;
+    }
+    return true;
+}
+
 static void isal_start_member(cp_reader *r)
 {
     struct inflate_state *st = r->isal;
@@ -278,6 +299,12 @@ static size_t fill_gzip_isal(cp_reader *r)
             if (st->avail_in == 0) { /* in_eof: the file ends on a member boundary */
                 r->src_status = 1;
                 break;
+            }
+            if (st->avail_in < 4 && !r->in_eof) { /* the header straddles two reads: see all of its start */
+                if (!top_up_input(r, st->next_in, st->avail_in))
+                    break;
+                st->next_in = r->in;
+                st->avail_in = (uint32_t)r->in_len;
             }
             if (st->next_in[0] != 0x1f || (st->avail_in > 1 && st->next_in[1] != 0x8b)) {
                 set_error(r, "%s", "trailing garbage after gzip data");
