@@ -16,8 +16,11 @@
  * line, zlib's own words. So ISA-L never reports a gzip error itself. When it stops on one (corrupt or
  * truncated data, or a header it would not check as zlib does), zlib takes over at the start of the current
  * member, re-reading it from the file and dropping the bytes ISA-L had already delivered; from there on
- * everything, the error included, is zlib's. The one case this cannot make exact is data that ISA-L decodes
- * further than zlib would before refusing it; then the error is zlib's but the lines before it are ISA-L's. */
+ * everything, the error included, is zlib's. What ISA-L wrote in the call that met the damage is never kept
+ * (its fast path writes ahead), and if zlib stops before the end of what ISA-L delivered, the part not yet
+ * split into lines is taken back. The one case this cannot make exact is data that ISA-L decodes further
+ * than zlib would before refusing it, by more than one 1 MiB decode buffer: then the lines of the earlier
+ * buffers are ISA-L's, the error zlib's. */
 #include "corpusprep/reader.h"
 
 #include "corpusprep/util.h"
@@ -64,7 +67,8 @@ struct cp_reader {
     z_stream zs;
     bool zs_ready;
     bool member_done; /* a gzip member ended; the next byte must start another one */
-    uint64_t skip_out; /* zlib: decoded bytes still to drop, because ISA-L delivered them already */
+    uint64_t skip_out;  /* zlib: decoded bytes still to drop, because ISA-L delivered them already */
+    size_t skip_in_out; /* how many of those are at the end of out, not yet split into lines */
 #ifdef CP_HAVE_ISAL
     struct inflate_state *isal; /* non-NULL while ISA-L decodes */
     off_t fd_base;              /* file offset of the reader's first byte */
@@ -203,6 +207,14 @@ static size_t fill_gzip_zlib(cp_reader *r, size_t have)
         }
     }
     r->in_pos = r->in_len - zs->avail_in; /* keeps bytes_in exact */
+    if (r->src_status < 0 && r->skip_out > 0) {
+        /* zlib stopped before reaching what ISA-L delivered: take back what is still in out, so that the
+         * lines end where zlib's would. */
+        size_t back = r->skip_out < r->skip_in_out ? (size_t)r->skip_out : r->skip_in_out;
+        have -= back;
+        r->skip_out -= back;
+    }
+    r->skip_in_out = 0; /* the next fill hands out new bytes only */
     return have;
 }
 
@@ -316,9 +328,13 @@ static size_t fill_gzip_isal(cp_reader *r)
         }
         uint32_t in_before = st->avail_in, out_before = st->avail_out;
         int ret = isal_inflate(st);
-        r->member_out += out_before - st->avail_out;
-        if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT)
+        if (ret != ISAL_DECOMP_OK && ret != ISAL_END_INPUT) {
+            /* Its fast path writes ahead and may find the damage only later in the same call: none of what
+             * this call wrote is kept. */
+            st->avail_out = out_before;
             goto to_zlib;
+        }
+        r->member_out += out_before - st->avail_out;
         if (st->block_state == ISAL_BLOCK_FINISH) {
             /* The member and its trailer are checked. Whole bytes still in the bit buffer belong to
              * whatever follows it. */
@@ -340,6 +356,8 @@ to_zlib:;
     size_t have = OUT_BYTES - st->avail_out;
     if (!isal_to_zlib(r))
         return have;
+    /* The member's bytes of this fill, still in out, can be taken back if zlib stops before them. */
+    r->skip_in_out = r->member_out < have ? (size_t)r->member_out : have;
     return fill_gzip_zlib(r, have);
 }
 #endif

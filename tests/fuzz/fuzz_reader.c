@@ -10,13 +10,16 @@
  * Always: lines over the limit come back as skipped with their full length, an error has a message that
  * names the file, after the end every call repeats it, and after a clean end bytes_in is the stream's
  * size (reader.h). A line is never silently lost: each one is a line, a skipped line, or lies after the
- * reported error. */
+ * reported error.
+ * gzip is also read from a regular file, which builds with ISA-L decode with it (a pipe always goes to zlib):
+ * the two reads must agree on every line, the end status, the error after the file name and the counters. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -27,11 +30,78 @@
 
 enum { M_PLAIN, M_GZIP, M_ZSTD, M_GZIP_CUT, M_ZSTD_CUT, M_GZIP_FLIP, M_ZSTD_FLIP, M_RAW_GZIP, M_RAW_ZSTD, M_N };
 
+static char file_path[64]; /* the regular file that gzip is also read from */
+
+static void remove_file(void) { unlink(file_path); }
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     signal(SIGPIPE, SIG_IGN); /* the reader stops reading at an error; the feeder then gets EPIPE */
+    snprintf(file_path, sizeof file_path, "/tmp/fuzz_reader_XXXXXX");
+    int fd = mkstemp(file_path);
+    if (fd < 0)
+        fz_fail("mkstemp: %s", strerror(errno));
+    close(fd);
+    atexit(remove_file);
     return 0;
+}
+
+/* What a caller sees of one read, for comparing two reads of the same bytes. */
+typedef struct {
+    int rc;
+    uint64_t lines, hash, bytes_in, bytes_out;
+    char msg[512]; /* the error after the file name */
+} seen_t;
+
+static void see_line(seen_t *v, int rc, uint64_t no, const char *line, size_t len)
+{
+    uint64_t head[3] = {(uint64_t)rc, no, len};
+    for (size_t i = 0; i < sizeof head; i++)
+        v->hash = (v->hash ^ ((const unsigned char *)head)[i]) * 1099511628211ull;
+    for (size_t i = 0; line && i < len; i++)
+        v->hash = (v->hash ^ (unsigned char)line[i]) * 1099511628211ull;
+    v->lines++;
+}
+
+static void see_end(seen_t *v, cp_reader *r, int rc, const char *name)
+{
+    v->rc = rc;
+    v->bytes_in = cp_reader_bytes_in(r);
+    v->bytes_out = cp_reader_bytes_out(r);
+    v->msg[0] = 0;
+    if (rc < 0)
+        snprintf(v->msg, sizeof v->msg, "%s", cp_reader_error(r) + strlen(name));
+}
+
+/* Reads v[0..n) from the regular file and checks that it sees what the pipe saw. */
+static void compare_with_file(const unsigned char *v, size_t n, size_t max_line, const seen_t *pipe_seen)
+{
+    FILE *fp = fopen(file_path, "wb");
+    if (!fp || fwrite(v, 1, n, fp) != n || fclose(fp))
+        fz_fail("%s: cannot write", file_path);
+    char err[512];
+    cp_reader *r = cp_reader_open(file_path, max_line, err, sizeof err);
+    if (!r)
+        fz_fail("open %s: %s", file_path, err);
+    seen_t f = {0};
+    f.hash = 1469598103934665603ull;
+    const char *line;
+    size_t len;
+    uint64_t no;
+    int rc;
+    while ((rc = cp_reader_getline(r, &line, &len, &no)) > 0)
+        see_line(&f, rc, no, line, len);
+    see_end(&f, r, rc, file_path);
+    const char *dec = cp_reader_gzip_decoder(r);
+    if (f.rc != pipe_seen->rc || f.lines != pipe_seen->lines || f.hash != pipe_seen->hash ||
+        f.bytes_in != pipe_seen->bytes_in || f.bytes_out != pipe_seen->bytes_out || strcmp(f.msg, pipe_seen->msg))
+        fz_fail("file (%s) and pipe disagree: rc %d/%d, lines %llu/%llu, bytes_in %llu/%llu, bytes_out %llu/%llu, "
+                "'%s' / '%s'", dec ? dec : "-", f.rc, pipe_seen->rc, (unsigned long long)f.lines,
+                (unsigned long long)pipe_seen->lines, (unsigned long long)f.bytes_in,
+                (unsigned long long)pipe_seen->bytes_in, (unsigned long long)f.bytes_out,
+                (unsigned long long)pipe_seen->bytes_out, f.msg, pipe_seen->msg);
+    cp_reader_close(r);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -225,7 +295,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t got_lines = 0;
     bytes_t got = {0};
     int short_seen = 0;
+    seen_t seen = {0};
+    seen.hash = 1469598103934665603ull;
     while ((rc = cp_reader_getline(r, &line, &len, &line_no)) > 0) {
+        see_line(&seen, rc, line_no, line, len);
         got_lines++;
         if (line_no != ++want_no)
             fz_fail("line number %llu, expected %llu", (unsigned long long)line_no, (unsigned long long)want_no);
@@ -259,6 +332,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rc != 0 && rc != -1)
         fz_fail("getline returned %d", rc);
+    see_end(&seen, r, rc, path);
     if (rc == -1 && strncmp(cp_reader_error(r), path, strlen(path)))
         fz_fail("error message does not name the file: %s", cp_reader_error(r));
     if (cp_reader_getline(r, &line, &len, &line_no) != rc)
@@ -283,6 +357,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cp_reader_close(r);
     close(fds[0]);
     pthread_join(th, NULL);
+    if (mode == M_GZIP || mode == M_GZIP_CUT || mode == M_GZIP_FLIP || mode == M_RAW_GZIP)
+        compare_with_file(s.v, s.n, max_line, &seen);
     free(s.v);
     free(got.v);
     return 0;
