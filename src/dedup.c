@@ -3,6 +3,8 @@
  * letters, digits and spaces at a time. */
 #include "corpusprep/dedup.h"
 
+#include "corpusprep/checkpoint.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,3 +350,56 @@ int cp_keymap_get(const cp_keymap *m, uint64_t key, uint64_t *value)
 
 size_t cp_keymap_count(const cp_keymap *m) { return m->count; }
 size_t cp_keymap_bytes(const cp_keymap *m) { return (m->mask + 1) * (sizeof(slot_t) + 1); }
+
+int cp_keymap_save(const cp_keymap *m, cp_ckpt_out *o)
+{
+    uint64_t head[2] = {m->mask + 1, m->count};
+    if (cp_ckpt_put(o, head, sizeof head))
+        return -1;
+    slot_t buf[4096];
+    size_t n = 0;
+    for (size_t i = 0; i <= m->mask; i++) {
+        if (!m->used[i])
+            continue;
+        buf[n++] = m->slots[i];
+        if (n == sizeof buf / sizeof *buf) {
+            if (cp_ckpt_put(o, buf, sizeof buf))
+                return -1;
+            n = 0;
+        }
+    }
+    return n ? cp_ckpt_put(o, buf, n * sizeof *buf) : 0;
+}
+
+cp_keymap *cp_keymap_load(cp_ckpt_in *in)
+{
+    uint64_t head[2];
+    if (cp_ckpt_get(in, head, sizeof head))
+        return NULL;
+    uint64_t cap = head[0], count = head[1];
+    /* the capacity is a power of two the map itself chose; anything else means a damaged stream */
+    if (cap < 1024 || (cap & (cap - 1)) || cap > ((uint64_t)1 << 40) || count * 4 > cap * 3)
+        return NULL;
+    cp_keymap *m = cp_xcalloc(1, sizeof *m);
+    m->slots = cp_xmalloc((size_t)cap * sizeof *m->slots);
+    m->used = cp_xcalloc((size_t)cap, 1);
+    m->mask = (size_t)cap - 1;
+    slot_t buf[4096];
+    for (uint64_t done = 0; done < count;) {
+        size_t n = count - done < 4096 ? (size_t)(count - done) : 4096;
+        if (cp_ckpt_get(in, buf, n * sizeof *buf)) {
+            cp_keymap_destroy(m);
+            return NULL;
+        }
+        for (size_t k = 0; k < n; k++) {
+            size_t j = home(buf[k].key, m->mask);
+            while (m->used[j])
+                j = (j + 1) & m->mask;
+            m->used[j] = 1;
+            m->slots[j] = buf[k];
+        }
+        done += n;
+    }
+    m->count = (size_t)count;
+    return m;
+}

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libdeflate.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #ifdef CP_HAVE_ISAL
 #include <isa-l.h>
 #endif
 
+#include "corpusprep/checkpoint.h"
 #include "corpusprep/clean.h"
 #include "corpusprep/config.h"
 #include "corpusprep/explain.h"
@@ -77,6 +79,12 @@ static void usage(FILE *fp)
 "  --no-report            no DIR/report.html (the self-contained HTML report of the run) [written]\n"
 "  --explain SPEC         write DIR/explain.jsonl: each line's fate and each filter's value for N documents\n"
 "                         (the lowest hashes of their ids), id:ID1,ID2,... or line:FILE:LINE [off]\n"
+"Long runs:\n"
+"  --resume               go on with the interrupted run in DIR from its last checkpoint (same\n"
+"                         arguments otherwise); the output is the same as an uninterrupted run's\n"
+"  --checkpoint-every X   checkpoint to DIR/_checkpoint/ after X of wall time (30s, 10m, 1h) or X\n"
+"                         uncompressed input bytes (512M, 4G); 0 = never [10m]. SIGTERM and SIGINT\n"
+"                         also write one before exit 130\n"
 "Run:\n"
 "  -t, --threads N        worker threads; -t 1 uses one core [all cores]\n"
 "  -c, --config FILE      JSON config merged over the defaults, or a built-in preset: news (the\n"
@@ -89,7 +97,8 @@ static void usage(FILE *fp)
 "  -h, --help             this help\n"
 "  --version              version and libraries\n"
 "Precedence: built-in defaults < config file < flags. Exit codes: 0 ok, 1 runtime failure (an input\n"
-"not read to its end, output not written), 2 usage or configuration error, 130 interrupted.\n", 10);
+"not read to its end, output not written), 2 usage or configuration error (also: nothing to resume,\n"
+"or a --resume whose config, input files or corpusprep build differ), 130 interrupted.\n", 10);
 }
 
 static json_t *split_list(const char *s)
@@ -111,8 +120,24 @@ static json_t *split_list(const char *s)
 enum {
     OPT_TEXT_FIELD = 256, OPT_LANGS, OPT_MIN_LANG_SCORE, OPT_KEEP_REJECTED, OPT_SPLIT_BY, OPT_SHARD_SIZE,
     OPT_LEVEL, OPT_PRINT_CONFIG, OPT_VERSION, OPT_COMPRESS, OPT_FORCE, OPT_MAX_LINE, OPT_NO_DEDUP, OPT_DEDUP_URL,
-    OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED, OPT_NO_REPORT, OPT_EXPLAIN, OPT_PROGRESS_EVERY
+    OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED, OPT_NO_REPORT, OPT_EXPLAIN, OPT_PROGRESS_EVERY, OPT_RESUME, OPT_CHECKPOINT_EVERY
 };
+
+/* "10m", "90s", "1h" -> seconds; "4G", "512M", "123" -> input bytes; "0" -> no checkpoints. */
+static int parse_checkpoint_every(const char *s, double *seconds, uint64_t *bytes)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s && v >= 0 && (!strcmp(end, "s") || !strcmp(end, "m") || !strcmp(end, "h"))) {
+        *seconds = v * (*end == 'h' ? 3600 : *end == 'm' ? 60 : 1);
+        *bytes = 0;
+        return 0;
+    }
+    if (cp_parse_size(s, bytes))
+        return -1;
+    *seconds = 0;
+    return 0;
+}
 
 #ifdef CP_MPI
 /* corpusprep-mpi: the same command line between MPI_Init and MPI_Finalize; the run goes to cp_mpi_run */
@@ -140,12 +165,15 @@ int main(int argc, char **argv)
         {"added", required_argument, 0, OPT_ADDED},
         {"no-report", no_argument, 0, OPT_NO_REPORT}, {"explain", required_argument, 0, OPT_EXPLAIN},
         {"progress-every", required_argument, 0, OPT_PROGRESS_EVERY},
+        {"resume", no_argument, 0, OPT_RESUME}, {"checkpoint-every", required_argument, 0, OPT_CHECKPOINT_EVERY},
         {"quiet", no_argument, 0, 'q'},              {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
     char err[2048];
     const char *outdir = NULL, *config_file = NULL;
-    int quiet = 0, verbose = 0, print_config = 0, force = 0, no_report = 0;
+    int quiet = 0, verbose = 0, print_config = 0, force = 0, no_report = 0, resume = 0;
+    double checkpoint_seconds = 600; /* 10 minutes: the cost is a share of the time (README, Long runs) */
+    uint64_t checkpoint_bytes = 0;
     const char *explain = NULL;
     double progress_every = 0;
     if (argc == 3 && !strcmp(argv[1], "report")) {
@@ -185,6 +213,15 @@ int main(int argc, char **argv)
             return 0;
         case OPT_PRINT_CONFIG: print_config = 1; break;
         case OPT_FORCE: force = 1; break;
+        case OPT_RESUME: resume = 1; break;
+        case OPT_CHECKPOINT_EVERY:
+            if (parse_checkpoint_every(optarg, &checkpoint_seconds, &checkpoint_bytes)) {
+                fprintf(stderr, "corpusprep: --checkpoint-every needs a time (30s, 10m, 1h) or a size (4G), not '%s'\n",
+                        optarg);
+                json_decref(flags);
+                return 2;
+            }
+            break;
         case 't': {
             long t = strtol(optarg, &end, 10);
             if (*end || t < 1 || t > 4096) {
@@ -342,8 +379,18 @@ int main(int argc, char **argv)
     if (!nfiles && !quiet)
         fprintf(stderr, "corpusprep: warning: no input files found (looked for *.jsonl, *.jsonl.gz, *.json.gz, "
                         "*.jsonl.zst, *.warc.wet.gz, *.wet, *.warc.gz, ...)\n");
-#ifndef CP_MPI /* in cluster mode rank 0 prepares OUTDIR */
-    int prep = cp_output_prepare(outdir, force, err, sizeof err);
+    if (resume && force) {
+        fprintf(stderr, "corpusprep: --resume goes on with the run in OUTDIR, --force starts it again: give one\n");
+        goto done;
+    }
+#ifdef CP_MPI
+    if (resume) { /* issue 13 */
+        fprintf(stderr, "corpusprep-mpi: --resume is not supported in cluster mode yet; rerun with --force, or "
+                        "run the single-process corpusprep, which can resume\n");
+        goto done;
+    }
+#else /* in cluster mode rank 0 prepares OUTDIR */
+    int prep = resume ? 0 : cp_output_prepare(outdir, force, err, sizeof err);
     if (prep) {
         fprintf(stderr, "corpusprep: %s\n", err);
         rc = prep == -2 ? 2 : 1;
@@ -359,7 +406,9 @@ int main(int argc, char **argv)
     cp_pipeline_opts po = {.cfg = &cfg, .files = files, .nfiles = nfiles, .outdir = outdir, .quiet = quiet,
                            .verbose = verbose, .interrupted = &interrupted, .no_report = no_report,
                            .explain = explain, .progress_every = progress_every, .version = CORPUSPREP_VERSION,
-                           .preset = config_file};
+                           .preset = config_file,
+                           .resume = resume, .checkpoint_bytes = checkpoint_bytes,
+                           .checkpoint_seconds = checkpoint_seconds};
 #ifdef CP_MPI
     rc = cp_mpi_run(&po, force); /* reports on stderr itself */
     goto done;
@@ -374,7 +423,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "corpusprep: error: %s\n", err);
         rc = 1;
     } else if (r == 130) {
-        fprintf(stderr, "corpusprep: interrupted; partial output removed\n");
+        struct stat sb;
+        char ck[4096];
+        snprintf(ck, sizeof ck, "%s/" CP_CHECKPOINT_DIR, outdir);
+        if (stat(ck, &sb) == 0)
+            fprintf(stderr, "corpusprep: interrupted; checkpoint written: go on with the same command plus --resume\n");
+        else
+            fprintf(stderr, "corpusprep: interrupted; partial output removed\n");
         rc = 130;
     } else if (r == 1) {
         fprintf(stderr, "corpusprep: some input could not be read to its end (see above); exit status 1\n");

@@ -51,6 +51,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "corpusprep/checkpoint.h"
 #include "corpusprep/util.h"
 
 
@@ -746,4 +747,48 @@ double cp_lsh_bytes_per_doc_estimate(int bands)
 double cp_lsh_compact_bytes_per_doc_estimate(int bands)
 {
     return (double)bands * sizeof(uint32_t) * LSH_GROWTH / LSH_MAX_LOAD;
+}
+
+int cp_lsh_save(const cp_lsh *l, cp_ckpt_out *o)
+{
+    int32_t head[3] = {l->bands, l->T, l->compact};
+    if (cp_ckpt_put(o, head, sizeof head))
+        return -1;
+    for (int b = 0; b < l->bands; b++) {
+        const lsh_table *t = &l->t[b];
+        uint64_t th[3] = {t->cap, t->count, t->limit};
+        if (cp_ckpt_put(o, th, sizeof th) ||
+            cp_ckpt_put(o, l->compact ? (const void *)t->slots32 : (const void *)t->slots,
+                        (size_t)t->cap * (l->compact ? sizeof(uint32_t) : sizeof(uint64_t))))
+            return -1;
+    }
+    return 0;
+}
+
+cp_lsh *cp_lsh_load(cp_ckpt_in *in)
+{
+    int32_t head[3];
+    if (cp_ckpt_get(in, head, sizeof head) || head[0] < 1 || head[0] > 1024 || head[1] < 1 || head[1] > 64)
+        return NULL;
+    cp_lsh *l = cp_xcalloc(1, sizeof *l);
+    l->bands = head[0];
+    l->T = head[1];
+    l->compact = head[2] != 0;
+    l->t = cp_xcalloc((size_t)l->bands, sizeof(lsh_table));
+    for (int b = 0; b < l->bands; b++) {
+        uint64_t th[3];
+        if (cp_ckpt_get(in, th, sizeof th) || th[0] < 1 || th[0] > ((uint64_t)1 << 40) || th[1] > th[0]) {
+            cp_lsh_destroy(l);
+            return NULL;
+        }
+        table_alloc(&l->t[b], th[0], l->compact);
+        l->t[b].count = th[1];
+        l->t[b].limit = th[2];
+        if (cp_ckpt_get(in, l->compact ? (void *)l->t[b].slots32 : (void *)l->t[b].slots,
+                        (size_t)th[0] * (l->compact ? sizeof(uint32_t) : sizeof(uint64_t)))) {
+            cp_lsh_destroy(l);
+            return NULL;
+        }
+    }
+    return l;
 }

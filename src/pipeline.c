@@ -47,6 +47,7 @@ static void omp_set_num_threads(int n) { (void)n; }
 
 #include <xxhash.h>
 
+#include "corpusprep/checkpoint.h"
 #include "corpusprep/clean.h"
 #include "corpusprep/dedup.h"
 #include "corpusprep/dolma.h"
@@ -88,6 +89,8 @@ typedef struct {
     cp_warc *warc;            /* the current file is WARC (its first line said so) */
     uint64_t seq, batch_index;
     uint64_t done_compressed; /* compressed bytes of files already closed */
+    uint64_t line_in_file, off_in_file; /* lines and bytes read from the open file */
+    cp_input_pos skip;        /* a resumed run: lines of file skip.file that an earlier run processed */
     double read_seconds;
     _Atomic uint64_t progress_bytes;
 } feeder_t;
@@ -138,6 +141,7 @@ static void close_reader(feeder_t *f)
     cp_reader_close(f->r);
     f->r = NULL;
     f->file_idx++;
+    f->line_in_file = f->off_in_file = 0;
 }
 
 /* Fills one batch. Line bytes go to the arena by offset and become pointers at the end, because the arena
@@ -172,6 +176,8 @@ static int add_warc_record(feeder_t *f, cp_batch *b)
     cp_warc_record rec;
     int st = cp_warc_next(f->warc, &rec);
     b->bytes_in += rec.bytes;
+    f->line_in_file++; /* in a WARC file the position counts records (skip_to_checkpoint) */
+    f->off_in_file += rec.bytes;
     if (st <= 0) {
         if (st < 0)
             batch_event(b, 1, (uint32_t)f->file_idx, "%s", cp_reader_error(f->r));
@@ -203,6 +209,38 @@ static int add_warc_record(feeder_t *f, cp_batch *b)
     return 1;
 }
 
+/* A resumed run re-reads (re-inflates) the file it stopped in up to the checkpoint's position: lines, or
+ * records in a WARC file; their bytes must be the ones the checkpoint counted. */
+static void skip_to_checkpoint(feeder_t *f, cp_batch *b)
+{
+    const char *line;
+    size_t len;
+    uint64_t line_no;
+    while (f->line_in_file < f->skip.line) {
+        if (f->warc) {
+            cp_warc_record rec;
+            if (cp_warc_next(f->warc, &rec) <= 0)
+                break;
+            f->line_in_file++;
+            f->off_in_file += rec.bytes;
+            continue;
+        }
+        int st = cp_reader_getline(f->r, &line, &len, &line_no);
+        if (st != 1 && st != 2)
+            break;
+        if (st == 1 && line_no == 1 && cp_warc_is_start(line, len)) {
+            f->warc = cp_warc_create(f->r, f->files[f->file_idx], line, len, f->cfg->max_line_bytes);
+            continue;
+        }
+        f->line_in_file = line_no;
+        f->off_in_file += len + 1;
+    }
+    if (f->line_in_file != f->skip.line || f->off_in_file != f->skip.offset)
+        batch_event(b, 1, "%s: cannot resume at %s %" PRIu64 " (byte %" PRIu64 "): the file changed since the "
+                    "checkpoint", f->files[f->file_idx], f->warc ? "record" : "line", f->skip.line, f->skip.offset);
+    f->skip.line = 0;
+}
+
 static cp_batch *fill_batch(feeder_t *f)
 {
     double t0 = thread_cpu();
@@ -222,6 +260,8 @@ static cp_batch *fill_batch(feeder_t *f)
                 f->file_idx++;
                 continue;
             }
+            if (f->skip.line && f->skip.file == f->file_idx)
+                skip_to_checkpoint(f, b);
         }
         if (f->warc) {
             if (add_warc_record(f, b) <= 0)
@@ -238,6 +278,8 @@ static cp_batch *fill_batch(feeder_t *f)
         }
         if (st == 1 || st == 2) {
             b->bytes_in += len + 1;
+            f->line_in_file = line_no;
+            f->off_in_file += len + 1;
             if (st == 1 && is_blank(line, len)) {
                 b->blank_lines++;
                 continue;
@@ -262,6 +304,8 @@ static cp_batch *fill_batch(feeder_t *f)
     for (size_t i = 0; i < b->n; i++)
         if (b->docs[i].raw)
             b->docs[i].raw = b->arena + ((uintptr_t)b->docs[i].raw - 1);
+    b->end = (cp_input_pos){f->file_idx, f->r ? f->line_in_file : 0, f->r ? f->off_in_file : 0, f->seq,
+                            f->batch_index, f->done_compressed};
     atomic_store(&f->progress_bytes, f->done_compressed + (f->r ? cp_reader_bytes_in(f->r) : 0));
     f->read_seconds += thread_cpu() - t0;
     return b;
@@ -447,6 +491,14 @@ typedef struct {
     cp_progress *prog;
     uint64_t docs_seen;       /* documents of this pass so far, for the progress line */
     double last_sample;
+    /* checkpoints (checkpoint.h) */
+    cp_checkpointer *ck;      /* NULL: no checkpoints (off, standard input, cluster mode) */
+    int pass;                 /* 1: counting pass of line-dedup mode all; 2: the deciding pass */
+    cp_input_pos pos;         /* after the last batch processed */
+    uint64_t input_bytes, ck_bytes_at;
+    double ck_time_at;
+    int ck_written;           /* a checkpoint matches the .tmp files: keep them on the way out */
+    char added[40];           /* dolma "added": the config's, or the interrupted run's date when resumed */
 } run_t;
 
 static const char *file_name(const run_t *r, uint32_t file)
@@ -987,7 +1039,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         for (size_t j = 0; j < c->n; j++) {
             cp_doc *d = &b->docs[c->docs[j]];
             if (!d->reject && cfg->format == CP_FORMAT_DOLMA)
-                cp_dolma_emit(d, dolma_source(r, d->file), cfg->dolma_added, &s->a);
+                cp_dolma_emit(d, dolma_source(r, d->file), r->added, &s->a);
             else
                 cp_emit_doc(d, file_name(r, d->file), dup_of_id(r, d), &s->a);
         }
@@ -1110,14 +1162,160 @@ static uint64_t total_input_bytes(char *const *files, size_t n)
 }
 
 
+/* ---- checkpoints: what the run hands to checkpoint.c and takes back from it ---------------------- */
+
+static int checkpoint_due(const run_t *r)
+{
+    const cp_pipeline_opts *o = r->o;
+    return r->ck && ((o->checkpoint_bytes && r->input_bytes - r->ck_bytes_at >= o->checkpoint_bytes) ||
+                     (o->checkpoint_seconds > 0 && cp_now() - r->ck_time_at >= o->checkpoint_seconds));
+}
+
+/* Writes a checkpoint of the state after the last batch processed (the tables are lent, not copied). */
+static int checkpoint_now(run_t *r, char *err, size_t errlen)
+{
+    cp_ckpt_state s;
+    memset(&s, 0, sizeof s);
+    s.pass = r->pass;
+    s.pos = r->pos;
+    s.input_bytes = r->input_bytes;
+    s.exact = r->exact;
+    s.url = r->url;
+    s.lines = r->lines;
+    s.lsh = r->lsh;
+    s.ids = r->ids;
+    s.id_off = r->id_off;
+    s.n_ids = r->n_ids;
+    s.n_id_off = r->pass == 2 && r->cfg->dup_of ? r->n_ids : 0; /* the counting pass keeps no ids */
+    s.cap_ids = r->cap_ids;
+    s.near_of = r->near_of;
+    s.n_near = r->n_near;
+    s.line_drops = r->line_drops;
+    s.line_drop_bytes = r->line_drop_bytes;
+    s.first_batch_compressed = r->first_batch_compressed;
+    memcpy(s.messages, r->messages, sizeof s.messages);
+    s.failed_input = r->failed_input;
+    memcpy(s.dolma_added, r->added, sizeof s.dolma_added);
+    s.report = r->rep ? cp_report_state_to_json(r->rep) : NULL;
+    for (int i = 0; i < r->nthreads; i++) {
+        const scratch_t *t = &r->scr[i];
+        cp_clean_stats_add(&s.clean, &t->clean);
+        s.nc.utf8_fixed += t->nc.utf8_fixed;
+        s.nc.controls += t->nc.controls;
+        s.nc.nfc_changed += t->nc.nfc_changed;
+        s.line_utf8_fixes += t->line_utf8_fixes;
+        for (int k = 0; k < CP_T_N; k++)
+            s.stage_seconds[k] += t->t[k];
+    }
+    double t0 = cp_now();
+    int rc = cp_checkpoint_save(r->ck, &s, r->st, r->w, err, errlen);
+    json_decref(s.report);
+    if (rc)
+        return -1;
+    if (r->o->verbose)
+        fprintf(stderr, "corpusprep: checkpoint at input file %" PRIu64 " line %" PRIu64 " written in %.2f s\n",
+                r->pos.file + 1, r->pos.line, cp_now() - t0);
+    r->ck_written = 1;
+    r->ck_bytes_at = r->input_bytes;
+    r->ck_time_at = cp_now();
+    return 0;
+}
+
+/* --resume: the run's state from the newest sound checkpoint (its tables replace the empty ones). */
+static int checkpoint_resume(run_t *r, char *err, size_t errlen)
+{
+    cp_ckpt_state s;
+    memset(&s, 0, sizeof s);
+    int rc = cp_checkpoint_load(r->ck, &s, r->st, r->w, r->o->quiet, err, errlen);
+    if (!rc && r->rep && s.report && cp_report_state_from_json(r->rep, s.report)) {
+        snprintf(err, errlen, "checkpoint: the report's state is damaged");
+        rc = -1;
+    }
+    if (rc) {
+        cp_ckpt_state_free(&s);
+        return rc;
+    }
+    json_decref(s.report);
+    r->pass = s.pass;
+    r->pos = s.pos;
+    r->input_bytes = r->ck_bytes_at = s.input_bytes;
+#define TAKE(field, destroy)                                                                                   \
+    do {                                                                                                       \
+        if (s.field) {                                                                                         \
+            destroy(r->field);                                                                                 \
+            r->field = s.field;                                                                                \
+        }                                                                                                      \
+    } while (0)
+    TAKE(exact, cp_keymap_destroy);
+    TAKE(url, cp_keymap_destroy);
+    TAKE(lines, cp_keymap_destroy);
+    TAKE(lsh, cp_lsh_destroy);
+#undef TAKE
+    r->ids = s.ids;
+    r->id_off = s.id_off;
+    r->n_ids = s.n_ids;
+    r->cap_ids = s.cap_ids;
+    r->near_of = s.near_of;
+    r->n_near = r->cap_near = s.n_near;
+    r->line_drops = s.line_drops;
+    r->line_drop_bytes = s.line_drop_bytes;
+    r->first_batch_compressed = s.first_batch_compressed;
+    memcpy(r->messages, s.messages, sizeof r->messages);
+    r->failed_input = s.failed_input;
+    memcpy(r->added, s.dolma_added, sizeof r->added); /* a run resumed on another day keeps its date */
+    r->scr[0].clean = s.clean; /* the sums: thread 0 carries them */
+    r->scr[0].nc = s.nc;
+    r->scr[0].line_utf8_fixes = s.line_utf8_fixes;
+    memcpy(r->scr[0].t, s.stage_seconds, sizeof s.stage_seconds);
+    r->ck_written = 1;
+    return 0;
+}
+
+/* Checkpoints need files to go back to: none with standard input, and the cluster has its own plan. */
+static int checkpoint_setup(run_t *r, char *err, size_t errlen)
+{
+    const cp_pipeline_opts *o = r->o;
+    int on = o->resume || o->checkpoint_bytes || o->checkpoint_seconds > 0;
+    for (size_t i = 0; i < o->nfiles && on; i++) {
+        struct stat sb;
+        if (!strcmp(o->files[i], "-") || (stat(o->files[i], &sb) == 0 && !S_ISREG(sb.st_mode))) {
+            if (o->resume) {
+                snprintf(err, errlen, "--resume needs files it can read again, not %s",
+                         strcmp(o->files[i], "-") ? o->files[i] : "standard input");
+                return -2;
+            }
+            on = 0;
+        }
+    }
+    if (on && o->explain) { /* explain.jsonl is collected in memory and not part of a checkpoint */
+        if (o->resume) {
+            snprintf(err, errlen, "--resume cannot go on with an --explain run; run it again with --force");
+            return -2;
+        }
+        on = 0;
+    }
+    if (!on || o->hooks)
+        return 0;
+    r->ck = cp_checkpointer_create(o->outdir, cp_ckpt_fingerprint(r->cfg->tree, o->files, o->nfiles,
+                                                                  o->version ? o->version : "unknown"));
+    cp_writer_set_sync(r->w, 1);
+    return o->resume ? checkpoint_resume(r, err, errlen) : 0;
+}
+
 /* One pass over every input: the feeder thread reads, this thread runs the batches. */
 static int run_pass(run_t *r, double start, char *err, size_t errlen)
 {
+    r->ck_time_at = cp_now();
     const cp_pipeline_opts *o = r->o;
     feeder_t f = {0};
     f.cfg = r->cfg;
     f.files = o->files;
     f.nfiles = o->nfiles;
+    f.file_idx = (size_t)r->pos.file; /* from a checkpoint, or 0 */
+    f.seq = r->pos.seq;
+    f.batch_index = r->pos.batch;
+    f.done_compressed = r->pos.done_compressed;
+    f.skip = r->pos;
     /* With one thread asked for, reading and processing take turns instead of overlapping: -t 1 means one
      * core, which is what a batch slot with one CPU gives (a second busy thread would only time-share). */
     f.serial = r->nthreads == 1;
@@ -1140,7 +1338,12 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
         r->docs_seen += b->n;
         if (process_batch(r, b, err, errlen))
             rc = -1;
+        r->pos = b->end;
+        r->input_bytes += b->bytes_in;
         free_batch(b);
+        cp_test_kill_point("batch");
+        if (!rc && checkpoint_due(r) && checkpoint_now(r, err, errlen))
+            rc = -1;
         if (o->interrupted && *o->interrupted) {
             rc = 130;
             break;
@@ -1245,14 +1448,22 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
         rc = -2;
     r.line_fate = r.line_mode == CP_LINE_DEDUP_ALL ? "line_dedup:all" : "line_dedup:first";
     r.last_sample = start;
+    r.pass = r.line_mode == CP_LINE_DEDUP_ALL && !o->hooks ? 1 : 2;
+    snprintf(r.added, sizeof r.added, "%s", cfg->dolma_added);
+    if (!rc)
+        rc = checkpoint_setup(&r, err, errlen);
 
-    if (!rc && r.line_mode == CP_LINE_DEDUP_ALL && !o->hooks) {
+    if (!rc && r.pass == 1) {
         /* CCNet semantics need every line's document count before the first decision: count in a first
          * pass (P1 only), then run for real. The counting pass's work is real CPU and stays in the
          * stage timings; its per-document counters are dropped. */
         r.counting = 1;
         rc = run_pass(&r, start, err, errlen);
         r.counting = 0;
+    }
+    if (!rc && r.pass == 1) {
+        r.pass = 2;
+        r.pos = (cp_input_pos){0};
         r.first_batch_compressed = 0;
         /* the real pass decides document dedup again from scratch */
         cp_keymap_destroy(r.exact);
@@ -1267,11 +1478,12 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
             memset(&r.scr[i].clean, 0, sizeof r.scr[i].clean);
             r.scr[i].line_utf8_fixes = 0;
         }
-        if (!rc)
-            st->line_dedup_distinct = cp_keymap_count(r.lines);
+        st->line_dedup_distinct = cp_keymap_count(r.lines);
     }
     if (!rc)
         rc = run_pass(&r, start, err, errlen);
+    if (rc == 130 && r.ck && checkpoint_now(&r, err, errlen))
+        rc = -1; /* SIGINT/SIGTERM: the state after the last batch, for --resume */
 
     cp_clean_stats clean_sum;
     memset(&clean_sum, 0, sizeof clean_sum);
@@ -1295,8 +1507,8 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     }
     if (!rc && cp_writer_finish(r.w, err, errlen))
         rc = -1;
-    if (rc)
-        cp_writer_abort(r.w);
+    if (rc && !r.ck_written)
+        cp_writer_abort(r.w); /* else the .tmp files are what the checkpoint goes on with */
     st->bytes_out = cp_writer_bytes(r.w);
     st->shards = cp_writer_shards(r.w);
     if (!rc || rc == 1) {
@@ -1309,6 +1521,9 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
         rc = -1;
     if (!rc && r.failed_input)
         rc = 1;
+    if ((!rc || rc == 1) && r.ck && !o->no_stats_file && cp_checkpoint_remove_all(o->outdir) && !o->quiet)
+        fprintf(stderr, "corpusprep: warning: cannot remove %s/" CP_CHECKPOINT_DIR "\n", o->outdir);
+    cp_checkpointer_destroy(r.ck);
     for (int i = 0; i < r.nthreads; i++) {
         cp_buf_free(&r.scr[i].a);
         cp_buf_free(&r.scr[i].b);

@@ -1097,3 +1097,115 @@ int cp_report_rebuild(const char *outdir, char *err, size_t errlen)
     json_decref(ex);
     return rc;
 }
+
+/* ---- checkpoints (checkpoint.h) ---- */
+
+static json_t *examples_state(const example_t *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) /* the 64-bit hash goes through json_int_t unchanged, as its bit pattern */
+        json_array_append_new(a, json_pack("[IIO]", (json_int_t)v[i].hash, (json_int_t)v[i].pos,
+                                           v[i].ex ? v[i].ex : json_null()));
+    return a;
+}
+
+static int examples_restore(example_t *v, int *n, int cap, const json_t *a)
+{
+    size_t i;
+    json_t *e;
+    *n = 0;
+    json_array_foreach(a, i, e) {
+        json_int_t hash, pos;
+        json_t *ex;
+        if ((int)i >= cap || json_unpack(e, "[IIo]", &hash, &pos, &ex))
+            return -1;
+        v[i] = (example_t){(uint64_t)hash, (uint64_t)pos, json_is_null(ex) ? NULL : json_incref(ex)};
+        (*n)++;
+    }
+    return 0;
+}
+
+json_t *cp_report_state_to_json(const cp_report *r)
+{
+    json_t *o = json_object(), *fu = json_array(), *h = json_array(), *files = json_array(), *rej = json_array(),
+           *sm = json_array();
+    for (int s = 0; s < F_N; s++)
+        json_array_append_new(fu, json_pack("[II]", (json_int_t)r->funnel_docs[s], (json_int_t)r->funnel_bytes[s]));
+    for (int k = 0; k < H_N; k++)
+        json_array_append_new(h, cp_hist_to_json(&r->hist[k]));
+    for (size_t i = 0; i < r->nfiles; i++)
+        json_array_append_new(files, json_pack("[sIIII]", r->files[i].name, (json_int_t)r->files[i].docs,
+                                               (json_int_t)r->files[i].kept, (json_int_t)r->files[i].bytes,
+                                               (json_int_t)r->files[i].bad));
+    for (size_t i = 0; i < r->nrej; i++)
+        json_array_append_new(rej, json_pack("[so]", r->rej[i].reason, examples_state(r->rej[i].v, r->rej[i].n)));
+    for (size_t i = 0; i < 3 * r->nsamples; i++)
+        json_array_append_new(sm, json_real(r->samples[i]));
+    json_object_set_new(o, "funnel", fu);
+    json_object_set_new(o, "hist", h);
+    json_object_set_new(o, "files", files);
+    json_object_set_new(o, "rejected", rej);
+    json_object_set_new(o, "kept", examples_state(r->kept, r->nkept));
+    json_object_set_new(o, "samples", sm);
+    json_object_set_new(o, "every", json_integer((json_int_t)r->every));
+    json_object_set_new(o, "seen_samples", json_integer((json_int_t)r->seen_samples));
+    return o;
+}
+
+int cp_report_state_from_json(cp_report *r, const json_t *j)
+{
+    json_t *fu = json_object_get(j, "funnel"), *h = json_object_get(j, "hist"), *e;
+    size_t i;
+    if (json_array_size(fu) != F_N || json_array_size(h) != H_N)
+        return -1;
+    for (int s = 0; s < F_N; s++) {
+        json_int_t d, b;
+        if (json_unpack(json_array_get(fu, (size_t)s), "[II]", &d, &b))
+            return -1;
+        r->funnel_docs[s] = (uint64_t)d;
+        r->funnel_bytes[s] = (uint64_t)b;
+    }
+    for (int k = 0; k < H_N; k++)
+        if (cp_hist_from_json(&r->hist[k], json_array_get(h, (size_t)k)))
+            return -1;
+    json_array_foreach(json_object_get(j, "files"), i, e) {
+        const char *name;
+        json_int_t docs, kept, bytes, bad;
+        if (json_unpack(e, "[sIIII]", &name, &docs, &kept, &bytes, &bad))
+            return -1;
+        if (r->nfiles == r->cap_files) {
+            r->cap_files = r->cap_files ? 2 * r->cap_files : 16;
+            r->files = cp_xrealloc(r->files, r->cap_files * sizeof *r->files);
+        }
+        r->files[r->nfiles++] = (file_t){cp_xstrdup(name), (uint64_t)docs, (uint64_t)kept, (uint64_t)bytes,
+                                         (uint64_t)bad};
+    }
+    json_array_foreach(json_object_get(j, "rejected"), i, e) {
+        const char *reason;
+        json_t *ex;
+        if (json_unpack(e, "[so]", &reason, &ex))
+            return -1;
+        if (r->nrej == r->cap_rej) {
+            r->cap_rej = r->cap_rej ? 2 * r->cap_rej : 16;
+            r->rej = cp_xrealloc(r->rej, r->cap_rej * sizeof *r->rej);
+        }
+        reason_ex_t *re = &r->rej[r->nrej++];
+        memset(re, 0, sizeof *re);
+        re->reason = cp_xstrdup(reason);
+        if (examples_restore(re->v, &re->n, EX_REJECTED, ex))
+            return -1;
+    }
+    if (examples_restore(r->kept, &r->nkept, EX_KEPT, json_object_get(j, "kept")))
+        return -1;
+    json_t *sm = json_object_get(j, "samples");
+    if (json_array_size(sm) > 3 * MAX_SAMPLES || json_array_size(sm) % 3)
+        return -1;
+    r->nsamples = json_array_size(sm) / 3;
+    for (i = 0; i < json_array_size(sm); i++)
+        r->samples[i] = json_number_value(json_array_get(sm, i));
+    r->every = (size_t)json_integer_value(json_object_get(j, "every"));
+    r->seen_samples = (size_t)json_integer_value(json_object_get(j, "seen_samples"));
+    if (!r->every)
+        r->every = 1;
+    return 0;
+}

@@ -3,6 +3,7 @@
  * produce the same file apart from timings. */
 #include "corpusprep/stats.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,4 +193,84 @@ void cp_stats_print(const cp_stats *s)
             s->wall_seconds, cpu, s->wall_seconds > 0 ? s->bytes_in / 1e6 / s->wall_seconds : 0.0,
             cpu > 0 ? s->bytes_in / 1e6 / cpu : 0.0, s->wall_seconds > 0 ? s->docs_in / s->wall_seconds : 0.0,
             s->peak_rss_kb / 1024.0);
+}
+
+/* ---- the counters in a checkpoint ---------------------------------------------------------------
+ * Every counter that a run accumulates, by name: a new counter is one line in one of these tables (a
+ * resumed run that misses one shows in the resume test, which compares stats.json). Timings are carried
+ * too, so stage_cpu_seconds stays the sum over the run's processes; wall and CPU time are this process's. */
+
+static const struct {
+    const char *name;
+    size_t off;
+} state_u64[] = {
+#define F(x) {#x, offsetof(cp_stats, x)}
+    F(files), F(files_failed), F(docs_in), F(docs_kept), F(blank_lines), F(lines_too_long),
+    F(bytes_in_compressed), F(bytes_in), F(bytes_out), F(shards), F(text_chars_in), F(text_chars_out),
+    F(utf8_fixed), F(controls_removed), F(nfc_changed), F(line_dedup_distinct), F(line_dedup_table_bytes),
+#undef F
+};
+
+static const struct {
+    const char *name;
+    size_t off;
+} state_counters[] = {
+    {"rejected", offsetof(cp_stats, rejected)}, {"langs", offsetof(cp_stats, langs)},
+    {"rules", offsetof(cp_stats, rules)}, {"warc_records", offsetof(cp_stats, warc_records)},
+};
+
+json_t *cp_stats_state_to_json(const cp_stats *s)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof state_u64 / sizeof *state_u64; i++)
+        json_object_set_new(o, state_u64[i].name,
+                            json_integer((json_int_t) * (const uint64_t *)((const char *)s + state_u64[i].off)));
+    for (size_t i = 0; i < sizeof state_counters / sizeof *state_counters; i++) {
+        const cp_counters *c = (const cp_counters *)((const char *)s + state_counters[i].off);
+        json_t *a = json_array();
+        for (size_t k = 0; k < c->n; k++) /* in insertion order, which the summary's ties follow */
+            json_array_append_new(a, json_pack("[sII]", c->items[k].name, (json_int_t)c->items[k].docs,
+                                               (json_int_t)c->items[k].chars));
+        json_object_set_new(o, state_counters[i].name, a);
+    }
+    json_t *t = json_array();
+    for (int k = 0; k < CP_T_N; k++)
+        json_array_append_new(t, json_real(s->stage_seconds[k]));
+    json_object_set_new(o, "stage_seconds", t);
+    return o;
+}
+
+int cp_stats_state_from_json(cp_stats *s, const json_t *j, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof state_u64 / sizeof *state_u64; i++) {
+        json_t *v = json_object_get(j, state_u64[i].name);
+        if (!json_is_integer(v)) {
+            snprintf(err, errlen, "counter %s missing", state_u64[i].name);
+            return -1;
+        }
+        *(uint64_t *)((char *)s + state_u64[i].off) = (uint64_t)json_integer_value(v);
+    }
+    for (size_t i = 0; i < sizeof state_counters / sizeof *state_counters; i++) {
+        cp_counters *c = (cp_counters *)((char *)s + state_counters[i].off);
+        json_t *a = json_object_get(j, state_counters[i].name), *e;
+        size_t k;
+        if (!json_is_array(a)) {
+            snprintf(err, errlen, "counters %s missing", state_counters[i].name);
+            return -1;
+        }
+        cp_counters_free(c);
+        json_array_foreach(a, k, e) {
+            const char *name;
+            json_int_t docs, chars;
+            if (json_unpack(e, "[sII]", &name, &docs, &chars)) {
+                snprintf(err, errlen, "counters %s damaged", state_counters[i].name);
+                return -1;
+            }
+            cp_counters_add(c, name, (uint64_t)docs, (uint64_t)chars);
+        }
+    }
+    json_t *t = json_object_get(j, "stage_seconds");
+    for (int k = 0; k < CP_T_N; k++)
+        s->stage_seconds[k] = json_number_value(json_array_get(t, (size_t)k));
+    return 0;
 }

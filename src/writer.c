@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libdeflate.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "corpusprep/checkpoint.h"
 #include "corpusprep/config.h"
 
 struct cp_compressor {
@@ -161,7 +163,14 @@ int cp_output_prepare(const char *outdir, int force, char *err, size_t errlen)
             cp_buf p = {0};
             cp_buf_printf(&p, "%s/%s", outdir, e->d_name);
             struct stat es; /* lstat: a link to a folder elsewhere is not our output */
-            if (lstat(p.data, &es) == 0 && S_ISDIR(es.st_mode)) {
+            if (!strcmp(e->d_name, CP_CHECKPOINT_DIR)) {
+                if (cp_checkpoint_remove_all(outdir)) {
+                    snprintf(err, errlen, "%s: cannot remove: %s", p.data, strerror(errno));
+                    cp_buf_free(&p);
+                    closedir(d);
+                    return -1;
+                }
+            } else if (lstat(p.data, &es) == 0 && S_ISDIR(es.st_mode)) {
                 if (clear_parts(p.data, 1, err, errlen)) {
                     cp_buf_free(&p);
                     closedir(d);
@@ -172,8 +181,14 @@ int cp_output_prepare(const char *outdir, int force, char *err, size_t errlen)
         }
         closedir(d);
         if (nonempty && !force) {
-            snprintf(err, errlen, "%s: output folder is not empty (use --force to replace a previous run's output)",
-                     outdir);
+            cp_buf p = {0};
+            cp_buf_printf(&p, "%s/" CP_CHECKPOINT_DIR, outdir);
+            int interrupted = stat(p.data, &st) == 0;
+            cp_buf_free(&p);
+            snprintf(err, errlen, "%s: output folder is not empty (%s)", outdir,
+                     interrupted ? "it holds an interrupted run: add --resume to go on with it, or use --force "
+                                   "to start again"
+                                 : "use --force to replace a previous run's output");
             return -2;
         }
         if (force) {
@@ -217,6 +232,7 @@ typedef struct {
 struct cp_writer {
     char *outdir;
     int rank, compress;
+    int sync;                 /* fsync each shard before its rename (checkpoints list it as complete) */
     uint64_t shard_bytes;
     stream_t *streams;
     size_t n_streams;
@@ -243,6 +259,8 @@ static int close_stream(cp_writer *w, stream_t *s, char *err, size_t errlen)
     if (!s->fp)
         return 0;
     int bad = ferror(s->fp);
+    if (w->sync && (fflush(s->fp) || fsync(fileno(s->fp))))
+        bad = 1;
     if (fclose(s->fp))
         bad = 1;
     s->fp = NULL;
@@ -254,6 +272,7 @@ static int close_stream(cp_writer *w, stream_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot rename to %s: %s", s->tmp_path, s->final_path, strerror(errno));
         return -1;
     }
+    cp_test_kill_point("shard-rename");
     free(s->tmp_path);
     free(s->final_path);
     s->tmp_path = s->final_path = NULL;
@@ -263,7 +282,9 @@ static int close_stream(cp_writer *w, stream_t *s, char *err, size_t errlen)
     return 0;
 }
 
-static int open_stream(cp_writer *w, stream_t *s, char *err, size_t errlen)
+/* Opens the stream's shard number s->seq: a new .tmp, or with length >= 0 the .tmp a checkpoint listed,
+ * cut back to that length (a resumed run appends what the interrupted one wrote after the checkpoint). */
+static int open_stream(cp_writer *w, stream_t *s, int64_t length, char *err, size_t errlen)
 {
     cp_buf dir = {0};
     if (*s->subdir)
@@ -281,9 +302,29 @@ static int open_stream(cp_writer *w, stream_t *s, char *err, size_t errlen)
     cp_buf_puts(&p, ".tmp");
     s->tmp_path = p.data;
     cp_buf_free(&dir);
-    s->fp = fopen(s->tmp_path, "wb");
+    if (length < 0) {
+        s->fp = fopen(s->tmp_path, "wb");
+    } else {
+        struct stat sb;
+        /* killed between the shard's rename and the next checkpoint: the checkpoint's prefix is in the
+         * renamed file */
+        if (stat(s->tmp_path, &sb) && !rename(s->final_path, s->tmp_path))
+            stat(s->tmp_path, &sb);
+        else
+            unlink(s->final_path);
+        if (stat(s->tmp_path, &sb) || sb.st_size < length) {
+            snprintf(err, errlen, "%s: missing or shorter than the checkpoint says (%lld bytes); cannot resume",
+                     s->tmp_path, (long long)length);
+            return -1;
+        }
+        s->fp = truncate(s->tmp_path, (off_t)length) ? NULL : fopen(s->tmp_path, "r+b");
+        if (s->fp && fseeko(s->fp, 0, SEEK_END)) {
+            fclose(s->fp);
+            s->fp = NULL;
+        }
+    }
     if (!s->fp) {
-        snprintf(err, errlen, "%s: cannot create: %s", s->tmp_path, strerror(errno));
+        snprintf(err, errlen, "%s: cannot %s: %s", s->tmp_path, length < 0 ? "create" : "reopen", strerror(errno));
         return -1;
     }
     setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
@@ -308,7 +349,7 @@ int cp_writer_append(cp_writer *w, const char *subdir, const char *data, size_t 
     if (s->fp && s->raw_bytes && s->raw_bytes + raw_bytes > w->shard_bytes)
         if (close_stream(w, s, err, errlen))
             return -1;
-    if (!s->fp && open_stream(w, s, err, errlen))
+    if (!s->fp && open_stream(w, s, -1, err, errlen))
         return -1;
     if (n && fwrite(data, 1, n, s->fp) != n) {
         snprintf(err, errlen, "%s: write failed: %s", s->tmp_path, strerror(errno));
@@ -338,6 +379,155 @@ void cp_writer_abort(cp_writer *w)
         if (s->tmp_path)
             unlink(s->tmp_path);
     }
+}
+
+/* ---- checkpoints ---- */
+
+void cp_writer_set_sync(cp_writer *w, int sync) { w->sync = sync; }
+
+static int sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int cp_writer_checkpoint(cp_writer *w, json_t **state, char *err, size_t errlen)
+{
+    json_t *streams = json_array();
+    int rc = 0;
+    for (size_t i = 0; i < w->n_streams && !rc; i++) {
+        stream_t *s = &w->streams[i];
+        json_t *e = json_pack("{sssIsI}", "subdir", s->subdir, "seq", (json_int_t)s->seq, "raw_bytes",
+                              (json_int_t)s->raw_bytes);
+        json_array_append_new(streams, e);
+        cp_buf dir = {0};
+        cp_buf_printf(&dir, "%s/%s", w->outdir, s->subdir);
+        if (s->fp && (fflush(s->fp) || fsync(fileno(s->fp)))) {
+            snprintf(err, errlen, "%s: write failed: %s", s->tmp_path, strerror(errno));
+            rc = -1;
+        } else if (s->fp) {
+            json_object_set_new(e, "length", json_integer((json_int_t)ftello(s->fp)));
+        }
+        if (!rc && sync_dir(dir.data)) { /* the renames of the shards completed since the last checkpoint */
+            snprintf(err, errlen, "%s: cannot sync folder: %s", dir.data, strerror(errno));
+            rc = -1;
+        }
+        cp_buf_free(&dir);
+    }
+    if (rc) {
+        json_decref(streams);
+        return -1;
+    }
+    *state = json_pack("{sIsIso}", "bytes", (json_int_t)w->bytes, "shards", (json_int_t)w->shards, "streams",
+                       streams);
+    return 0;
+}
+
+static stream_t *find_stream(cp_writer *w, const char *subdir)
+{
+    for (size_t i = 0; i < w->n_streams; i++)
+        if (!strcmp(w->streams[i].subdir, subdir))
+            return &w->streams[i];
+    return NULL;
+}
+
+/* Removes the shards of folder dir (subdir of OUTDIR) that the checkpoint does not list as complete: every
+ * .tmp but the ones to go on with, and every shard numbered from its stream's current number on. */
+static int remove_newer(cp_writer *w, const char *subdir, const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    stream_t *s = find_stream(w, subdir);
+    const char *suf = suffix(w->compress);
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) && !rc) {
+        int rank, n = 0;
+        unsigned seq;
+        if (sscanf(e->d_name, "part-%d-%u%n", &rank, &seq, &n) != 2 || rank != w->rank || strncmp(e->d_name + n, suf, strlen(suf)))
+            continue;
+        const char *rest = e->d_name + n + strlen(suf);
+        int is_tmp = !strcmp(rest, ".tmp");
+        if (*rest && !is_tmp)
+            continue;
+        if (s && seq < s->seq && !is_tmp)
+            continue; /* complete before the checkpoint */
+        if (s && seq == s->seq && s->tmp_path)
+            continue; /* the open shard: open_stream cuts it back */
+        cp_buf p = {0};
+        cp_buf_printf(&p, "%s/%s", dir, e->d_name);
+        if (unlink(p.data) && errno != ENOENT) {
+            snprintf(err, errlen, "%s: cannot remove: %s", p.data, strerror(errno));
+            rc = -1;
+        }
+        cp_buf_free(&p);
+    }
+    closedir(d);
+    return rc;
+}
+
+int cp_writer_resume(cp_writer *w, const json_t *state, char *err, size_t errlen)
+{
+    json_int_t bytes, shards;
+    json_t *streams, *e;
+    size_t i;
+    if (json_unpack((json_t *)state, "{sIsIso}", "bytes", &bytes, "shards", &shards, "streams", &streams) ||
+        !json_is_array(streams)) {
+        snprintf(err, errlen, "checkpoint: writer state damaged");
+        return -1;
+    }
+    w->bytes = (uint64_t)bytes;
+    w->shards = (uint64_t)shards;
+    int64_t *lengths = cp_xcalloc(json_array_size(streams) + 1, sizeof *lengths);
+    json_array_foreach(streams, i, e) {
+        const char *subdir;
+        json_int_t seq, raw;
+        json_t *len = json_object_get(e, "length");
+        if (json_unpack(e, "{sssIsI}", "subdir", &subdir, "seq", &seq, "raw_bytes", &raw) ||
+            strchr(subdir, '/') || !strcmp(subdir, "..")) {
+            snprintf(err, errlen, "checkpoint: writer state damaged");
+            free(lengths);
+            return -1;
+        }
+        w->streams = cp_xrealloc(w->streams, (w->n_streams + 1) * sizeof *w->streams);
+        stream_t *s = &w->streams[w->n_streams++];
+        memset(s, 0, sizeof *s);
+        s->subdir = cp_xstrdup(subdir);
+        s->seq = (unsigned)seq;
+        s->raw_bytes = (uint64_t)raw;
+        lengths[i] = len ? (int64_t)json_integer_value(len) : -1;
+        if (len)
+            s->tmp_path = cp_xstrdup(""); /* marks the open shard for remove_newer */
+    }
+    int rc = remove_newer(w, "", w->outdir, err, errlen);
+    DIR *d = rc ? NULL : opendir(w->outdir);
+    struct dirent *de;
+    while (d && !rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, CP_CHECKPOINT_DIR))
+            continue;
+        cp_buf p = {0};
+        cp_buf_printf(&p, "%s/%s", w->outdir, de->d_name);
+        struct stat sb;
+        if (lstat(p.data, &sb) == 0 && S_ISDIR(sb.st_mode))
+            rc = remove_newer(w, de->d_name, p.data, err, errlen);
+        cp_buf_free(&p);
+    }
+    if (d)
+        closedir(d);
+    for (size_t k = 0; k < w->n_streams && !rc; k++) {
+        stream_t *s = &w->streams[k];
+        free(s->tmp_path);
+        s->tmp_path = NULL;
+        if (lengths[k] >= 0)
+            rc = open_stream(w, s, lengths[k], err, errlen);
+    }
+    free(lengths);
+    return rc;
 }
 
 uint64_t cp_writer_bytes(const cp_writer *w) { return w->bytes; }

@@ -39,4 +39,12 @@ int cp_keymap_get(const cp_keymap *m, uint64_t key, uint64_t *value);
 size_t cp_keymap_count(const cp_keymap *m);
 size_t cp_keymap_bytes(const cp_keymap *m);
 
+/* Checkpoints (checkpoint.h): the map's capacity and entries. A loaded map answers every lookup as the saved
+ * one did and has its capacity, so it grows at the same points. Load returns NULL on a short or inconsistent
+ * stream. */
+typedef struct cp_ckpt_out cp_ckpt_out;
+typedef struct cp_ckpt_in cp_ckpt_in;
+int cp_keymap_save(const cp_keymap *m, cp_ckpt_out *o);
+cp_keymap *cp_keymap_load(cp_ckpt_in *in);
+
 #endif

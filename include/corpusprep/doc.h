@@ -69,6 +69,16 @@ typedef struct {
     struct cp_xdoc *trace; /* what happened to this document, when it is explained or a report example */
 } cp_doc;
 
+/* A place in the run's input between two lines, where a batch ends and a resumed run starts. */
+typedef struct {
+    uint64_t file;         /* index of the file the next line comes from */
+    uint64_t line;         /* lines of that file already read (0: not opened yet) */
+    uint64_t offset;       /* uncompressed bytes of those lines, newlines included */
+    uint64_t seq;          /* documents before this place */
+    uint64_t batch;        /* batches before this place */
+    uint64_t done_compressed; /* compressed bytes of the files before `file` */
+} cp_input_pos;
+
 typedef struct {
     uint64_t index;        /* batch number, from 0, in input order */
     cp_doc *docs;
@@ -83,6 +93,7 @@ typedef struct {
     uint32_t *event_file;  /* the file each event is about */
     cp_counters warc_records; /* WARC records read while filling it, by WARC-Type */
     int last;              /* no batch follows */
+    cp_input_pos end;      /* where the input stands after this batch */
 } cp_batch;
 
 #endif

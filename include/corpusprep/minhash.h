@@ -84,6 +84,13 @@ void cp_lsh_destroy(cp_lsh *l);
  * ordered step, duplicate or not. Returns CP_LSH_NONE without inserting if seq is out of range. */
 uint64_t cp_lsh_check_insert(cp_lsh *l, uint64_t seq, const uint64_t *band_keys);
 
+/* Checkpoints (checkpoint.h): the tables as they are, slot for slot, so a loaded index takes the same
+ * decisions (false matches included) and grows at the same points. Load returns NULL on a bad stream. */
+typedef struct cp_ckpt_out cp_ckpt_out;
+typedef struct cp_ckpt_in cp_ckpt_in;
+int cp_lsh_save(const cp_lsh *l, cp_ckpt_out *o);
+cp_lsh *cp_lsh_load(cp_ckpt_in *in);
+
 size_t cp_lsh_bytes(const cp_lsh *l);      /* current heap bytes of the index */
 uint64_t cp_lsh_entries(const cp_lsh *l);  /* distinct (band, key) entries stored */
 

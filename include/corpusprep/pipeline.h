@@ -55,11 +55,16 @@ typedef struct {
     const char *explain;      /* --explain SPEC (checked by the caller with cp_explain_create), or NULL */
     double progress_every;    /* 0: the default (live line on a terminal, else a log line every 60 s; none with
                                * quiet); > 0: a log line every so many seconds, even with quiet; < 0: none */
-    const char *version;      /* shown in the report */
+    const char *version;      /* shown in the report, and part of the checkpoint's fingerprint */
     const char *preset;       /* -c as given, shown in the report; NULL: the default preset */
     int ranks;                /* cluster: ranks in the job, for the progress line (0 or 1 outside) */
     uint64_t job_total_bytes; /* cluster: compressed bytes of the whole job's input */
     const char *progress_label; /* cluster: which pass, for the progress line; may be NULL */
+    /* checkpoints (checkpoint.h; not in cluster mode, not with standard input): one after every
+     * checkpoint_bytes of uncompressed input and after every checkpoint_seconds (0: not by that measure) */
+    uint64_t checkpoint_bytes;
+    double checkpoint_seconds;
+    int resume;               /* go on from OUTDIR's newest checkpoint (OUTDIR is not prepared) */
 } cp_pipeline_opts;
 
 /* Runs the whole job: reads every file, processes, writes shards and OUTDIR/stats.json, prints the summary,
@@ -69,8 +74,9 @@ typedef struct {
  * Returns 0 when every input was read completely and all output written; 1 when some input could not be
  * read to its end (the rest of the run went on; named on stderr, counted in stats.json); -1 when the run
  * had to stop (output could not be written, stage set-up failed; message in err, temporary files removed);
- * -2 for a configuration that cannot work with these inputs (message in err);
- * 130 when interrupted (temporary files removed, no stats.json). */
+ * -2 for a configuration that cannot work with these inputs, or a --resume that cannot go on (message in
+ * err); 130 when interrupted (with checkpoints: a checkpoint written and the .tmp files kept for --resume;
+ * without: temporary files removed; no stats.json either way). A finished run removes its checkpoints. */
 int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t errlen);
 
 #endif

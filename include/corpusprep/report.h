@@ -41,6 +41,10 @@ json_t *cp_report_examples_json(const cp_report *r);
 /* Merges examples b into a (both as above), keeping the lowest (hash, pos) of each list. */
 void cp_report_merge_examples(json_t *a, const json_t *b);
 
+/* Checkpoints (checkpoint.h): everything the report has collected, and back into a new cp_report, so that a
+ * resumed run reports what an uninterrupted one would. from_json returns 0 or -1 (damaged). */
+json_t *cp_report_state_to_json(const cp_report *r);
+int cp_report_state_from_json(cp_report *r, const json_t *j);
 /* Writes OUTDIR/report-examples.json (when examples is not NULL) and OUTDIR/report.html from the stats.json
  * object and the examples. Returns 0 or -1 with a message. */
 int cp_report_write(const char *outdir, const json_t *stats, const json_t *examples, char *err, size_t errlen);

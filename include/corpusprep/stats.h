@@ -50,6 +50,10 @@ extern const char *const cp_stage_names[CP_T_N];
 void cp_stats_finish(cp_stats *s, double wall_seconds);
 /* The stats.json object (new reference). */
 json_t *cp_stats_to_json(const cp_stats *s);
+/* The counters as a checkpoint keeps them (checkpoint.h), and back: every accumulated field, counters in
+ * their order, stage timings. from_json returns 0 or -1 with a message. */
+json_t *cp_stats_state_to_json(const cp_stats *s);
+int cp_stats_state_from_json(cp_stats *s, const json_t *j, char *err, size_t errlen);
 /* Prints the human summary to stderr. */
 void cp_stats_print(const cp_stats *s);
 

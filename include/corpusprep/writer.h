@@ -41,6 +41,15 @@ int cp_writer_append(cp_writer *w, const char *subdir, const char *data, size_t 
 int cp_writer_finish(cp_writer *w, char *err, size_t errlen);
 /* Removes every temporary file still open (after an error or an interrupt). */
 void cp_writer_abort(cp_writer *w);
+/* Checkpoints (checkpoint.h). set_sync: fsync every shard before its rename. cp_writer_checkpoint flushes
+ * and fsyncs every open shard and returns (new reference) each stream's shard number, uncompressed bytes
+ * and, for an open shard, its length on disk now. cp_writer_resume takes such a state into a new writer:
+ * it removes the shards and .tmp files written after the checkpoint (a shard renamed since then is taken
+ * back as the .tmp), cuts each open .tmp back to its length and appends from there. Both return 0 or -1
+ * with a message. */
+void cp_writer_set_sync(cp_writer *w, int sync);
+int cp_writer_checkpoint(cp_writer *w, json_t **state, char *err, size_t errlen);
+int cp_writer_resume(cp_writer *w, const json_t *state, char *err, size_t errlen);
 uint64_t cp_writer_bytes(const cp_writer *w);   /* compressed bytes written */
 uint64_t cp_writer_shards(const cp_writer *w);  /* shards completed */
 void cp_writer_destroy(cp_writer *w);
