@@ -645,8 +645,7 @@ int cp_checkpoint_load(cp_checkpointer *c, cp_ckpt_state *s, cp_stats *st, cp_wr
         const char *bad = verify(path);
         if (bad) {
             cp_buf_printf(&why, "%s%s is %s", why.len ? "; " : "", path, bad);
-            if (!quiet)
-                fprintf(stderr, "corpusprep: warning: checkpoint %s is %s%s\n", path, bad,
+            fprintf(stderr, "corpusprep: warning: checkpoint %s is %s%s\n", path, bad, /* even with -q */
                         i + 1 < n ? "; trying the previous one" : "");
             free(path);
             continue;

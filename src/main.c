@@ -83,8 +83,8 @@ static void usage(FILE *fp)
 "  --resume               go on with the interrupted run in DIR from its last checkpoint (same\n"
 "                         arguments otherwise); the output is the same as an uninterrupted run's\n"
 "  --checkpoint-every X   checkpoint to DIR/_checkpoint/ after X of wall time (30s, 10m, 1h) or X\n"
-"                         uncompressed input bytes (512M, 4G); 0 = never [10m]. SIGTERM and SIGINT\n"
-"                         also write one before exit 130\n"
+"                         uncompressed input bytes (512M, 4G) [10m]; SIGTERM and SIGINT write one\n"
+"                         before exit 130; 0: only then; off: never (partial output removed)\n"
 "Run:\n"
 "  -t, --threads N        worker threads; -t 1 uses one core [all cores]\n"
 "  -c, --config FILE      JSON config merged over the defaults, or a built-in preset: news (the\n"
@@ -123,10 +123,16 @@ enum {
     OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED, OPT_NO_REPORT, OPT_EXPLAIN, OPT_PROGRESS_EVERY, OPT_RESUME, OPT_CHECKPOINT_EVERY
 };
 
-/* "10m", "90s", "1h" -> seconds; "4G", "512M", "123" -> input bytes; "0" -> no checkpoints. */
-static int parse_checkpoint_every(const char *s, double *seconds, uint64_t *bytes)
+/* "10m", "90s", "1h" -> seconds; "4G", "512M", "123" -> input bytes; "0" -> only on a signal; "off" -> none. */
+static int parse_checkpoint_every(const char *s, double *seconds, uint64_t *bytes, int *on)
 {
     char *end;
+    *on = strcmp(s, "off") != 0;
+    if (!*on) {
+        *seconds = 0;
+        *bytes = 0;
+        return 0;
+    }
     double v = strtod(s, &end);
     if (end != s && v >= 0 && (!strcmp(end, "s") || !strcmp(end, "m") || !strcmp(end, "h"))) {
         *seconds = v * (*end == 'h' ? 3600 : *end == 'm' ? 60 : 1);
@@ -174,6 +180,7 @@ int main(int argc, char **argv)
     int quiet = 0, verbose = 0, print_config = 0, force = 0, no_report = 0, resume = 0;
     double checkpoint_seconds = 600; /* 10 minutes: the cost is a share of the time (README, Long runs) */
     uint64_t checkpoint_bytes = 0;
+    int checkpoints = 1;
     const char *explain = NULL;
     double progress_every = 0;
     if (argc == 3 && !strcmp(argv[1], "report")) {
@@ -215,7 +222,7 @@ int main(int argc, char **argv)
         case OPT_FORCE: force = 1; break;
         case OPT_RESUME: resume = 1; break;
         case OPT_CHECKPOINT_EVERY:
-            if (parse_checkpoint_every(optarg, &checkpoint_seconds, &checkpoint_bytes)) {
+            if (parse_checkpoint_every(optarg, &checkpoint_seconds, &checkpoint_bytes, &checkpoints)) {
                 fprintf(stderr, "corpusprep: --checkpoint-every needs a time (30s, 10m, 1h) or a size (4G), not '%s'\n",
                         optarg);
                 json_decref(flags);
@@ -407,7 +414,7 @@ int main(int argc, char **argv)
                            .verbose = verbose, .interrupted = &interrupted, .no_report = no_report,
                            .explain = explain, .progress_every = progress_every, .version = CORPUSPREP_VERSION,
                            .preset = config_file,
-                           .resume = resume, .checkpoint_bytes = checkpoint_bytes,
+                           .resume = resume, .checkpoints = checkpoints, .checkpoint_bytes = checkpoint_bytes,
                            .checkpoint_seconds = checkpoint_seconds};
 #ifdef CP_MPI
     rc = cp_mpi_run(&po, force); /* reports on stderr itself */

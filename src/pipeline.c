@@ -1275,7 +1275,7 @@ static int checkpoint_resume(run_t *r, char *err, size_t errlen)
 static int checkpoint_setup(run_t *r, char *err, size_t errlen)
 {
     const cp_pipeline_opts *o = r->o;
-    int on = o->resume || o->checkpoint_bytes || o->checkpoint_seconds > 0;
+    int on = o->resume || o->checkpoints;
     for (size_t i = 0; i < o->nfiles && on; i++) {
         struct stat sb;
         if (!strcmp(o->files[i], "-") || (stat(o->files[i], &sb) == 0 && !S_ISREG(sb.st_mode))) {

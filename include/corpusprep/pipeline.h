@@ -60,8 +60,10 @@ typedef struct {
     int ranks;                /* cluster: ranks in the job, for the progress line (0 or 1 outside) */
     uint64_t job_total_bytes; /* cluster: compressed bytes of the whole job's input */
     const char *progress_label; /* cluster: which pass, for the progress line; may be NULL */
-    /* checkpoints (checkpoint.h; not in cluster mode, not with standard input): one after every
-     * checkpoint_bytes of uncompressed input and after every checkpoint_seconds (0: not by that measure) */
+    /* checkpoints (checkpoint.h; not in cluster mode, not with standard input or a pipe): with checkpoints
+     * set, one on SIGINT/SIGTERM, one after every checkpoint_bytes of uncompressed input and one after
+     * every checkpoint_seconds (0: not by that measure) */
+    int checkpoints;
     uint64_t checkpoint_bytes;
     double checkpoint_seconds;
     int resume;               /* go on from OUTDIR's newest checkpoint (OUTDIR is not prepared) */
