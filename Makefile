@@ -100,6 +100,7 @@ bench: deps
 	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_BENCH)" deps $(BIN) $(BUILD)/bench_stages $(BUILD)/bench_minhash \
 	  $(if $(filter 1,$(ISAL)),$(BUILD)/bench_gzip)
 	BUILD=$(BUILD) sh bench/run.sh
+	BUILD=$(BUILD) sh bench/checkpoint.sh
 
 # Pathological but legal inputs at two sizes each (issue 11): time should grow linearly with size.
 bench-patho: deps $(BIN)

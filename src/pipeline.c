@@ -1226,6 +1226,7 @@ static int checkpoint_resume(run_t *r, char *err, size_t errlen)
 {
     cp_ckpt_state s;
     memset(&s, 0, sizeof s);
+    double t0 = cp_now();
     int rc = cp_checkpoint_load(r->ck, &s, r->st, r->w, r->o->quiet, err, errlen);
     if (!rc && r->rep && s.report && cp_report_state_from_json(r->rep, s.report)) {
         snprintf(err, errlen, "checkpoint: the report's state is damaged");
@@ -1236,6 +1237,8 @@ static int checkpoint_resume(run_t *r, char *err, size_t errlen)
         return rc;
     }
     json_decref(s.report);
+    if (r->o->verbose)
+        fprintf(stderr, "corpusprep: checkpoint loaded in %.2f s\n", cp_now() - t0);
     r->pass = s.pass;
     r->pos = s.pos;
     r->input_bytes = r->ck_bytes_at = s.input_bytes;

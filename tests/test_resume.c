@@ -346,6 +346,11 @@ static void test_refusals(void **state)
     /* -t may change: it does not change the output */
     assert_int_equal(run(f, "first.json", "1", out, NULL, 1, NULL, NULL), 0);
     same_tree(ref, out);
+    /* --force starts an interrupted run again, checkpoints included */
+    assert_int_equal(run(f, "first.json", "2", out, "batch:20", 0, NULL, NULL), 137);
+    assert_int_equal(run(f, "first.json", "2", out, NULL, 0, NULL, "--force", NULL), 0);
+    assert_false(exists(P(out, "_checkpoint")));
+    same_tree(ref, out);
 }
 
 static void flip_byte(const char *path, long at)
@@ -442,9 +447,11 @@ static void test_disk_full(void **state)
                count_files(out, ".tmp") > 0;
     /* room again: the same mount, larger */
     int grown = mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=256m");
+    err = NULL;
     rc = grown ? -1 : run(f, "first.json", "2", out, NULL, 1, &err, NULL);
     if (!rc)
         same_tree(ref, out);
+    free(err);
     umount2(mnt, MNT_DETACH);
     assert_true(kept);
     assert_int_equal(grown, 0);

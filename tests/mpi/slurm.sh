@@ -131,6 +131,48 @@ for mpi in openmpi mpich; do
     fi
 done
 
+# The requeue recipe (single process): SIGTERM to the batch shell only, which is what --signal=B:TERM@120
+# sends before the time limit. The job must write a checkpoint, exit 130, requeue itself, resume, and end
+# with the output of an uninterrupted run. The input is the corpus 20 times over (hard links), so that the
+# run is still going when the signal comes.
+mkdir -p "$T/long"
+for k in $(seq -w 1 20); do
+    for f in "$T"/in/*; do ln "$f" "$T/long/$k-$(basename "$f")"; done
+done
+$SINGLE -q -t 1 --keep-rejected -o "$T/long-ref" "$T/long" || fail "single-process reference run (long input)"
+job=$(CORPUSPREP=$(pwd)/$SINGLE sbatch --parsable --cpus-per-task=1 --output="$T/requeue.log" \
+      configs/slurm/corpusprep-requeue.sbatch "$T/out/requeue" "$T/long" -q -t 1 --keep-rejected)
+i=0
+while [ -z "$(find "$T/out/requeue" -name '*.tmp' 2>/dev/null)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+scancel --signal=TERM --batch "$job"
+i=0
+state=
+while [ $i -lt 1200 ]; do
+    state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+    [ "$state" = COMPLETED ] || [ "$state" = FAILED ] || [ "$state" = CANCELLED ] && break
+    sleep 0.5
+    i=$((i + 1))
+done
+same=1
+for f in $(cd "$T/long-ref" && find . -name 'part-*'); do cmp -s "$T/long-ref/$f" "$T/out/requeue/$f" || same=0; done
+[ -n "$(find "$T/out/requeue" -name '*.tmp' -o -name _checkpoint)" ] && same=0
+if [ "$state" = COMPLETED ] && [ $same = 1 ] && grep -q "attempt 2, resuming" "$T/requeue.log" &&
+   grep -q "requeueing job" "$T/requeue.log" && [ -e "$T/out/requeue/stats.json" ]; then
+    pass "sbatch corpusprep-requeue.sbatch: SIGTERM, checkpoint, requeue, resume: same shards as an uninterrupted run"
+else
+    echo "job state: $state; shards identical: $same" >>"$T/requeue.log"
+    fail "sbatch corpusprep-requeue.sbatch: SIGTERM and requeue" "$T/requeue.log"
+fi
+
+# corpusprep-mpi cannot resume yet (issue 13): it refuses, exit 2
+if $BUILD/mpich/corpusprep-mpi --resume -o "$T/out/requeue" "$T/in" >"$T/mpi-resume.log" 2>&1; then
+    fail "corpusprep-mpi --resume should refuse" "$T/mpi-resume.log"
+elif [ $? = 2 ] && grep -q "not supported in cluster mode" "$T/mpi-resume.log"; then
+    pass "corpusprep-mpi --resume refuses with exit 2"
+else
+    fail "corpusprep-mpi --resume: wrong exit status or message" "$T/mpi-resume.log"
+fi
+
 # The trap: an MPICH build under srun --mpi=pmix starts three one-rank jobs; each must stop with exit 2.
 ec=$(run_job configs/slurm/corpusprep-openmpi.sbatch "$(pwd)/$BUILD/mpich/corpusprep-mpi" "$T/out/trap" "$T/trap.log" -q)
 if [ "$ec" = "2:0" ] && grep -q SLURM_NTASKS "$T/trap.log" && [ ! -e "$T/out/trap/stats.json" ]; then
