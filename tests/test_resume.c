@@ -36,11 +36,15 @@ static int group_setup(void **state)
     corpus_dir = tmp_dir();
     char cmd[4096];
     /* 1.6 MB of it, to keep the test short: a gzip file, a plain one and a zstd one */
+    char repo[2048];
+    if (!getcwd(repo, sizeof repo))
+        return -1;
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && python3 \"$OLDPWD/bench/make_sample.py\" in >/dev/null && cd in && rm crawl-01.jsonl.gz && "
+             "R='%s' && cd '%s' && python3 \"$R/bench/make_sample.py\" in >/dev/null && cd in && rm crawl-01.jsonl.gz && "
              "zcat crawl-00.jsonl.gz | head -n 500 | gzip -n >a && mv a crawl-00.jsonl.gz && "
-             "head -n 300 crawl-02.jsonl >a && mv a crawl-02.jsonl",
-             corpus_dir);
+             "head -n 300 crawl-02.jsonl >a && mv a crawl-02.jsonl && mkdir ../wet && cp crawl-02.jsonl ../wet && "
+             "python3 \"$R/bench/make_wet.py\" crawl-00.jsonl.gz ../wet/crawl-00.warc.wet.gz >/dev/null 2>&1",
+             repo, corpus_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -269,6 +273,30 @@ static void test_kill_resume_split_zstd(void **state)
     same_stats_but(ref, out, "threads"); /* the one figure that says how it ran */
 }
 
+/* WET input (the position counts WARC records) and --format dolma, whose "added" is the run's date: a run
+ * resumed on another day must keep the first day's date. */
+static void test_kill_resume_wet_dolma(void **state)
+{
+    fx_t *f = *state;
+    const char *ref = P(f->dir, "ref"), *out = P(f->dir, "out");
+    char *json_in = f->in;
+    f->in = path_join(corpus_dir, "wet");
+    setenv("SOURCE_DATE_EPOCH", "1700000000", 1); /* 2023-11-14 */
+    assert_int_equal(run(f, "first.json", "2", ref, NULL, 0, NULL, "--format", "dolma", NULL), 0);
+    assert_int_equal(run(f, "first.json", "2", out, "batch:6", 0, NULL, "--format", "dolma", NULL), 137);
+    setenv("SOURCE_DATE_EPOCH", "1800000000", 1); /* three years later */
+    assert_int_equal(run(f, "first.json", "1", out, "shard-rename:2", 1, NULL, "--format", "dolma", NULL), 137);
+    assert_int_equal(run(f, "first.json", "2", out, NULL, 1, NULL, "--format", "dolma", NULL), 0);
+    unsetenv("SOURCE_DATE_EPOCH");
+    free(f->in);
+    f->in = json_in;
+    json_t *st = read_stats(ref);
+    assert_true(json_integer_value(json_object_get(json_object_get(st, "warc_records"), "conversion")) > 100);
+    json_decref(st);
+    assert_true(same_tree(ref, out) >= 5);
+    same_stats_but(ref, out, "threads");
+}
+
 /* SIGTERM (Slurm's warning before the time limit): a checkpoint at the next batch boundary, exit 130, the
  * .tmp shards kept; --resume then finishes the run as if nothing happened. */
 static void test_sigterm_writes_checkpoint(void **state)
@@ -347,6 +375,7 @@ static void test_refusals(void **state)
     assert_int_equal(run(f, "first.json", "1", out, NULL, 1, NULL, NULL), 0);
     same_tree(ref, out);
     /* --force starts an interrupted run again, checkpoints included */
+    rm_rf(out);
     assert_int_equal(run(f, "first.json", "2", out, "batch:20", 0, NULL, NULL), 137);
     assert_int_equal(run(f, "first.json", "2", out, NULL, 0, NULL, "--force", NULL), 0);
     assert_false(exists(P(out, "_checkpoint")));
@@ -467,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_resume_all_t1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_resume_all_t2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_resume_split_zstd, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resume_wet_dolma, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_writes_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_checkpoint, setup, teardown),
