@@ -1,6 +1,7 @@
 /* corpusprep command line: options in, exit code out. Everything else lives in the library.
  * Exit codes: 0 success, 1 runtime failure (an input not read to its end, output not written),
  * 2 usage or configuration error, 130 interrupted. */
+#include <dirent.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,6 +144,21 @@ static int parse_checkpoint_every(const char *s, double *seconds, uint64_t *byte
         return -1;
     *seconds = 0;
     return 0;
+}
+
+/* 1 when OUTDIR holds a complete checkpoint that --resume can take */
+static int has_checkpoint(const char *outdir)
+{
+    char ck[4096];
+    snprintf(ck, sizeof ck, "%s/" CP_CHECKPOINT_DIR, outdir);
+    DIR *d = opendir(ck);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d)))
+        found = !strncmp(e->d_name, "ckpt-", 5) && !strstr(e->d_name, ".tmp");
+    if (d)
+        closedir(d);
+    return found;
 }
 
 #ifdef CP_MPI
@@ -428,12 +444,12 @@ int main(int argc, char **argv)
         rc = 2;
     } else if (r < 0) {
         fprintf(stderr, "corpusprep: error: %s\n", err);
+        if (has_checkpoint(outdir))
+            fprintf(stderr, "corpusprep: the last checkpoint and its shards are kept: once the cause is fixed, run "
+                            "the same command plus --resume\n");
         rc = 1;
     } else if (r == 130) {
-        struct stat sb;
-        char ck[4096];
-        snprintf(ck, sizeof ck, "%s/" CP_CHECKPOINT_DIR, outdir);
-        if (stat(ck, &sb) == 0)
+        if (has_checkpoint(outdir))
             fprintf(stderr, "corpusprep: interrupted; checkpoint written: go on with the same command plus --resume\n");
         else
             fprintf(stderr, "corpusprep: interrupted; partial output removed\n");
