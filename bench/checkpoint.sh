@@ -58,7 +58,7 @@ def rows(name):
 off, dflt, often = rows("off"), rows("default"), rows("often")
 writes = [float(x) for x in open(d + "/ck.writes")]
 med = lambda v: statistics.median(v)
-per_run = n // reps
+per_run = n  # in the last round's run
 print("checkpoint bench: %d docs, %d rounds (machine shared: wall figures are noisy, CPU less so)" % (docs, reps))
 print("  %-40s wall %6.2f s  CPU %6.2f s" % ("checkpoints off", med([r[0] for r in off]), med([r[1] for r in off])))
 print("  %-40s wall %6.2f s  CPU %6.2f s" % ("default (every 10 min: none due here)", med([r[0] for r in dflt]), med([r[1] for r in dflt])))
@@ -66,9 +66,13 @@ print("  %-40s wall %6.2f s  CPU %6.2f s" % ("every %s (%d checkpoints)" % (ever
 cpu_off = med([r[1] for r in off])
 print("  default interval vs off: CPU %+.1f %%" % (100 * (med([r[1] for r in dflt]) - cpu_off) / cpu_off))
 per_ck_cpu = (med([r[1] for r in often]) - cpu_off) / per_run if per_run else 0
-print("  one checkpoint: write %.3f s wall (median of %d, max %.3f), %.3f s CPU (from the run's CPU)" % (med(writes), len(writes), max(writes), per_ck_cpu))
+print("  one checkpoint: write %.3f s wall (median of %d, max %.3f), %.3f s CPU (difference of the runs' CPU)" % (med(writes), len(writes), max(writes), per_ck_cpu))
 print("  checkpoint size: %.1f MB at %d docs = %.0f MB per million documents" % (size / 1e6, at_docs, size / at_docs))
 print("  load (verify checksum + read + cut back shards): %.3f s" % load)
 print("  at the default interval (600 s) one write costs %.2f %% of the run's time" % (100 * med(writes) / 600))
+rate = size / med(writes)
+print("  written at %.0f MB/s: at 600 s a checkpoint stays under 3 %% (18 s) up to %.0f million documents;"
+      % (rate / 1e6, 18 * rate / (size / at_docs) / 1e6))
+print("  beyond that the interval stretches to 33x the last write (cost stays ~3 %)")
 EOF
 rm -rf "$DIR/ck-out"

@@ -496,7 +496,7 @@ typedef struct {
     int pass;                 /* 1: counting pass of line-dedup mode all; 2: the deciding pass */
     cp_input_pos pos;         /* after the last batch processed */
     uint64_t input_bytes, ck_bytes_at;
-    double ck_time_at;
+    double ck_time_at, ck_write_seconds;
     int ck_written;           /* a checkpoint matches the .tmp files: keep them on the way out */
     char added[40];           /* dolma "added": the config's, or the interrupted run's date when resumed */
 } run_t;
@@ -1164,11 +1164,14 @@ static uint64_t total_input_bytes(char *const *files, size_t n)
 
 /* ---- checkpoints: what the run hands to checkpoint.c and takes back from it ---------------------- */
 
+/* A checkpoint's cost grows with the tables: a time interval stretches to 33 times the last write, so that
+ * writing them never takes more than ~3 % of the run. */
 static int checkpoint_due(const run_t *r)
 {
     const cp_pipeline_opts *o = r->o;
+    double every = o->checkpoint_seconds > 33 * r->ck_write_seconds ? o->checkpoint_seconds : 33 * r->ck_write_seconds;
     return r->ck && ((o->checkpoint_bytes && r->input_bytes - r->ck_bytes_at >= o->checkpoint_bytes) ||
-                     (o->checkpoint_seconds > 0 && cp_now() - r->ck_time_at >= o->checkpoint_seconds));
+                     (o->checkpoint_seconds > 0 && cp_now() - r->ck_time_at >= every));
 }
 
 /* Writes a checkpoint of the state after the last batch processed (the tables are lent, not copied). */
@@ -1218,6 +1221,7 @@ static int checkpoint_now(run_t *r, char *err, size_t errlen)
     r->ck_written = 1;
     r->ck_bytes_at = r->input_bytes;
     r->ck_time_at = cp_now();
+    r->ck_write_seconds = r->ck_time_at - t0;
     return 0;
 }
 
