@@ -236,8 +236,9 @@ static void skip_to_checkpoint(feeder_t *f, cp_batch *b)
         f->off_in_file += len + 1;
     }
     if (f->line_in_file != f->skip.line || f->off_in_file != f->skip.offset)
-        batch_event(b, 1, "%s: cannot resume at %s %" PRIu64 " (byte %" PRIu64 "): the file changed since the "
-                    "checkpoint", f->files[f->file_idx], f->warc ? "record" : "line", f->skip.line, f->skip.offset);
+        batch_event(b, 1, (uint32_t)f->file_idx,
+                    "%s: cannot resume at %s %" PRIu64 " (byte %" PRIu64 "): the file changed since the checkpoint",
+                    f->files[f->file_idx], f->warc ? "record" : "line", f->skip.line, f->skip.offset);
     f->skip.line = 0;
 }
 

@@ -1134,9 +1134,9 @@ json_t *cp_report_state_to_json(const cp_report *r)
     for (int k = 0; k < H_N; k++)
         json_array_append_new(h, cp_hist_to_json(&r->hist[k]));
     for (size_t i = 0; i < r->nfiles; i++)
-        json_array_append_new(files, json_pack("[sIIII]", r->files[i].name, (json_int_t)r->files[i].docs,
+        json_array_append_new(files, json_pack("[sIIIII]", r->files[i].name, (json_int_t)r->files[i].docs,
                                                (json_int_t)r->files[i].kept, (json_int_t)r->files[i].bytes,
-                                               (json_int_t)r->files[i].bad));
+                                               (json_int_t)r->files[i].bad, (json_int_t)r->files[i].failed));
     for (size_t i = 0; i < r->nrej; i++)
         json_array_append_new(rej, json_pack("[so]", r->rej[i].reason, examples_state(r->rej[i].v, r->rej[i].n)));
     for (size_t i = 0; i < 3 * r->nsamples; i++)
@@ -1170,15 +1170,15 @@ int cp_report_state_from_json(cp_report *r, const json_t *j)
             return -1;
     json_array_foreach(json_object_get(j, "files"), i, e) {
         const char *name;
-        json_int_t docs, kept, bytes, bad;
-        if (json_unpack(e, "[sIIII]", &name, &docs, &kept, &bytes, &bad))
+        json_int_t docs, kept, bytes, bad, failed;
+        if (json_unpack(e, "[sIIIII]", &name, &docs, &kept, &bytes, &bad, &failed))
             return -1;
         if (r->nfiles == r->cap_files) {
             r->cap_files = r->cap_files ? 2 * r->cap_files : 16;
             r->files = cp_xrealloc(r->files, r->cap_files * sizeof *r->files);
         }
         r->files[r->nfiles++] = (file_t){cp_xstrdup(name), (uint64_t)docs, (uint64_t)kept, (uint64_t)bytes,
-                                         (uint64_t)bad};
+                                         (uint64_t)bad, (uint64_t)failed};
     }
     json_array_foreach(json_object_get(j, "rejected"), i, e) {
         const char *reason;
