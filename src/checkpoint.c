@@ -31,6 +31,9 @@
 #define MAGIC "CPCKPT01"
 #define END_MARK "CPCKEND1"
 #define KEEP 2 /* the newest checkpoint and the previous one */
+/* The scalar fields of cp_ckpt_state kept in the header: one list, so save and load cannot drift apart. */
+#define CKPT_SCALARS(X) X(input_bytes) X(n_ids) X(line_drops) X(line_drop_bytes) X(first_batch_compressed) \
+    X(failed_input) X(line_utf8_fixes)
 
 struct cp_ckpt_out {
     FILE *fp;
@@ -331,14 +334,8 @@ static json_t *header_json(const cp_checkpointer *c, const cp_ckpt_state *s, con
     json_object_set(h, "fingerprint", c->fingerprint);
     json_object_set_new(h, "pass", json_integer(s->pass));
     json_object_set_new(h, "pos", pos_json(&s->pos));
-#define U(name) json_object_set_new(h, #name, json_integer((json_int_t)s->name))
-    U(input_bytes);
-    U(n_ids);
-    U(line_drops);
-    U(line_drop_bytes);
-    U(first_batch_compressed);
-    U(failed_input);
-    U(line_utf8_fixes);
+#define U(name) json_object_set_new(h, #name, json_integer((json_int_t)s->name));
+    CKPT_SCALARS(U)
 #undef U
     json_t *m = json_array(), *t = json_array();
     for (int k = 0; k < 8; k++)
@@ -394,16 +391,6 @@ static int write_body(cp_ckpt_out *o, const cp_ckpt_state *s, const char *header
     return put_u64(o, sum) || cp_ckpt_put(o, END_MARK, 8) ? -1 : 0;
 }
 
-static int sync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int cp_checkpoint_save(cp_checkpointer *c, const cp_ckpt_state *s, const cp_stats *st, cp_writer *w, char *err,
                        size_t errlen)
 {
@@ -440,7 +427,7 @@ int cp_checkpoint_save(cp_checkpointer *c, const cp_ckpt_state *s, const cp_stat
             snprintf(err, errlen, "%s: cannot write checkpoint: %s (the previous checkpoint is kept)", tmp,
                      strerror(e ? e : EIO));
             unlink(tmp);
-        } else if (rename(tmp, final) || sync_dir(c->dir)) {
+        } else if (rename(tmp, final) || cp_fsync_dir(c->dir)) {
             snprintf(err, errlen, "%s: cannot rename checkpoint: %s", tmp, strerror(errno));
             unlink(tmp);
         } else {
@@ -553,14 +540,8 @@ static int read_checkpoint(cp_checkpointer *c, const char *path, cp_ckpt_state *
         snprintf(err, errlen, "%s: header damaged", path);
     } else {
         s->pass = (int)pass;
-#define U(name) s->name = (__typeof__(s->name))json_integer_value(json_object_get(h, #name))
-        U(input_bytes);
-        U(n_ids);
-        U(line_drops);
-        U(line_drop_bytes);
-        U(first_batch_compressed);
-        U(failed_input);
-        U(line_utf8_fixes);
+#define U(name) s->name = (__typeof__(s->name))json_integer_value(json_object_get(h, #name));
+        CKPT_SCALARS(U)
 #undef U
         s->report = json_incref(json_object_get(h, "report"));
         snprintf(s->dolma_added, sizeof s->dolma_added, "%s",

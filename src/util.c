@@ -2,11 +2,13 @@
  * escaping. The UTF-8 code is on the hot path of every document, so it skips ASCII eight bytes at a time. */
 #include "corpusprep/util.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -280,4 +282,14 @@ void cp_masks64_of(const unsigned char *p, cp_masks64 *m)
         m->b3 |= c & 0x08 ? bit : 0;
     }
 #endif
+}
+
+int cp_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
 }

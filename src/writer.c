@@ -385,16 +385,6 @@ void cp_writer_abort(cp_writer *w)
 
 void cp_writer_set_sync(cp_writer *w, int sync) { w->sync = sync; }
 
-static int sync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int cp_writer_checkpoint(cp_writer *w, json_t **state, char *err, size_t errlen)
 {
     json_t *streams = json_array();
@@ -412,7 +402,7 @@ int cp_writer_checkpoint(cp_writer *w, json_t **state, char *err, size_t errlen)
         } else if (s->fp) {
             json_object_set_new(e, "length", json_integer((json_int_t)ftello(s->fp)));
         }
-        if (!rc && sync_dir(dir.data)) { /* the renames of the shards completed since the last checkpoint */
+        if (!rc && cp_fsync_dir(dir.data)) { /* the renames of the shards completed since the last checkpoint */
             snprintf(err, errlen, "%s: cannot sync folder: %s", dir.data, strerror(errno));
             rc = -1;
         }

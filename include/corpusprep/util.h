@@ -21,6 +21,9 @@ void cp_buf_puts(cp_buf *b, const char *s);
 void cp_buf_printf(cp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cp_buf_free(cp_buf *b);
 
+/* fsync of a folder, so that the renames done in it are on disk. Returns 0 or -1 with errno set. */
+int cp_fsync_dir(const char *path);
+
 /* malloc/realloc/strdup that print a message and abort() when memory runs out. */
 void *cp_xmalloc(size_t n);
 void *cp_xcalloc(size_t n, size_t size);
