@@ -145,9 +145,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 DEB_FUZZ      = clang llvm libclang-rt-dev
 FUZZ_MAKE     = $(MAKE) --no-print-directory CC=clang CXX=clang++ OMP= OPT="-O1 -g -fno-omit-frame-pointer"
-.PHONY: fuzz fuzz-build fuzz-cov fuzz-bins
+.PHONY: fuzz fuzz-build fuzz-cov fuzz-bins fuzz-campaign
 fuzz: fuzz-build
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_HARNESSES)
+# The campaign in CPU seconds per harness (FUZZ_CPU_SECONDS, default 3600), resumable: see tests/fuzz/campaign.sh.
+fuzz-campaign: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) sh tests/fuzz/campaign.sh $(FUZZ_HARNESSES)
 fuzz-build: deps
 	$(MAKE) --no-print-directory EXTRA_DEBS="$(DEB_FUZZ)" deps
 	$(FUZZ_MAKE) BUILD=$(FUZZ_BUILD) SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-bins

@@ -1,0 +1,87 @@
+#!/bin/sh
+# `make fuzz-campaign`: the long campaign, counted in CPU seconds rather than wall seconds, so that it can run
+# at low priority beside other work (or be stopped and resumed in a later session) and still give each harness
+# its full share. Each harness keeps its corpus and a ledger in CAMPAIGN_DIR/<h>/: one line per segment with
+# the commit it fuzzed, CPU seconds, executions, cov and ft. A segment ends when the harness has used
+# FUZZ_CPU_SECONDS in total over all its segments, or after FUZZ_SEGMENT CPU seconds (so a long campaign picks
+# up fixes: rebuild, rerun, and it goes on from the ledger), or at the first finding.
+set -u
+: "${FUZZ_BUILD:=build-fuzz}" "${FUZZ_CPU_SECONDS:=3600}" "${FUZZ_SEGMENT:=$FUZZ_CPU_SECONDS}"
+: "${CAMPAIGN_DIR:=$FUZZ_BUILD/campaign}" "${CP_SHARED:=../shared}"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -d "$FUZZ_BUILD/seeds" ] || python3 tests/fuzz/make_corpus.py "$FUZZ_BUILD/seeds" "$CP_SHARED" || exit 1
+tick=$(getconf CLK_TCK)
+
+cpu_of() { # utime + stime of a live process, in seconds
+    awk -v t="$tick" '{ sub(/^.*\) /, ""); print int(($12 + $13) / t) }' "/proc/$1/stat" 2>/dev/null
+}
+ledger_sum() { # column $2 of the ledger $1, summed
+    [ -f "$1" ] && awk -v c="$2" '!/^#/ { s += $c } END { print s + 0 }' "$1" || echo 0
+}
+
+failed=""
+for h in "$@"; do
+    dir="$CAMPAIGN_DIR/$h"
+    mkdir -p "$dir/corpus" "$dir/artifacts"
+    ledger="$dir/ledger.txt"
+    [ -f "$ledger" ] || echo "# commit cpu_s executions cov ft corpus end_utc result" > "$ledger"
+    done_s=$(ledger_sum "$ledger" 3)
+    left=$((FUZZ_CPU_SECONDS - done_s))
+    [ "$left" -gt "$FUZZ_SEGMENT" ] && left=$FUZZ_SEGMENT
+    if [ "$left" -le 0 ]; then
+        echo "== fuzz_$h: campaign done ($done_s CPU s)"
+        continue
+    fi
+    opts=""
+    case $h in
+        json|record) opts="-dict=tests/fuzz/json.dict" ;;
+        keys) opts="-max_len=8192" ;;
+        warc) opts="-dict=tests/fuzz/warc.dict" ;;
+    esac
+    log="$dir/segment-$(date -u +%Y%m%dT%H%M%S).log"
+    echo "== fuzz_$h: $left CPU s more (done $done_s of $FUZZ_CPU_SECONDS; log $log)"
+    # -max_total_time is only a backstop (wall time, ten times the share); the CPU budget ends the segment.
+    "$FUZZ_BUILD/fuzz_$h" -max_total_time=$((left * 10 + 60)) -timeout=2 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$dir/artifacts/" $opts "$dir/corpus" "$FUZZ_BUILD/seeds/$h" \
+        > "$log" 2>&1 &
+    pid=$!
+    used=0
+    while kill -0 "$pid" 2>/dev/null; do
+        c=$(cpu_of "$pid")
+        [ -n "$c" ] && used=$c
+        if [ "$used" -ge "$left" ]; then
+            kill -INT "$pid" 2>/dev/null
+            break
+        fi
+        sleep 5
+    done
+    wait "$pid"
+    rc=$?
+    last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    cov=$(printf '%s\n' "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+    ft=$(printf '%s\n' "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+    corp=$(printf '%s\n' "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
+    result=ok
+    # 72 is libFuzzer's exit code when interrupted, which is how a finished segment ends.
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 72 ]; then
+        result="finding(rc=$rc)"
+        failed="$failed $h"
+        grep -E 'ERROR|INVARIANT|SUMMARY|Test unit written' "$log" | head -n 8
+    fi
+    echo "$commit $used ${execs:-0} ${cov:-?} ${ft:-?} ${corp:-?} $(date -u +%H:%M) $result" >> "$ledger"
+done
+
+echo
+printf '%-8s %8s %12s %8s %7s %7s %7s  %s\n' harness cpu_s executions exec/s cov ft corpus segments
+for h in "$@"; do
+    ledger="$CAMPAIGN_DIR/$h/ledger.txt"
+    [ -f "$ledger" ] || continue
+    awk -v h="$h" '!/^#/ { n++; s += $2; e += $3; cov = $4; ft = $5; corp = $6; if ($8 != "ok") bad++ }
+        END { printf "%-8s %8d %12d %8d %7s %7s %7s  %d (%d with findings)\n", h, s, e, s ? e / s : 0, cov, ft,
+              corp, n, bad }' "$ledger"
+done
+if [ -n "$failed" ]; then
+    echo "the campaign found problems in:$failed (inputs in $CAMPAIGN_DIR/<harness>/artifacts/)"
+    exit 1
+fi
