@@ -1,8 +1,8 @@
 /* The pipeline: how corpusprep moves documents through its stages, and the only file that knows the
  * order of the stages and the threading.
  *
- * Design. A feeder thread reads the input files in order and cuts them into numbered batches of about
- * batch_bytes of lines (pigz's and kt_pipeline's shape). It keeps at most QUEUE_BATCHES ready batches
+ * Design. A feeder thread (feeder.c) reads the input files in order and cuts them into numbered batches of
+ * about batch_bytes of lines (pigz's and kt_pipeline's shape). It keeps at most a few ready batches
  * ahead, which is the back-pressure that bounds memory (with -t 1 it reads only when asked, so one thread
  * of work means one core). The main thread takes batches in order and runs each through phases that
  * alternate between parallel loops over the batch's documents (OpenMP, dynamic schedule, per-thread scratch
@@ -29,8 +29,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +50,7 @@ static void omp_set_num_threads(int n) { (void)n; }
 #include "corpusprep/dedup.h"
 #include "corpusprep/dolma.h"
 #include "corpusprep/explain.h"
+#include "corpusprep/feeder.h"
 #include "corpusprep/filter.h"
 #include "corpusprep/doc.h"
 #include "corpusprep/langid.h"
@@ -59,355 +58,12 @@ static void omp_set_num_threads(int n) { (void)n; }
 #include "corpusprep/normalize.h"
 #include "corpusprep/parse.h"
 #include "corpusprep/progress.h"
-#include "corpusprep/reader.h"
 #include "corpusprep/warc.h"
 #include "corpusprep/report.h"
 #include "corpusprep/writer.h"
 
-#define QUEUE_BATCHES 3
-#define MAX_BATCH_DOCS 100000
 #define CHUNK_BYTES (1u << 20) /* uncompressed input bytes per compressed chunk */
 #define MESSAGES_PER_KIND 10
-
-/* ---- feeder: files -> numbered batches ---------------------------------------------------------- */
-
-typedef struct {
-    const cp_config *cfg;
-    char *const *files;
-    size_t nfiles;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    cp_batch *queue[QUEUE_BATCHES];
-    size_t q_head, q_count;
-    int stop;                 /* main asks the feeder to end early */
-    int serial;               /* -t 1: read only when main asks, so the run uses one core */
-    uint64_t wanted, made;    /* batches main asked for / the feeder queued (serial mode) */
-    /* feeder-owned state */
-    size_t file_idx;
-    cp_reader *r;
-    cp_warc *warc;            /* the current file is WARC (its first line said so) */
-    uint64_t seq, batch_index;
-    uint64_t done_compressed; /* compressed bytes of files already closed */
-    uint64_t line_in_file, off_in_file; /* lines and bytes read from the open file */
-    cp_input_pos skip;        /* a resumed run: lines of file skip.file that an earlier run processed */
-    double read_seconds;
-    _Atomic uint64_t progress_bytes;
-} feeder_t;
-
-static void batch_event(cp_batch *b, int fatal, uint32_t file, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void batch_event(cp_batch *b, int fatal, uint32_t file, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    b->events = cp_xrealloc(b->events, (b->n_events + 1) * sizeof *b->events);
-    b->event_fatal = cp_xrealloc(b->event_fatal, (b->n_events + 1) * sizeof *b->event_fatal);
-    b->event_file = cp_xrealloc(b->event_file, (b->n_events + 1) * sizeof *b->event_file);
-    b->event_file[b->n_events] = file;
-    b->events[b->n_events] = cp_xstrdup(msg);
-    b->event_fatal[b->n_events++] = fatal;
-}
-
-static cp_doc *batch_add(cp_batch *b)
-{
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 1024;
-        b->docs = cp_xrealloc(b->docs, b->cap * sizeof *b->docs);
-    }
-    cp_doc *d = &b->docs[b->n++];
-    memset(d, 0, sizeof *d);
-    return d;
-}
-
-static int is_blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return 0;
-    return 1;
-}
-
-static void close_reader(feeder_t *f)
-{
-    if (!f->r)
-        return;
-    f->done_compressed += cp_reader_bytes_in(f->r);
-    cp_warc_destroy(f->warc);
-    f->warc = NULL;
-    cp_reader_close(f->r);
-    f->r = NULL;
-    f->file_idx++;
-    f->line_in_file = f->off_in_file = 0;
-}
-
-/* Fills one batch. Line bytes go to the arena by offset and become pointers at the end, because the arena
- * may move while it grows. */
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Copies n bytes to the batch arena and returns their offset + 1 (fill_batch turns it into a pointer). */
-static uintptr_t arena_put(cp_batch *b, const cp_config *cfg, const char *p, size_t n)
-{
-    if (b->arena_len + n > b->arena_cap) {
-        size_t cap = b->arena_cap ? b->arena_cap : cfg->batch_bytes + 65536;
-        while (cap < b->arena_len + n)
-            cap *= 2;
-        b->arena = cp_xrealloc(b->arena, cap);
-        b->arena_cap = cap;
-    }
-    memcpy(b->arena + b->arena_len, p, n);
-    b->arena_len += n;
-    return (uintptr_t)(b->arena_len - n + 1);
-}
-
-/* Adds the next record of a WARC file to the batch: a conversion record as a document (its header fields
- * as a small JSON object, the block after it), a malformed one as a rejected document, other types only
- * counted. Returns cp_warc_next's status. */
-static int add_warc_record(feeder_t *f, cp_batch *b)
-{
-    cp_warc_record rec;
-    int st = cp_warc_next(f->warc, &rec);
-    b->bytes_in += rec.bytes;
-    f->line_in_file++; /* in a WARC file the position counts records (skip_to_checkpoint) */
-    f->off_in_file += rec.bytes;
-    if (st <= 0) {
-        if (st < 0)
-            batch_event(b, 1, (uint32_t)f->file_idx, "%s", cp_reader_error(f->r));
-        return st;
-    }
-    if (rec.kind != CP_WARC_BAD)
-        cp_counters_add(&b->warc_records, rec.type[0] ? rec.type : "(no WARC-Type)", 1, 0);
-    if (rec.kind == CP_WARC_SKIP)
-        return 1;
-    cp_doc *d = batch_add(b);
-    d->file = (uint32_t)f->file_idx;
-    d->line = rec.record_no;
-    d->seq = f->seq++;
-    d->warc = 1;
-    if (rec.kind == CP_WARC_BAD) {
-        d->reject = rec.reject;
-        d->parse_error = cp_xstrdup(rec.message);
-        if (rec.fatal)
-            batch_event(b, 1, (uint32_t)f->file_idx, "%s: %s", f->files[f->file_idx], rec.message);
-        d->raw_len = rec.block_len;
-        if (rec.block)
-            d->raw = (const char *)arena_put(b, f->cfg, rec.block, rec.block_len);
-        return 1;
-    }
-    d->raw = (const char *)arena_put(b, f->cfg, rec.meta, rec.meta_len);
-    d->raw_len = rec.meta_len;
-    arena_put(b, f->cfg, rec.block, rec.block_len);
-    d->block_len = rec.block_len;
-    return 1;
-}
-
-/* A resumed run re-reads (re-inflates) the file it stopped in up to the checkpoint's position: lines, or
- * records in a WARC file; their bytes must be the ones the checkpoint counted. */
-static void skip_to_checkpoint(feeder_t *f, cp_batch *b)
-{
-    const char *line;
-    size_t len;
-    uint64_t line_no;
-    while (f->line_in_file < f->skip.line) {
-        if (f->warc) {
-            cp_warc_record rec;
-            if (cp_warc_next(f->warc, &rec) <= 0)
-                break;
-            f->line_in_file++;
-            f->off_in_file += rec.bytes;
-            continue;
-        }
-        int st = cp_reader_getline(f->r, &line, &len, &line_no);
-        if (st != 1 && st != 2)
-            break;
-        if (st == 1 && line_no == 1 && cp_warc_is_start(line, len)) {
-            f->warc = cp_warc_create(f->r, f->files[f->file_idx], line, len, f->cfg->max_line_bytes);
-            continue;
-        }
-        f->line_in_file = line_no;
-        f->off_in_file += len + 1;
-    }
-    if (f->line_in_file != f->skip.line || f->off_in_file != f->skip.offset)
-        batch_event(b, 1, (uint32_t)f->file_idx,
-                    "%s: cannot resume at %s %" PRIu64 " (byte %" PRIu64 "): the file changed since the checkpoint",
-                    f->files[f->file_idx], f->warc ? "record" : "line", f->skip.line, f->skip.offset);
-    f->skip.line = 0;
-}
-
-static cp_batch *fill_batch(feeder_t *f)
-{
-    double t0 = thread_cpu();
-    cp_batch *b = cp_xcalloc(1, sizeof *b);
-    b->index = f->batch_index++;
-    const cp_config *cfg = f->cfg;
-    while (b->arena_len < cfg->batch_bytes && b->n < MAX_BATCH_DOCS) {
-        if (!f->r) {
-            if (f->file_idx >= f->nfiles) {
-                b->last = 1;
-                break;
-            }
-            char err[1024];
-            f->r = cp_reader_open(f->files[f->file_idx], cfg->max_line_bytes, err, sizeof err);
-            if (!f->r) {
-                batch_event(b, 1, (uint32_t)f->file_idx, "%s", err);
-                f->file_idx++;
-                continue;
-            }
-            if (f->skip.line && f->skip.file == f->file_idx)
-                skip_to_checkpoint(f, b);
-        }
-        if (f->warc) {
-            if (add_warc_record(f, b) <= 0)
-                close_reader(f);
-            continue;
-        }
-        const char *line;
-        size_t len;
-        uint64_t line_no;
-        int st = cp_reader_getline(f->r, &line, &len, &line_no);
-        if (st == 1 && line_no == 1 && cp_warc_is_start(line, len)) { /* WARC is told by its content */
-            f->warc = cp_warc_create(f->r, f->files[f->file_idx], line, len, cfg->max_line_bytes);
-            continue;
-        }
-        if (st == 1 || st == 2) {
-            b->bytes_in += len + 1;
-            f->line_in_file = line_no;
-            f->off_in_file += len + 1;
-            if (st == 1 && is_blank(line, len)) {
-                b->blank_lines++;
-                continue;
-            }
-            cp_doc *d = batch_add(b);
-            d->file = (uint32_t)f->file_idx;
-            d->line = line_no;
-            d->seq = f->seq++;
-            d->raw_len = len;
-            if (st == 2) {
-                d->raw = NULL;
-                d->reject = "line_too_long";
-                continue;
-            }
-            d->raw = (const char *)arena_put(b, cfg, line, len); /* offset + 1; 0 would mean NULL */
-            continue;
-        }
-        if (st < 0)
-            batch_event(b, 1, (uint32_t)f->file_idx, "%s", cp_reader_error(f->r));
-        close_reader(f);
-    }
-    for (size_t i = 0; i < b->n; i++)
-        if (b->docs[i].raw)
-            b->docs[i].raw = b->arena + ((uintptr_t)b->docs[i].raw - 1);
-    b->end = (cp_input_pos){f->file_idx, f->r ? f->line_in_file : 0, f->r ? f->off_in_file : 0, f->seq,
-                            f->batch_index, f->done_compressed};
-    atomic_store(&f->progress_bytes, f->done_compressed + (f->r ? cp_reader_bytes_in(f->r) : 0));
-    f->read_seconds += thread_cpu() - t0;
-    return b;
-}
-
-static void free_batch(cp_batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        if (b->docs[i].warc) { /* the feeder's message for a malformed record, when the batch never ran */
-            free(b->docs[i].parse_error);
-            b->docs[i].parse_error = NULL;
-        }
-    cp_counters_free(&b->warc_records);
-    for (size_t i = 0; i < b->n_events; i++)
-        free(b->events[i]);
-    free(b->events);
-    free(b->event_fatal);
-    free(b->event_file);
-    free(b->docs);
-    free(b->arena);
-    free(b);
-}
-
-static void *feeder_main(void *arg)
-{
-    feeder_t *f = arg;
-    for (;;) {
-        if (f->serial) {
-            pthread_mutex_lock(&f->mu);
-            while (f->made >= f->wanted && !f->stop)
-                pthread_cond_wait(&f->cv, &f->mu);
-            int stop = f->stop;
-            pthread_mutex_unlock(&f->mu);
-            if (stop)
-                break;
-        }
-        cp_batch *b = fill_batch(f);
-        pthread_mutex_lock(&f->mu);
-        while (f->q_count == QUEUE_BATCHES && !f->stop)
-            pthread_cond_wait(&f->cv, &f->mu);
-        if (f->stop) {
-            pthread_mutex_unlock(&f->mu);
-            free_batch(b); /* the run is ending early */
-            break;
-        }
-        f->queue[(f->q_head + f->q_count++) % QUEUE_BATCHES] = b;
-        f->made++;
-        int last = b->last;
-        pthread_cond_broadcast(&f->cv);
-        pthread_mutex_unlock(&f->mu);
-        if (last)
-            break;
-    }
-    if (f->r)
-        close_reader(f);
-    return NULL;
-}
-
-/* Waits for the next batch; NULL when interrupted meanwhile (the feeder may be blocked on a quiet pipe). */
-static cp_batch *feeder_pop(feeder_t *f, volatile sig_atomic_t *interrupted)
-{
-    pthread_mutex_lock(&f->mu);
-    if (f->serial) {
-        f->wanted++;
-        pthread_cond_broadcast(&f->cv);
-    }
-    while (!f->q_count) {
-        if (interrupted && *interrupted) {
-            pthread_mutex_unlock(&f->mu);
-            return NULL;
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&f->cv, &f->mu, &ts);
-    }
-    cp_batch *b = f->queue[f->q_head];
-    f->q_head = (f->q_head + 1) % QUEUE_BATCHES;
-    f->q_count--;
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
-    return b;
-}
-
-static void feeder_stop(feeder_t *f)
-{
-    pthread_mutex_lock(&f->mu);
-    f->stop = 1;
-    while (f->q_count) {
-        cp_batch *b = f->queue[f->q_head];
-        f->q_head = (f->q_head + 1) % QUEUE_BATCHES;
-        f->q_count--;
-        free_batch(b);
-    }
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
-}
 
 /* ---- per-thread scratch ------------------------------------------------------------------------ */
 
@@ -433,12 +89,12 @@ typedef struct {
 static void phase_begin(scratch_t *s)
 {
     memcpy(s->phase_t, s->t, sizeof s->t);
-    s->phase_cpu = thread_cpu();
+    s->phase_cpu = cp_thread_cpu();
 }
 
 static void phase_end(scratch_t *s)
 {
-    double cpu = thread_cpu() - s->phase_cpu, clock = 0;
+    double cpu = cp_thread_cpu() - s->phase_cpu, clock = 0;
     for (int k = 0; k < CP_T_N; k++)
         clock += s->t[k] - s->phase_t[k];
     if (clock > 0)
@@ -962,10 +618,10 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
 
     if (r->mh && !r->lsh && !(r->o->hooks && r->o->hooks->phase != CP_PHASE_LOCAL))
         make_lsh(r, b);
-    double t1 = thread_cpu();
+    double t1 = cp_thread_cpu();
     for (long i = 0; i < n; i++)
         s1_doc(r, &b->docs[i]);
-    r->st->stage_seconds[CP_T_DEDUP_COMMIT] += thread_cpu() - t1;
+    r->st->stage_seconds[CP_T_DEDUP_COMMIT] += cp_thread_cpu() - t1;
     if (r->counting || (r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS)) {
 #pragma omp parallel for schedule(static)
         for (long i = 0; i < n; i++)
@@ -975,10 +631,10 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
 
     per_doc_phase(r, b, p2_doc);
 
-    double t0 = thread_cpu();
+    double t0 = cp_thread_cpu();
     for (long i = 0; i < n; i++)
         s2_doc(r, &b->docs[i]);
-    r->st->stage_seconds[CP_T_DEDUP_COMMIT] += thread_cpu() - t0;
+    r->st->stage_seconds[CP_T_DEDUP_COMMIT] += cp_thread_cpu() - t0;
 
     /* Chunks: consecutive documents of one destination, cut by their input bytes. */
     int collecting = r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS;
@@ -1055,7 +711,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
     }
 
     int rc = 0;
-    t0 = thread_cpu();
+    t0 = cp_thread_cpu();
     for (size_t k = 0; k < nchunks; k++) {
         chunk_t *c = &chunks[k];
         if (!rc && c->failed) {
@@ -1068,7 +724,7 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         free(c->docs);
     }
     free(chunks);
-    r->st->stage_seconds[CP_T_WRITE] += thread_cpu() - t0;
+    r->st->stage_seconds[CP_T_WRITE] += cp_thread_cpu() - t0;
 
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < n; i++)
@@ -1315,40 +971,29 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
 {
     r->ck_time_at = cp_now();
     const cp_pipeline_opts *o = r->o;
-    feeder_t f = {0};
-    f.cfg = r->cfg;
-    f.files = o->files;
-    f.nfiles = o->nfiles;
-    f.file_idx = (size_t)r->pos.file; /* from a checkpoint, or 0 */
-    f.seq = r->pos.seq;
-    f.batch_index = r->pos.batch;
-    f.done_compressed = r->pos.done_compressed;
-    f.skip = r->pos;
     /* With one thread asked for, reading and processing take turns instead of overlapping: -t 1 means one
      * core, which is what a batch slot with one CPU gives (a second busy thread would only time-share). */
-    f.serial = r->nthreads == 1;
-    pthread_mutex_init(&f.mu, NULL);
-    pthread_cond_init(&f.cv, NULL);
-    if (pthread_create(&f.thread, NULL, feeder_main, &f)) {
-        snprintf(err, errlen, "cannot start the reader thread");
+    cp_feeder_opts fo = {.cfg = r->cfg, .files = o->files, .nfiles = o->nfiles, .start = r->pos,
+                         .serial = r->nthreads == 1};
+    cp_feeder *f = cp_feeder_start(&fo, err, errlen);
+    if (!f)
         return -1;
-    }
     int rc = 0;
     while (!rc) {
-        cp_batch *b = feeder_pop(&f, o->interrupted);
+        cp_batch *b = cp_feeder_next(f, o->interrupted);
         if (!b) {
             rc = 130;
             break;
         }
         if (!r->first_batch_compressed)
-            r->first_batch_compressed = atomic_load(&f.progress_bytes);
+            r->first_batch_compressed = cp_feeder_progress_bytes(f);
         int last = b->last;
         r->docs_seen += b->n;
         if (process_batch(r, b, err, errlen))
             rc = -1;
         r->pos = b->end;
         r->input_bytes += b->bytes_in;
-        free_batch(b);
+        cp_batch_free(b);
         cp_test_kill_point("batch");
         if (!rc && checkpoint_due(r) && checkpoint_now(r, err, errlen))
             rc = -1;
@@ -1356,7 +1001,7 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             rc = 130;
             break;
         }
-        cp_progress_update(r->prog, atomic_load(&f.progress_bytes), r->st->bytes_in, r->docs_seen);
+        cp_progress_update(r->prog, cp_feeder_progress_bytes(f), r->st->bytes_in, r->docs_seen);
         if (r->rep && !r->counting && cp_now() - r->last_sample >= 0.25) {
             r->last_sample = cp_now();
             cp_report_sample(r->rep, r->last_sample - start, r->st->bytes_in, r->st->docs_in);
@@ -1365,25 +1010,14 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             break;
     }
     if (rc)
-        feeder_stop(&f);
-    if (rc == 130) {
-        /* it may sit in read() on a pipe that stays quiet: give it a moment, then cancel it */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        if (pthread_timedjoin_np(f.thread, NULL, &ts)) {
-            pthread_cancel(f.thread);
-            pthread_join(f.thread, NULL);
-        }
-    } else {
-        pthread_join(f.thread, NULL);
-    }
-    cp_progress_finish(r->prog, atomic_load(&f.progress_bytes), r->st->bytes_in, r->docs_seen);
-    r->st->stage_seconds[CP_T_READ] += f.read_seconds;
+        cp_feeder_stop(f);
+    /* interrupted: the reader may sit in read() on a pipe that stays quiet; give it a moment, then cancel it */
+    cp_feeder_join(f, rc == 130 ? 1.0 : 0);
+    cp_progress_finish(r->prog, cp_feeder_progress_bytes(f), r->st->bytes_in, r->docs_seen);
+    r->st->stage_seconds[CP_T_READ] += cp_feeder_read_seconds(f);
     if (!r->counting)
-        r->st->bytes_in_compressed = f.done_compressed;
-    pthread_mutex_destroy(&f.mu);
-    pthread_cond_destroy(&f.cv);
+        r->st->bytes_in_compressed = cp_feeder_done_compressed(f);
+    cp_feeder_destroy(f);
     return rc;
 }
 

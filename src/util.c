@@ -243,6 +243,13 @@ double cp_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+double cp_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 void cp_masks64_of(const unsigned char *p, cp_masks64 *m)
 {
     memset(m, 0, sizeof *m);

@@ -88,5 +88,7 @@ void cp_masks64_of(const unsigned char *p, cp_masks64 *m);
 
 /* Seconds on a monotonic clock, for timings. */
 double cp_now(void);
+/* CPU seconds used by the calling thread so far (a system call: for stage timings, not per document). */
+double cp_thread_cpu(void);
 
 #endif
