@@ -5,11 +5,12 @@
 #include "corpusprep/dolma.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "corpusprep/parse.h"
 
 int cp_dolma_added(const char *given, char *out, size_t outlen, char *err, size_t errlen)
 {
@@ -42,29 +43,6 @@ int cp_dolma_added(const char *given, char *out, size_t outlen, char *err, size_
     return 0;
 }
 
-static const char *line_of(const cp_doc *d, size_t *len)
-{
-    if (d->line_fixed) {
-        *len = strlen(d->line_fixed);
-        return d->line_fixed;
-    }
-    *len = d->raw_len;
-    return d->raw;
-}
-
-/* Does member m's key equal name? Keys with escapes (rare) are decoded by jansson. */
-static int key_is(const char *line, const cp_member *m, const char *name)
-{
-    const char *k = line + m->key_off;
-    size_t nl = strlen(name);
-    if (!memchr(k, '\\', m->key_len))
-        return m->key_len == nl && !memcmp(k, name, nl);
-    json_t *j = json_loadb(k - 1, m->key_len + 2, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-    int eq = j && json_is_string(j) && json_string_length(j) == nl && !memcmp(json_string_value(j), name, nl);
-    json_decref(j);
-    return eq;
-}
-
 static void put_string(cp_buf *b, const char *s, size_t n)
 {
     if (cp_utf8_valid_prefix(s, n) == n) {
@@ -83,7 +61,7 @@ static const char *const created_keys[] = {"created", "date", "date_published", 
 void cp_dolma_emit(const cp_doc *d, const char *source, const char *added, cp_buf *b)
 {
     size_t len;
-    const char *line = line_of(d, &len);
+    const char *line = cp_doc_line(d, &len);
     cp_buf_reserve(b, len + d->text_len + 256);
     cp_buf_puts(b, "{\"id\":");
     put_string(b, d->id, strlen(d->id));
@@ -99,9 +77,9 @@ void cp_dolma_emit(const cp_doc *d, const char *source, const char *added, cp_bu
     for (const char *const *k = created_keys; *k && !created; k++)
         for (uint32_t i = 0; i < d->n_members; i++) {
             const cp_member *m = &d->members[i];
-            if ((int)i != d->text_member && m->val_len && line[m->val_off] == '"' && key_is(line, m, *k)) {
+            if ((int)i != d->text_member && m->val_len && line[m->val_off] == '"' &&
+                cp_member_key_is(line, m, *k, strlen(*k)))
                 created = m; /* the last of duplicate keys wins, as in jansson: keep looking */
-            }
         }
     if (created) {
         cp_buf_puts(b, ",\"created\":");
@@ -117,15 +95,9 @@ void cp_dolma_emit(const cp_doc *d, const char *source, const char *added, cp_bu
             continue;
         int skip = 0;
         for (const char *const *o = ours; *o && !skip; o++)
-            skip = key_is(line, m, *o);
-        if (skip)
-            continue;
-        if (!first)
-            cp_buf_putc(b, ',');
-        first = 0;
-        cp_buf_append(b, line + m->key_off - 1, m->key_len + 2);
-        cp_buf_putc(b, ':');
-        cp_buf_append(b, line + m->val_off, m->val_len);
+            skip = cp_member_key_is(line, m, *o, strlen(*o));
+        if (!skip)
+            cp_member_copy(b, line, m, &first);
     }
     if (d->has_lang) {
         cp_buf_puts(b, first ? "\"lang\":" : ",\"lang\":");

@@ -11,7 +11,7 @@
 
 #include "corpusprep/json_scan.h"
 
-static const char *line_of(const cp_doc *d, size_t *len)
+const char *cp_doc_line(const cp_doc *d, size_t *len)
 {
     if (d->line_fixed) {
         *len = strlen(d->line_fixed); /* the repaired line has no NUL bytes */
@@ -21,9 +21,9 @@ static const char *line_of(const cp_doc *d, size_t *len)
     return d->raw;
 }
 
-/* Does member m's key, decoded, equal name[0..nl)? (Members may come from warc.c too, which sets only the
- * spans: look for a backslash rather than trust key_escaped.) */
-static int key_is(const char *line, const cp_member *m, const char *name, size_t nl)
+/* Members may come from warc.c too, which sets only the spans: look for a backslash rather than trust
+ * key_escaped. */
+int cp_member_key_is(const char *line, const cp_member *m, const char *name, size_t nl)
 {
     const char *k = line + m->key_off;
     if (!memchr(k, '\\', m->key_len))
@@ -99,7 +99,7 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
         cp_buf_reserve(&fixed, 0);
         fixed.data[fixed.len] = 0;
         d->line_fixed = fixed.data;
-        line = line_of(d, &len);
+        line = cp_doc_line(d, &len);
         t = cp_json_scan(line, len, &d->members, &d->n_members, &cap, &err);
     }
     if (!t) {
@@ -115,9 +115,9 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
     /* Duplicate keys: the last one counts, as it did with jansson (json_object_get). */
     int id_m = -1, url_m = -1;
     for (uint32_t i = 0; i < d->n_members; i++) {
-        if (key_is(line, &d->members[i], "id", 2))
+        if (cp_member_key_is(line, &d->members[i], "id", 2))
             id_m = (int)i;
-        else if (key_is(line, &d->members[i], "url", 3))
+        else if (cp_member_key_is(line, &d->members[i], "url", 3))
             url_m = (int)i;
     }
     const cp_member *id = id_m >= 0 ? &d->members[id_m] : NULL;
@@ -146,7 +146,7 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
     for (size_t f = 0; f < n_text_fields; f++) {
         size_t nl = strlen(text_fields[f]);
         int m = (int)d->n_members - 1;
-        while (m >= 0 && !key_is(line, &d->members[m], text_fields[f], nl))
+        while (m >= 0 && !cp_member_key_is(line, &d->members[m], text_fields[f], nl))
             m--;
         if (m < 0 || d->members[m].type != CP_JSON_STRING)
             continue;
@@ -175,13 +175,23 @@ static void emit_raw_reject(const cp_doc *d, const char *file_name, cp_buf *b)
     }
     if (d->raw) {
         size_t len;
-        const char *line = line_of(d, &len);
+        const char *line = cp_doc_line(d, &len);
         cp_buf_puts(b, ",\"raw\":");
         cp_json_escape(b, line, len);
     } else {
         cp_buf_printf(b, ",\"bytes\":%zu", d->raw_len);
     }
     cp_buf_puts(b, "}\n");
+}
+
+void cp_member_copy(cp_buf *out, const char *line, const cp_member *m, int *first)
+{
+    if (!*first)
+        cp_buf_putc(out, ',');
+    *first = 0;
+    cp_buf_append(out, line + m->key_off - 1, m->key_len + 2); /* the key with its quotes */
+    cp_buf_putc(out, ':');
+    cp_buf_append(out, line + m->val_off, m->val_len);
 }
 
 /* Is m one of the members the output sets itself ("text" when the text is another member)? */
@@ -193,7 +203,7 @@ static int is_ours(const char *line, const cp_member *m)
     } ours[] = {{"text", 4}, {"lang", 4}, {"lang_score", 10}, {"lang_script", 11}, {"reject_reason", 13},
                 {"dup_of", 6}};
     for (size_t o = 0; o < sizeof ours / sizeof *ours; o++)
-        if (key_is(line, m, ours[o].name, ours[o].len))
+        if (cp_member_key_is(line, m, ours[o].name, ours[o].len))
             return 1;
     return 0;
 }
@@ -204,7 +214,7 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
         emit_raw_reject(d, file_name, b);
     } else {
         size_t len;
-        const char *line = line_of(d, &len);
+        const char *line = cp_doc_line(d, &len);
         int has_id = 0, first = 1;
         cp_buf_reserve(b, len + d->text_len + 128);
         cp_buf_putc(b, '{');
@@ -218,17 +228,12 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
             }
             if (is_ours(line, m))
                 continue;
-            if (key_is(line, m, "id", 2)) {
+            if (cp_member_key_is(line, m, "id", 2)) {
                 if (d->id_generated)
                     continue; /* "", null or a non-integer id: ours replaces it, so dup_of names what is written */
                 has_id = 1;
             }
-            if (!first)
-                cp_buf_putc(b, ',');
-            first = 0;
-            cp_buf_append(b, line + m->key_off - 1, m->key_len + 2);
-            cp_buf_putc(b, ':');
-            cp_buf_append(b, line + m->val_off, m->val_len);
+            cp_member_copy(b, line, m, &first);
         }
         const char *sep = first ? "" : ",";
         if (d->has_lang) {

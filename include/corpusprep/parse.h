@@ -22,6 +22,17 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
  * dup_of_id is the id of the first occurrence for dup_* rejects, else NULL. */
 void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, cp_buf *out);
 
+/* Shared by the output formats (this file's cp_emit_doc, dolma.c), which splice the record from its bytes:
+ * the line d's members point into (the repaired copy when parse made one, else d->raw) and its length. */
+const char *cp_doc_line(const cp_doc *d, size_t *len);
+
+/* Does member m's key, decoded, equal name[0..nl)? line is the one m was scanned from (cp_doc_line). */
+int cp_member_key_is(const char *line, const cp_member *m, const char *name, size_t nl);
+
+/* Appends member m of line to out as written, "key":value byte for byte, preceded by a comma unless *first
+ * (which it then clears). */
+void cp_member_copy(cp_buf *out, const char *line, const cp_member *m, int *first);
+
 /* Frees what parse and emit allocated in d (not d->raw, which the batch owns). */
 void cp_doc_release(cp_doc *d);
 
