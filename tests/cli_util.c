@@ -55,6 +55,33 @@ void tmp_strings_free(void)
     n_tmp_strings = 0;
 }
 
+int cli_fx_setup(void **state)
+{
+    cli_fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->dir = tmp_dir();
+    f->in = path_join(f->dir, "in");
+    f->out = path_join(f->dir, "out");
+    *state = f;
+    return mkdir(f->in, 0755);
+}
+
+int cli_fx_teardown(void **state)
+{
+    cli_fx *f = *state;
+    tmp_strings_free();
+    if (f) {
+        rm_rf(f->dir);
+        free(f->dir);
+        free(f->in);
+        free(f->out);
+        free(f);
+    }
+    *state = NULL;
+    return 0;
+}
+
 void write_file(const char *path, const char *data, size_t n, int gz)
 {
     if (gz) {
@@ -66,6 +93,27 @@ void write_file(const char *path, const char *data, size_t n, int gz)
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, n, f) != n || fclose(f))
         abort();
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t n = 0, cap = 1 << 16, k;
+    char *b = malloc(cap);
+    while (b && (k = fread(b + n, 1, cap - 1 - n, f)) > 0)
+        if ((n += k) == cap - 1 && !(b = realloc(b, cap *= 2)))
+            abort();
+    int bad = !b || ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return NULL;
+    }
+    b[n] = 0;
+    *len = n;
+    return b;
 }
 
 int run_cli(const char *const *args, const char *stdin_path, char **err_out)

@@ -13,8 +13,19 @@ char *path_join(const char *a, const char *b);
 /* path_join whose result is freed by tmp_strings_free() (called by the tests' teardown). */
 const char *P(const char *a, const char *b);
 void tmp_strings_free(void);
+/* The fixture of a test that works in files: dir, a new empty folder; in = dir/in, made; out = dir/out, not
+ * made (the run under test makes it). Use cli_fx_setup and cli_fx_teardown as cmocka's setup and teardown:
+ * the first puts a new cli_fx in *state (non-zero when it cannot), the second removes the folder and frees
+ * the fixture and the P() strings. */
+typedef struct {
+    char *dir, *in, *out;
+} cli_fx;
+int cli_fx_setup(void **state);
+int cli_fx_teardown(void **state);
 /* Writes data to path; gz = 1 writes gzip. */
 void write_file(const char *path, const char *data, size_t n, int gz);
+/* The whole of path, NUL-terminated, in a malloc'd buffer (*len excludes the NUL); NULL when it cannot be read. */
+char *read_file(const char *path, size_t *len);
 /* Runs CP_BIN with args (NULL-terminated). stdin_path may be NULL. Returns the exit code (or 128+signal).
  * stderr is kept in *err_out (malloc'd) when err_out is not NULL. */
 int run_cli(const char *const *args, const char *stdin_path, char **err_out);

@@ -17,34 +17,7 @@
 #include "cli_util.h"
 #include "corpusprep/langid.h"
 
-typedef struct {
-    char *dir, *in, *out;
-} fx_t;
-
-static int setup(void **state)
-{
-    fx_t *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir();
-    f->in = path_join(f->dir, "in");
-    f->out = path_join(f->dir, "out");
-    mkdir(f->in, 0755);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    tmp_strings_free();
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->in);
-    free(f->out);
-    free(f);
-    return 0;
-}
-
-static char *fixture(fx_t *f, const char *name, const char *data, int gz)
+static char *fixture(cli_fx *f, const char *name, const char *data, int gz)
 {
     char *p = path_join(f->in, name);
     write_file(p, data, strlen(data), gz);
@@ -72,7 +45,7 @@ static const char *str(json_t *rec, const char *key)
 
 static void test_basic_run(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *in = fixture(f,
         "a.jsonl",
         "{\"id\":\"a1\",\"url\":\"http://x.org/1\",\"text\":\"" EN1 "\",\"score\":1.50,\"tags\":[\"x\",{\"y\":\"}\"}]}\n"
@@ -116,7 +89,7 @@ static void test_basic_run(void **state)
 
 static void test_empty_file_and_blank_lines(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *e = fixture(f, "empty.jsonl", "", 0);
     char *b = fixture(f, "blank.jsonl", "\n\n   \n{\"text\":\"" EN1 "\"}\n\n", 0);
     const char *args[] = {"-c", "none", "-q", "-o", f->out, e, b, NULL};
@@ -132,7 +105,7 @@ static void test_empty_file_and_blank_lines(void **state)
 
 static void test_no_final_newline_and_crlf(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *in = fixture(f, "crlf.jsonl",
                        "{\"id\":\"c1\",\"text\":\"line one\\r\\nline two  \\r\\n\\r\\n\\r\\n\\r\\nline three\"}\r\n"
                        "{\"id\":\"c2\",\"text\":\"" EN2 "\"}",
@@ -149,7 +122,7 @@ static void test_no_final_newline_and_crlf(void **state)
 
 static void test_bad_lines_are_rejected_not_dropped(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *in = fixture(f, "bad.jsonl",
                        "{\"id\":\"ok\",\"text\":\"" EN1 "\"}\n"
                        "{\"id\":\"broken\",\"text\":\n"
@@ -192,7 +165,7 @@ static void test_bad_lines_are_rejected_not_dropped(void **state)
 
 static void test_invalid_utf8_and_nul(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char data[] = "{\"id\":\"u\",\"text\":\"caf\xC3 ol\xE9 " EN1 "\"}\n"
                         "{\"id\":\"n\",\"te\0xt\":\"" EN2 "\\u0000 end\"}\n";
     char *p = path_join(f->in, "utf.jsonl");
@@ -225,7 +198,7 @@ static void write_gz_docs(const char *path, int ndocs)
 
 static void test_truncated_gzip(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *p = path_join(f->in, "t.jsonl.gz");
     write_gz_docs(p, 2000);
     struct stat sb;
@@ -254,7 +227,7 @@ static void test_truncated_gzip(void **state)
 
 static void test_garbage_in_gzip_and_fake_gz(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *p = path_join(f->in, "g.jsonl.gz");
     write_gz_docs(p, 3000);
     FILE *fp = fopen(p, "r+b");
@@ -279,7 +252,7 @@ static void test_garbage_in_gzip_and_fake_gz(void **state)
 
 static void test_long_lines(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     /* a 64 MiB line goes through; a line over --max-line is rejected and counted, the next one read */
     size_t big = 64u << 20;
     char *buf = malloc(big + 4096);
@@ -314,7 +287,7 @@ static void test_long_lines(void **state)
 
 static void test_unreadable_and_missing_input(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *missing = path_join(f->in, "nope.jsonl");
     char *err = NULL;
     const char *args[] = {"-c", "none", "-q", "-o", f->out, missing, NULL};
@@ -332,7 +305,7 @@ static void test_unreadable_and_missing_input(void **state)
 
 static void test_output_dir_checks(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *in = fixture(f, "a.jsonl", "{\"text\":\"" EN1 "\"}\n", 0);
     char *err = NULL;
     const char *bad[] = {"-c", "none", "-q", "-o", "/proc/corpusprep-cannot-write-here", in, NULL};
@@ -358,7 +331,7 @@ static void test_output_dir_checks(void **state)
 
 static void test_stdin_zstd_and_dirs(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     mkdir(P(f->in, "sub"), 0755);
     char *x = fixture(f, "sub/2.jsonl", "{\"id\":\"second\",\"text\":\"" EN2 "\"}\n", 0);
     char *y = fixture(f, "sub/1.jsonl.gz", "{\"id\":\"first\",\"text\":\"" EN1 "\"}\n", 1);
@@ -385,7 +358,7 @@ static void test_stdin_zstd_and_dirs(void **state)
 }
 
 /* A corpus of many small batches: languages, duplicates, bad lines. */
-static char *mixed_corpus(fx_t *f)
+static char *mixed_corpus(cli_fx *f)
 {
     static const char *texts[] = {EN1, EN2, NL1,
         "Die Regierung hat am Dienstag beschlossen, dass die neue Brücke über den Fluss im nächsten Frühjahr für den Verkehr geöffnet wird.",
@@ -410,7 +383,7 @@ static char *mixed_corpus(fx_t *f)
 
 static void test_threads_byte_identical(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *in = mixed_corpus(f);
     char *cfg = path_join(f->dir, "small-batches.json");
     const char *cj = "{\"input\":{\"batch_bytes\":\"16K\"},\"output\":{\"shard_size\":\"64K\"},\"clean\":false,\"filter\":false}";
@@ -447,7 +420,7 @@ static void test_threads_byte_identical(void **state)
 
 static void test_config_precedence(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *cfg = path_join(f->dir, "c.json");
     const char *cj = "{\"output\":{\"level\":6,\"compress\":\"zstd\"}}";
     write_file(cfg, cj, strlen(cj), 0);
@@ -486,7 +459,7 @@ static void test_config_precedence(void **state)
 
 /* A writer that never finishes keeps corpusprep reading; SIGINT must end it with 130, no .tmp left. threads
  * is the -t value: "1" takes the path where the feeder reads only when asked. */
-static void interrupt_run(fx_t *f, const char *threads)
+static void interrupt_run(cli_fx *f, const char *threads)
 {
     rm_rf(f->out);
     char *fifo = path_join(f->dir, "fifo");
@@ -536,7 +509,7 @@ static void test_interrupt_removes_partial_output(void **state)
 /* The live progress line goes to a terminal only: under script(1) it shows, into a pipe it does not. */
 static void test_progress_only_on_terminal(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char *in = fixture(f, "p.jsonl", "{\"text\":\"" EN1 "\"}\n{\"text\":\"" EN2 "\"}\n", 0);
     char *log = path_join(f->dir, "tty.log");
     char cmd[8192];
@@ -562,7 +535,7 @@ static void test_progress_only_on_terminal(void **state)
 
 /* Runs the default pipeline on f->in/seed.jsonl (written by the caller) and returns the records written,
  * kept ones only when kept_only; the caller owns the array. */
-static json_t *run_on_seed(fx_t *f, int kept_only)
+static json_t *run_on_seed(cli_fx *f, int kept_only)
 {
     char *p = path_join(f->in, "seed.jsonl");
     const char *args[] = {"-q", "--keep-rejected", "-o", f->out, p, NULL};
@@ -573,7 +546,7 @@ static json_t *run_on_seed(fx_t *f, int kept_only)
 
 static void test_seed_page_is_dutch(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *sh = shared_dir();
     if (!sh)
         skip();
@@ -595,7 +568,7 @@ static void test_seed_page_is_dutch(void **state)
  * every piece of boilerplate. */
 static void test_seed_page_cleaned(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *sh = shared_dir();
     if (!sh)
         skip();
@@ -654,7 +627,7 @@ static void test_seed_page_cleaned(void **state)
 
 static void test_masakhanews_acceptance(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *sh = shared_dir();
     if (!sh)
         skip();
@@ -684,7 +657,7 @@ static void test_masakhanews_acceptance(void **state)
  * model is a configuration error (exit 2) before any output. */
 static void test_fasttext_backend(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *model = lid_model();
     if (!model)
         skip();
@@ -769,7 +742,7 @@ static void test_fasttext_backend(void **state)
  * written, and an input member of that name does not survive beside it. */
 static void test_fasttext_lang_script(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     if (!have_fasttext_cli())
         skip();
     FILE *t = fopen(P(f->dir, "train.txt"), "w");
@@ -817,26 +790,26 @@ static void test_fasttext_lang_script(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_basic_run, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_file_and_blank_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_final_newline_and_crlf, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_lines_are_rejected_not_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_utf8_and_nul, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_in_gzip_and_fake_gz, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unreadable_and_missing_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_output_dir_checks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stdin_zstd_and_dirs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threads_byte_identical, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_precedence, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_interrupt_removes_partial_output, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_progress_only_on_terminal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seed_page_is_dutch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seed_page_cleaned, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_masakhanews_acceptance, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fasttext_backend, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fasttext_lang_script, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_basic_run, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_and_blank_lines, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_final_newline_and_crlf, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_lines_are_rejected_not_dropped, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8_and_nul, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_gzip, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_in_gzip_and_fake_gz, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_long_lines, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_and_missing_input, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_output_dir_checks, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_zstd_and_dirs, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_threads_byte_identical, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_config_precedence, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt_removes_partial_output, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_progress_only_on_terminal, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_seed_page_is_dutch, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_seed_page_cleaned, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_masakhanews_acceptance, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_fasttext_backend, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_fasttext_lang_script, cli_fx_setup, cli_fx_teardown),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -20,16 +20,10 @@
 #include "corpusprep/langid.h"
 #include "corpusprep/filter.h"
 
-static char root[256];
+static const char *root; /* the folder of the group's fixture (cli_fx) */
 
-static const char *path(const char *rel)
-{
-    static char p[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", root, rel);
-    return p[k];
-}
+/* root/rel, freed by the teardown */
+static const char *path(const char *rel) { return P(root, rel); }
 
 /* path p gets content, as plain text */
 static void put(const char *p, const char *content)
@@ -42,18 +36,9 @@ static void put(const char *p, const char *content)
 
 static int setup(void **state)
 {
-    (void)state;
-    char *d = tmp_dir();
-    snprintf(root, sizeof root, "%s", d);
-    free(d);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rm_rf(root);
-    return 0;
+    int r = cli_fx_setup(state);
+    root = ((cli_fx *)*state)->dir;
+    return r;
 }
 
 static json_t *defaults(void)
@@ -457,5 +442,5 @@ int main(void)
         cmocka_unit_test(test_presets),
         cmocka_unit_test(test_config_read),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, cli_fx_teardown);
 }

@@ -14,23 +14,10 @@
 #include "cli_util.h"
 #include "corpusprep/dolma.h"
 
-static char *dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    dir = tmp_dir();
-    return 0;
-}
-
 static int teardown(void **state)
 {
-    (void)state;
-    tmp_strings_free();
-    rm_rf(dir);
-    free(dir);
     unsetenv("SOURCE_DATE_EPOCH");
-    return 0;
+    return cli_fx_teardown(state);
 }
 
 static void test_added(void **state)
@@ -92,7 +79,7 @@ static json_t *by_id(json_t *recs, const char *id)
 
 static void test_dolma_output(void **state)
 {
-    (void)state;
+    const char *dir = ((cli_fx *)*state)->dir;
     const char *in = P(dir, "news.jsonl");
     const char *data =
         "{\"id\":\"a1\",\"url\":\"http://x.org/1\",\"maintext\":\"" EN1 "\",\"date\":\"2023-02-01\",\"score\":1.50,"
@@ -186,7 +173,7 @@ static void test_dolma_output(void **state)
 /* WARC input: created is WARC-Date, url under metadata. */
 static void test_dolma_from_wet(void **state)
 {
-    (void)state;
+    const char *dir = ((cli_fx *)*state)->dir;
     const char *sh = shared_dir();
     if (!sh)
         skip();
@@ -209,9 +196,9 @@ static void test_dolma_from_wet(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_added, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dolma_output, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dolma_from_wet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_added, cli_fx_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dolma_output, cli_fx_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dolma_from_wet, cli_fx_setup, teardown),
     };
     return cmocka_run_group_tests_name("dolma", tests, NULL, NULL);
 }

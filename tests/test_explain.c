@@ -15,31 +15,6 @@
 
 #include "cli_util.h"
 
-typedef struct {
-    char *dir, *in;
-} fx_t;
-
-static int setup(void **state)
-{
-    fx_t *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir();
-    f->in = path_join(f->dir, "in");
-    mkdir(f->in, 0755);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    tmp_strings_free();
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->in);
-    free(f);
-    return 0;
-}
-
 /* OUTDIR/explain.jsonl as an array */
 static json_t *read_explain(const char *out)
 {
@@ -72,7 +47,7 @@ static const char *sget(const json_t *o, const char *k)
  * is kept, and the glued "Lees verder" markers are named where they were cut. */
 static void test_seed_page_explained(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *sh = shared_dir();
     if (!sh)
         skip();
@@ -165,7 +140,7 @@ static json_t *reasons_by_id(const char *out)
  * reason the normal path gave, every filter of a kept page passes, and the decision is what the shards say. */
 static void test_dclm_filters_agree(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *sh = shared_dir();
     if (!sh)
         skip();
@@ -216,7 +191,7 @@ static void test_dclm_filters_agree(void **state)
 /* Explaining changes no byte of the output, and picks the same documents for -t 1 and -t 2. */
 static void test_explain_changes_nothing(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "python3 bench/make_sample.py %s/sample > /dev/null", f->dir);
     assert_int_equal(system(cmd), 0);
@@ -283,9 +258,9 @@ static void test_explain_changes_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_seed_page_explained, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dclm_filters_agree, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_explain_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_page_explained, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dclm_filters_agree, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_explain_changes_nothing, cli_fx_setup, cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

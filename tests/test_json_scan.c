@@ -424,22 +424,6 @@ static int in_list(const char *const *list, const char *name)
     return 0;
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    cp_buf b = {0};
-    char tmp[65536];
-    size_t k;
-    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0)
-        cp_buf_append(&b, tmp, k);
-    fclose(f);
-    cp_buf_reserve(&b, 1);
-    *n = b.len;
-    return b.data;
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void test_jsontestsuite(void **state)
@@ -468,7 +452,7 @@ static void test_jsontestsuite(void **state)
     for (size_t i = 0; i < nn; i++) {
         char *p = path_join(dir, names[i]);
         size_t n;
-        char *s = slurp(p, &n);
+        char *s = read_file(p, &n);
         free(p);
         assert_non_null(s);
         if (memchr(s, '\n', n) || memchr(s, '\r', n)) {

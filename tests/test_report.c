@@ -277,21 +277,6 @@ static void progress_log_lines(void **state)
     assert_null(strstr(buf, "50.0 of"));
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    cp_buf b = {0};
-    char chunk[65536];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        cp_buf_append(&b, chunk, k);
-    fclose(fp);
-    *n = b.len;
-    return b.data ? b.data : calloc(1, 1);
-}
-
 /* The demo corpus (make demo's sample): report.html as Chromium renders it, rebuilt byte for byte by
  * `corpusprep report`, absent with --no-report; --force clears a previous run's report files. */
 static void demo_report(void **state)
@@ -321,12 +306,12 @@ static void demo_report(void **state)
 
     /* rebuilt from stats.json and report-examples.json: the same bytes */
     size_t n1, n2;
-    char *h1 = slurp(P(out, "report.html"), &n1);
+    char *h1 = read_file(P(out, "report.html"), &n1);
     assert_non_null(h1);
     assert_int_equal(unlink(P(out, "report.html")), 0);
     snprintf(cmd, sizeof cmd, "%s report %s", getenv("CP_BIN") ? getenv("CP_BIN") : "build/corpusprep", out);
     assert_int_equal(system(cmd), 0);
-    char *h2 = slurp(P(out, "report.html"), &n2);
+    char *h2 = read_file(P(out, "report.html"), &n2);
     assert_non_null(h2);
     assert_int_equal(n1, n2);
     assert_memory_equal(h1, h2, n1);
@@ -377,7 +362,7 @@ static void file_read_errors(void **state)
     assert_int_equal(json_integer_value(json_object_get(b, "docs")), 1);
     json_decref(st);
     size_t n;
-    char *html = slurp(P(out, "report.html"), &n);
+    char *html = read_file(P(out, "report.html"), &n);
     assert_non_null(strstr(html, "a.jsonl.gz</code></td>"));
     assert_non_null(strstr(html, "<td><strong>no</strong></td></tr>"));
     assert_non_null(strstr(html, "<td>yes</td></tr>"));

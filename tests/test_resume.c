@@ -24,10 +24,6 @@
 
 #include "cli_util.h"
 
-typedef struct {
-    char *dir, *in;
-} fx_t;
-
 static char *corpus_dir; /* made once for every test */
 
 static int group_setup(void **state)
@@ -58,34 +54,22 @@ static int group_teardown(void **state)
 
 static int setup(void **state)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir();
-    f->in = path_join(f->dir, "in");
+    if (cli_fx_setup(state))
+        return -1;
+    cli_fx *f = *state;
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cp -a '%s/in' '%s'", corpus_dir, f->in); /* tests touch their inputs */
+    snprintf(cmd, sizeof cmd, "cp -a '%s/in/.' '%s'", corpus_dir, f->in); /* tests touch their inputs */
     if (system(cmd))
         return -1;
     write_file(P(f->dir, "first.json"), "{\"input\":{\"batch_bytes\":\"48K\"}}", 31, 0);
     const char *all = "{\"input\":{\"batch_bytes\":\"48K\"},\"clean\":{\"line_dedup\":{\"mode\":\"all\"}}}";
     write_file(P(f->dir, "all.json"), all, strlen(all), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *f = *state;
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->in);
-    free(f);
-    tmp_strings_free();
     return 0;
 }
 
 /* Runs corpusprep on the fixture's input with the common options plus extra (NULL-terminated), with
  * CP_TEST_KILL_AT=kill when kill is not NULL. Returns the exit code, 137 for SIGKILL. */
-static int run(fx_t *f, const char *cfg, const char *threads, const char *out, const char *kill, int resume,
+static int run(cli_fx *f, const char *cfg, const char *threads, const char *out, const char *kill, int resume,
                char **err, ...)
 {
     const char *args[40];
@@ -119,22 +103,6 @@ static int run(fx_t *f, const char *cfg, const char *threads, const char *out, c
     return rc;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, fp) != (size_t)n)
-        n = -1;
-    fclose(fp);
-    *len = (size_t)n;
-    return b;
-}
-
 /* Every file below ref (shards, rejected/ shards, language folders) has a byte-identical twin below out,
  * and out holds nothing else: no .tmp, no _checkpoint. Returns the number of files compared. */
 static int same_tree(const char *ref, const char *out)
@@ -155,7 +123,7 @@ static int same_tree(const char *ref, const char *out)
             n += same_tree(a, b);
         } else {
             size_t la, lb;
-            char *x = slurp(a, &la), *y = slurp(b, &lb);
+            char *x = read_file(a, &la), *y = read_file(b, &lb);
             if (!y || la != lb || memcmp(x, y, la))
                 fail_msg("%s differs from %s", b, a);
             free(x);
@@ -220,7 +188,7 @@ static int exists(const char *path)
 
 /* An uninterrupted run, then a run killed at each of kills in turn (each resumed from the last one's
  * checkpoint, the first started afresh), then a resume to the end; output and stats must be identical. */
-static void kill_and_resume(fx_t *f, const char *cfg, const char *threads, const char *const *kills)
+static void kill_and_resume(cli_fx *f, const char *cfg, const char *threads, const char *const *kills)
 {
     const char *ref = P(f->dir, "ref"), *out = P(f->dir, "out");
     rm_rf(ref);
@@ -262,7 +230,7 @@ static void test_kill_resume_all_t2(void **state) { kill_and_resume(*state, "all
  * another thread count, which may change (the output does not depend on it). */
 static void test_kill_resume_split_zstd(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *ref = P(f->dir, "ref"), *out = P(f->dir, "out");
     assert_int_equal(run(f, "first.json", "2", ref, NULL, 0, NULL, "--split-by", "lang", "--compress", "zstd", NULL), 0);
     assert_int_equal(run(f, "first.json", "2", out, "batch:15", 0, NULL, "--split-by", "lang", "--compress", "zstd", NULL),
@@ -279,7 +247,7 @@ static void test_kill_resume_split_zstd(void **state)
  * resumed on another day must keep the first day's date. */
 static void test_kill_resume_wet_dolma(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *ref = P(f->dir, "ref"), *out = P(f->dir, "out");
     char *json_in = f->in;
     f->in = path_join(corpus_dir, "wet");
@@ -303,7 +271,7 @@ static void test_kill_resume_wet_dolma(void **state)
  * .tmp shards kept; --resume then finishes the run as if nothing happened. */
 static void test_sigterm_writes_checkpoint(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *ref = P(f->dir, "ref"), *out = P(f->dir, "out");
     assert_int_equal(run(f, "first.json", "1", ref, NULL, 0, NULL, NULL), 0);
     const char *bin = getenv("CP_BIN") ? getenv("CP_BIN") : "build/corpusprep";
@@ -330,7 +298,7 @@ static void test_sigterm_writes_checkpoint(void **state)
     same_stats(ref, out);
 }
 
-static void expect_refusal(fx_t *f, const char *out, const char *needle, const char *extra)
+static void expect_refusal(cli_fx *f, const char *out, const char *needle, const char *extra)
 {
     char *err = NULL;
     int rc = run(f, "first.json", "2", out, NULL, 1, &err, extra, NULL);
@@ -343,7 +311,7 @@ static void expect_refusal(fx_t *f, const char *out, const char *needle, const c
  * changes nothing: the right resume afterwards still matches. */
 static void test_refusals(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *ref = P(f->dir, "ref"), *out = P(f->dir, "out");
     assert_int_equal(run(f, "first.json", "2", ref, NULL, 0, NULL, NULL), 0);
     char *err = NULL;
@@ -399,7 +367,7 @@ static void flip_byte(const char *path, long at)
  * truncated one is refused. */
 static void test_damaged_checkpoint(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *ref = P(f->dir, "ref"), *out = P(f->dir, "out");
     assert_int_equal(run(f, "first.json", "2", ref, NULL, 0, NULL, NULL), 0);
     /* killed after checkpoint 3 was complete and before checkpoint 1 was removed: 1, 2, 3 on disk */
@@ -446,7 +414,7 @@ static long du_bytes(const char *dir)
  * tmpfs (root only; skipped otherwise). */
 static void test_disk_full(void **state)
 {
-    fx_t *f = *state;
+    cli_fx *f = *state;
     const char *ref = P(f->dir, "ref"), *probe = P(f->dir, "probe"), *mnt = P(f->dir, "mnt");
     const char *out = P(mnt, "out");
     assert_int_equal(mkdir(mnt, 0755), 0);
@@ -493,16 +461,16 @@ int main(void)
 {
     setenv("OMP_WAIT_POLICY", "passive", 1); /* threads that wait sleep: the machine is shared */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kill_resume_first_t1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_resume_first_t2, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_resume_all_t1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_resume_all_t2, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_resume_split_zstd, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_resume_wet_dolma, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_writes_checkpoint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_damaged_checkpoint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resume_first_t1, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resume_first_t2, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resume_all_t1, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resume_all_t2, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resume_split_zstd, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resume_wet_dolma, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_writes_checkpoint, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_checkpoint, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full, setup, cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -21,24 +21,6 @@
 #include "corpusprep/util.h"
 #include "corpusprep/warc.h"
 
-static char *dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    dir = tmp_dir();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_strings_free();
-    rm_rf(dir);
-    free(dir);
-    return 0;
-}
-
 /* One WARC record with the given header lines (each without line end) and block, lines ended by eol. */
 static void put_record(cp_buf *b, const char *eol, const char *headers, const char *block, size_t block_len,
                        int with_length)
@@ -73,7 +55,7 @@ static void gzip_member(cp_buf *out, const char *data, size_t n)
     deflateEnd(&zs);
 }
 
-static const char *write_raw(const char *name, const char *data, size_t n)
+static const char *write_raw(const char *dir, const char *name, const char *data, size_t n)
 {
     const char *p = P(dir, name);
     write_file(p, data, n, 0);
@@ -180,14 +162,14 @@ static void check_good(const rec_t *recs, size_t n, int end, uint64_t total, siz
 
 static void test_crlf_and_lf(void **state)
 {
-    (void)state;
+    const char *dir = ((cli_fx *)*state)->dir;
     rec_t recs[8];
     int end;
     uint64_t total;
     for (int lf = 0; lf < 2; lf++) {
         cp_buf b = {0};
         build_plain(&b, lf ? "\n" : "\r\n");
-        const char *p = write_raw(lf ? "lf.wet" : "crlf.wet", b.data, b.len);
+        const char *p = write_raw(dir, lf ? "lf.wet" : "crlf.wet", b.data, b.len);
         size_t n = read_all(p, recs, 8, 1 << 20, &end, &total);
         check_good(recs, n, end, total, b.len);
         assert_int_equal(recs[1].offset, (uint64_t)(strstr(b.data + 1, "WARC/1.0") - b.data));
@@ -198,7 +180,7 @@ static void test_crlf_and_lf(void **state)
 
 static void test_gzip_per_record_and_zstd(void **state)
 {
-    (void)state;
+    const char *dir = ((cli_fx *)*state)->dir;
     cp_buf plain = {0}, gz = {0};
     rec_t recs[8];
     int end;
@@ -216,7 +198,7 @@ static void test_gzip_per_record_and_zstd(void **state)
     put_record(&one, "\r\n", DOC_HDR("2"), TEXT2, strlen(TEXT2), 1);
     gzip_member(&gz, one.data, one.len);
     cp_buf_append(&plain, one.data, one.len);
-    size_t n = read_all(write_raw("a.warc.wet.gz", gz.data, gz.len), recs, 8, 1 << 20, &end, &total);
+    size_t n = read_all(write_raw(dir, "a.warc.wet.gz", gz.data, gz.len), recs, 8, 1 << 20, &end, &total);
     check_good(recs, n, end, total, plain.len);
     free_recs(recs, n);
 
@@ -224,14 +206,14 @@ static void test_gzip_per_record_and_zstd(void **state)
     char *z = malloc(bound);
     size_t zn = ZSTD_compress(z, bound, plain.data, plain.len, 3);
     assert_false(ZSTD_isError(zn));
-    n = read_all(write_raw("a.warc.zst", z, zn), recs, 8, 1 << 20, &end, &total);
+    n = read_all(write_raw(dir, "a.warc.zst", z, zn), recs, 8, 1 << 20, &end, &total);
     check_good(recs, n, end, total, plain.len);
     free_recs(recs, n);
     free(z);
 
     /* a truncated gzip member: the record it cuts is reported once, fatal, with the reader's message */
     gz.len -= 20;
-    n = read_all(write_raw("cut.warc.wet.gz", gz.data, gz.len), recs, 8, 1 << 20, &end, &total);
+    n = read_all(write_raw(dir, "cut.warc.wet.gz", gz.data, gz.len), recs, 8, 1 << 20, &end, &total);
     assert_int_equal(end, 0);
     assert_int_equal(n, 3);
     assert_int_equal(recs[2].kind, CP_WARC_BAD);
@@ -249,7 +231,7 @@ static void test_gzip_per_record_and_zstd(void **state)
 
 static void test_malformed_records(void **state)
 {
-    (void)state;
+    const char *dir = ((cli_fx *)*state)->dir;
     rec_t recs[8];
     int end;
     uint64_t total;
@@ -260,7 +242,7 @@ static void test_malformed_records(void **state)
     put_record(&b, "\r\n", DOC_HDR("1"), TEXT1, strlen(TEXT1), 1);
     size_t second = b.len;
     cp_buf_puts(&b, "WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: 5000\r\n\r\nonly this");
-    size_t n = read_all(write_raw("past.wet", b.data, b.len), recs, 8, 1 << 20, &end, &total);
+    size_t n = read_all(write_raw(dir, "past.wet", b.data, b.len), recs, 8, 1 << 20, &end, &total);
     assert_int_equal(n, 2);
     assert_int_equal(recs[0].kind, CP_WARC_DOC);
     assert_int_equal(recs[1].kind, CP_WARC_BAD);
@@ -277,7 +259,7 @@ static void test_malformed_records(void **state)
     put_record(&b, "\r\n", DOC_HDR("1"), TEXT1, strlen(TEXT1), 0);
     put_record(&b, "\r\n", "WARC-Type: conversion\nContent-Length: 12x", "abc", 3, 0);
     put_record(&b, "\r\n", DOC_HDR("3"), TEXT1, strlen(TEXT1), 1);
-    n = read_all(write_raw("len.wet", b.data, b.len), recs, 8, 1 << 20, &end, &total);
+    n = read_all(write_raw(dir, "len.wet", b.data, b.len), recs, 8, 1 << 20, &end, &total);
     assert_int_equal(end, 0);
     assert_int_equal(n, 3);
     assert_string_equal(recs[0].reject, "warc_bad_length");
@@ -299,7 +281,7 @@ static void test_malformed_records(void **state)
     cp_buf_puts(&b, "HTTP/1.1 200 OK\nnot a warc header\n\n");
     put_record(&b, "\n", "WARC-Type: conversion\nContent-Length: 4", "abcdefgh", 8, 0);
     put_record(&b, "\n", DOC_HDR("4"), TEXT2, strlen(TEXT2), 1);
-    n = read_all(write_raw("hdr.wet", b.data, b.len), recs, 8, 1 << 20, &end, &total);
+    n = read_all(write_raw(dir, "hdr.wet", b.data, b.len), recs, 8, 1 << 20, &end, &total);
     assert_int_equal(n, 5);
     assert_int_equal(recs[0].kind, CP_WARC_DOC);
     assert_string_equal(recs[1].reject, "warc_bad_header");
@@ -318,7 +300,7 @@ static void test_malformed_records(void **state)
     b.len = 0;
     put_record(&b, "\r\n", DOC_HDR("1"), TEXT1, strlen(TEXT1), 1);
     put_record(&b, "\r\n", DOC_HDR("2"), "short", 5, 1);
-    n = read_all(write_raw("long.wet", b.data, b.len), recs, 8, 20, &end, &total);
+    n = read_all(write_raw(dir, "long.wet", b.data, b.len), recs, 8, 20, &end, &total);
     assert_int_equal(n, 2);
     assert_string_equal(recs[0].reject, "warc_too_long");
     assert_null(recs[0].block);
@@ -329,7 +311,7 @@ static void test_malformed_records(void **state)
     /* the input ends inside a header */
     b.len = 0;
     cp_buf_puts(&b, "WARC/1.0\r\nWARC-Type: conversion\r\n");
-    n = read_all(write_raw("hend.wet", b.data, b.len), recs, 8, 1 << 20, &end, &total);
+    n = read_all(write_raw(dir, "hend.wet", b.data, b.len), recs, 8, 1 << 20, &end, &total);
     assert_int_equal(n, 1);
     assert_string_equal(recs[0].reject, "warc_truncated");
     assert_true(recs[0].fatal);
@@ -405,7 +387,7 @@ static json_int_t sub_int(json_t *st, const char *obj, const char *key)
 
 static void test_real_common_crawl(void **state)
 {
-    (void)state;
+    const char *dir = ((cli_fx *)*state)->dir;
     const char *sh = shared_dir();
     if (!sh)
         skip();
@@ -452,7 +434,7 @@ static void test_real_common_crawl(void **state)
 
 static void test_cli_bad_records_and_folders(void **state)
 {
-    (void)state;
+    const char *dir = ((cli_fx *)*state)->dir;
     const char *in = P(dir, "in");
     mkdir(in, 0755);
     /* a folder picks up WARC names beside JSONL; a WARC named .jsonl is still WARC (content decides) */
@@ -546,7 +528,7 @@ static void test_cli_bad_records_and_folders(void **state)
 /* The DCLM pages as a WET file (bench/make_wet.py) and as JSONL keep the same texts, in the same order. */
 static void test_dclm_wet_equals_jsonl(void **state)
 {
-    (void)state;
+    const char *dir = ((cli_fx *)*state)->dir;
     const char *sh = shared_dir();
     if (!sh)
         skip();
@@ -589,13 +571,13 @@ static void test_dclm_wet_equals_jsonl(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_crlf_and_lf, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gzip_per_record_and_zstd, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_malformed_records, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_record_to_doc, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_real_common_crawl, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cli_bad_records_and_folders, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dclm_wet_equals_jsonl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crlf_and_lf, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_per_record_and_zstd, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_records, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_record_to_doc, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_real_common_crawl, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_bad_records_and_folders, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dclm_wet_equals_jsonl, cli_fx_setup, cli_fx_teardown),
     };
     return cmocka_run_group_tests_name("warc", tests, NULL, NULL);
 }

@@ -24,17 +24,10 @@
 #include "corpusprep/config.h"
 #include "corpusprep/writer.h"
 
-static char root[256];
+static const char *root; /* the folder of the group's fixture (cli_fx) */
 
-/* root/rel in one of a few rotating static buffers: copy the result to keep it. */
-static const char *path(const char *rel)
-{
-    static char p[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(p[k], sizeof p[k], "%s/%s", root, rel);
-    return p[k];
-}
+/* root/rel, freed by the teardown */
+static const char *path(const char *rel) { return P(root, rel); }
 
 static int exists(const char *p)
 {
@@ -52,19 +45,10 @@ static void touch(const char *p, const char *content)
 
 static char *slurp(const char *p, size_t *n)
 {
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        fail_msg("cannot open %s", p);
-    cp_buf b = {0};
-    char tmp[65536];
-    size_t k;
-    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0)
-        cp_buf_append(&b, tmp, k);
-    fclose(f);
-    cp_buf_reserve(&b, 0);
-    b.data[b.len] = 0;
-    *n = b.len;
-    return b.data;
+    char *d = read_file(p, n);
+    if (!d)
+        fail_msg("cannot read %s", p);
+    return d;
 }
 
 /* Number of entries in folder p whose names contain needle (all when NULL). */
@@ -84,18 +68,9 @@ static int count_entries(const char *p, const char *needle)
 
 static int setup(void **state)
 {
-    (void)state;
-    char *d = tmp_dir();
-    snprintf(root, sizeof root, "%s", d);
-    free(d);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rm_rf(root);
-    return 0;
+    int r = cli_fx_setup(state);
+    root = ((cli_fx *)*state)->dir;
+    return r;
 }
 
 /* Some lines of JSON-ish text, different per seed. */
@@ -607,5 +582,5 @@ int main(void)
         cmocka_unit_test(test_writer_abort),
         cmocka_unit_test(test_write_file_atomic),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, cli_fx_teardown);
 }
