@@ -3,6 +3,7 @@
 #ifndef CP_FUZZ_COMMON_H
 #define CP_FUZZ_COMMON_H
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,6 +121,38 @@ static inline char *fz_nul_keys_for_jansson(const char *s, size_t n)
         i = j;
     }
     return o;
+}
+
+/* The input up to its first newline (the reader never hands over a '\n'; a line ends there), in an
+ * exact-size heap copy so that ASan sees reads past its end; *len is its length. The caller frees it. */
+static inline char *fz_line_copy(const uint8_t *data, size_t size, size_t *len)
+{
+    const uint8_t *nl = memchr(data, '\n', size);
+    *len = nl ? (size_t)(nl - data) : size;
+    char *raw = malloc(*len ? *len : 1);
+    memcpy(raw, data, *len);
+    return raw;
+}
+
+/* An emitted output line s[0..n), its newline included, that must be one line of valid UTF-8 holding a JSON
+ * object: returns the object as jansson reads it (\u0000 in keys as \u0001, see above; flags beside
+ * JSON_ALLOW_NUL, since \u0000 in a string is JSON), or fails with what (the harness's name for the line).
+ * With JSON_REJECT_DUPLICATES among flags, a line that repeats a key gives NULL instead. */
+static inline json_t *fz_load_line(const char *what, const char *s, size_t n, size_t flags)
+{
+    if (!n || s[n - 1] != '\n' || memchr(s, '\n', n - 1))
+        fz_fail("%s: output is not one line", what);
+    if (!fz_utf8_valid(s, n))
+        fz_fail("%s: output is not valid UTF-8: %.*s", what, (int)n, s);
+    char *for_jansson = fz_nul_keys_for_jansson(s, n - 1);
+    json_error_t e;
+    json_t *j = json_loadb(for_jansson, n - 1, JSON_ALLOW_NUL | flags, &e);
+    free(for_jansson);
+    if (!j && (flags & JSON_REJECT_DUPLICATES) && json_error_code(&e) == json_error_duplicate_key)
+        return NULL;
+    if (!json_is_object(j))
+        fz_fail("%s: output is not a JSON object (%s): %.*s", what, e.text, (int)n, s);
+    return j;
 }
 
 #endif

@@ -30,16 +30,7 @@ static void emit_and_check(cp_doc *d, const char *want_reject)
 {
     cp_buf b = {0};
     cp_emit_doc(d, "f.warc", NULL, &b);
-    if (!b.len || b.data[b.len - 1] != '\n' || memchr(b.data, '\n', b.len - 1))
-        fz_fail("emitted output is not one line");
-    if (!fz_utf8_valid(b.data, b.len))
-        fz_fail("emitted line is not valid UTF-8: %s", b.data);
-    json_error_t e;
-    char *for_jansson = fz_nul_keys_for_jansson(b.data, b.len - 1);
-    json_t *j = json_loadb(for_jansson, b.len - 1, JSON_ALLOW_NUL, &e);
-    free(for_jansson);
-    if (!json_is_object(j))
-        fz_fail("emitted line is not a JSON object (%s): %s", e.text, b.data);
+    json_t *j = fz_load_line("emitted", b.data, b.len, 0);
     json_t *rr = json_object_get(j, "reject_reason");
     if (want_reject ? !json_is_string(rr) || strcmp(json_string_value(rr), want_reject) : rr != NULL)
         fz_fail("emitted reject_reason differs from the verdict %s: %s", want_reject ? want_reject : "(kept)",
