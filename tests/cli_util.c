@@ -116,6 +116,23 @@ char *read_file(const char *path, size_t *len)
     return b;
 }
 
+void gzip_member(cp_buf *out, const void *data, size_t n, int level)
+{
+    z_stream zs = {0};
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    size_t bound = deflateBound(&zs, n);
+    cp_buf_reserve(out, bound);
+    zs.next_in = (unsigned char *)data;
+    zs.avail_in = (uInt)n;
+    zs.next_out = (unsigned char *)out->data + out->len;
+    zs.avail_out = (uInt)bound;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
+        abort();
+    out->len += zs.total_out;
+    deflateEnd(&zs);
+}
+
 int run_cli(const char *const *args, const char *stdin_path, char **err_out)
 {
     const char *bin = getenv("CP_BIN") ? getenv("CP_BIN") : "build/corpusprep";

@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "corpusprep/util.h"
+
 /* A new empty folder under /tmp (removed by rm_rf). */
 char *tmp_dir(void);
 void rm_rf(const char *path);
@@ -26,6 +28,8 @@ int cli_fx_teardown(void **state);
 void write_file(const char *path, const char *data, size_t n, int gz);
 /* The whole of path, NUL-terminated, in a malloc'd buffer (*len excludes the NUL); NULL when it cannot be read. */
 char *read_file(const char *path, size_t *len);
+/* Appends one gzip member holding data[0..n), compressed at zlib's level (0: stored blocks), to out. */
+void gzip_member(cp_buf *out, const void *data, size_t n, int level);
 /* Runs CP_BIN with args (NULL-terminated). stdin_path may be NULL. Returns the exit code (or 128+signal).
  * stderr is kept in *err_out (malloc'd) when err_out is not NULL. */
 int run_cli(const char *const *args, const char *stdin_path, char **err_out);

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "cli_util.h"
 #include "corpusprep/reader.h"
 #include "corpusprep/util.h"
 
@@ -36,28 +37,12 @@ static const char *tpath(const char *name)
     return p[k];
 }
 
-static void write_file(const char *path, const void *data, size_t n)
+static void put_file(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, n, f), n);
     assert_int_equal(fclose(f), 0);
-}
-
-/* One gzip member holding data[0..n). */
-static void gzip_member(cp_buf *out, const void *data, size_t n, int level)
-{
-    z_stream zs = { 0 };
-    assert_int_equal(deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t bound = deflateBound(&zs, n);
-    cp_buf_reserve(out, bound);
-    zs.next_in = (unsigned char *)data;
-    zs.avail_in = (uInt)n;
-    zs.next_out = (unsigned char *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    out->len += zs.total_out;
-    deflateEnd(&zs);
 }
 
 /* One gzip member holding data[0..n) that is exactly size bytes long: an extra field (FEXTRA) fills it up. */
@@ -168,12 +153,12 @@ static void test_formats_roundtrip(void **state)
         gzip_member(&gz_multi, text.data + cuts[i], cuts[i + 1] - cuts[i], 1);
         zstd_frame(&zs_multi, text.data + cuts[i], cuts[i + 1] - cuts[i]);
     }
-    write_file(tpath("plain.jsonl"), text.data, text.len);
-    write_file(tpath("one.jsonl.gz"), gz.data, gz.len);
-    write_file(tpath("multi.jsonl.gz"), gz_multi.data, gz_multi.len);
-    write_file(tpath("one.jsonl.zst"), zs.data, zs.len);
-    write_file(tpath("multi.jsonl.zst"), zs_multi.data, zs_multi.len);
-    write_file(tpath("gzip-without-suffix.jsonl"), gz.data, gz.len); /* sniffed, not named */
+    put_file(tpath("plain.jsonl"), text.data, text.len);
+    put_file(tpath("one.jsonl.gz"), gz.data, gz.len);
+    put_file(tpath("multi.jsonl.gz"), gz_multi.data, gz_multi.len);
+    put_file(tpath("one.jsonl.zst"), zs.data, zs.len);
+    put_file(tpath("multi.jsonl.zst"), zs_multi.data, zs_multi.len);
+    put_file(tpath("gzip-without-suffix.jsonl"), gz.data, gz.len); /* sniffed, not named */
 
     const char *names[] = { "plain.jsonl", "one.jsonl.gz", "multi.jsonl.gz", "one.jsonl.zst", "multi.jsonl.zst",
                             "gzip-without-suffix.jsonl" };
@@ -216,9 +201,9 @@ static void test_buffer_boundaries(void **state)
         text.data[text.len - 1] = '\n';
         gzip_member(&gz, text.data, text.len, 6);
         zstd_frame(&zs, text.data, text.len);
-        write_file(tpath("edge.jsonl"), text.data, text.len);
-        write_file(tpath("edge.jsonl.gz"), gz.data, gz.len);
-        write_file(tpath("edge.jsonl.zst"), zs.data, zs.len);
+        put_file(tpath("edge.jsonl"), text.data, text.len);
+        put_file(tpath("edge.jsonl.gz"), gz.data, gz.len);
+        put_file(tpath("edge.jsonl.zst"), zs.data, zs.len);
         const char *names[] = { "edge.jsonl", "edge.jsonl.gz", "edge.jsonl.zst" };
         for (size_t j = 0; j < 3; j++) {
             char err[512];
@@ -263,7 +248,7 @@ static void write_gz(const char *name, const char *s, size_t n)
 {
     cp_buf gz = { 0 };
     gzip_member(&gz, s, n, 6);
-    write_file(tpath(name), gz.data, gz.len);
+    put_file(tpath(name), gz.data, gz.len);
     cp_buf_free(&gz);
 }
 
@@ -274,19 +259,19 @@ static void test_line_rules(void **state)
     const char *s = "a\n\n\r\nb\r\n\nlast";
     const char *want[] = { "a", "", "\r", "b\r", "", "last" };
     size_t want_len[] = { 1, 0, 1, 2, 0, 4 };
-    write_file(tpath("rules.jsonl"), s, strlen(s));
+    put_file(tpath("rules.jsonl"), s, strlen(s));
     write_gz("rules.jsonl.gz", s, strlen(s));
     expect_lines(tpath("rules.jsonl"), 100, want, want_len, NULL, 6, 0);
     expect_lines(tpath("rules.jsonl.gz"), 100, want, want_len, NULL, 6, 0);
 
     /* With a final '\n' there is no extra empty line after it. */
-    write_file(tpath("final-nl.jsonl"), "x\ny\n", 4);
+    put_file(tpath("final-nl.jsonl"), "x\ny\n", 4);
     const char *want2[] = { "x", "y" };
     size_t want2_len[] = { 1, 1 };
     expect_lines(tpath("final-nl.jsonl"), 100, want2, want2_len, NULL, 2, 0);
 
     /* A lone '\n' is one blank line. */
-    write_file(tpath("lone-nl.jsonl"), "\n", 1);
+    put_file(tpath("lone-nl.jsonl"), "\n", 1);
     const char *want3[] = { "" };
     size_t want3_len[] = { 0 };
     expect_lines(tpath("lone-nl.jsonl"), 100, want3, want3_len, NULL, 1, 0);
@@ -295,13 +280,13 @@ static void test_line_rules(void **state)
 static void test_empty_files(void **state)
 {
     (void)state;
-    write_file(tpath("empty.jsonl"), "", 0);
+    put_file(tpath("empty.jsonl"), "", 0);
     expect_lines(tpath("empty.jsonl"), 100, NULL, NULL, NULL, 0, 0);
     write_gz("empty.jsonl.gz", "", 0); /* a valid gzip member of nothing */
     expect_lines(tpath("empty.jsonl.gz"), 100, NULL, NULL, NULL, 0, 0);
     cp_buf zs = { 0 };
     zstd_frame(&zs, "", 0);
-    write_file(tpath("empty.jsonl.zst"), zs.data, zs.len);
+    put_file(tpath("empty.jsonl.zst"), zs.data, zs.len);
     cp_buf_free(&zs);
     expect_lines(tpath("empty.jsonl.zst"), 100, NULL, NULL, NULL, 0, 0);
 }
@@ -320,7 +305,7 @@ static void test_long_lines(void **state)
     cp_buf_append(&s, l10, 10);
     cp_buf_puts(&s, "\nnext\n");
     cp_buf_append(&s, l11, 11); /* too long and without final newline */
-    write_file(tpath("long.jsonl"), s.data, s.len);
+    put_file(tpath("long.jsonl"), s.data, s.len);
     write_gz("long.jsonl.gz", s.data, s.len);
     const char *want[] = { "short", NULL, l10, "next", NULL };
     size_t want_len[] = { 5, 11, 10, 4, 11 };
@@ -337,7 +322,7 @@ static void test_long_lines(void **state)
     memset(p + big + 1, 'm', mid);
     memcpy(p + big + 1 + mid, "\nend\n", 5);
     size_t total = big + mid + 6;
-    write_file(tpath("huge-skip.jsonl"), p, total);
+    put_file(tpath("huge-skip.jsonl"), p, total);
     write_gz("huge-skip.jsonl.gz", p, total);
     const char *want2[] = { NULL, p + big + 1, "end" };
     size_t want2_len[] = { big, mid, 3 };
@@ -355,7 +340,7 @@ static void test_64mib_line(void **state)
     for (size_t i = 0; i < n; i++)
         p[i] = (char)('a' + i % 23);
     memcpy(p + n, "\nok\n", 4);
-    write_file(tpath("line64.jsonl"), p, n + 4);
+    put_file(tpath("line64.jsonl"), p, n + 4);
     write_gz("line64.jsonl.gz", p, n + 4);
     const char *want[] = { p, "ok" };
     size_t want_len[] = { n, 2 };
@@ -410,16 +395,16 @@ static void test_truncated_gzip(void **state)
     gzip_member(&gz, text.data, text.len, 6);
 
     /* Cut in the middle of the deflate data: some lines, a partial one, then the error. */
-    write_file(tpath("cut.jsonl.gz"), gz.data, gz.len / 2);
+    put_file(tpath("cut.jsonl.gz"), gz.data, gz.len / 2);
     uint64_t got = expect_damage("cut.jsonl.gz", text.data, text.len, "unexpected end of gzip data");
     assert_true(got > 10 && got < 300);
 
     /* Only the trailer is missing: all data decodes, yet the file is still reported as truncated. */
-    write_file(tpath("no-trailer.jsonl.gz"), gz.data, gz.len - 4);
+    put_file(tpath("no-trailer.jsonl.gz"), gz.data, gz.len - 4);
     assert_int_equal(expect_damage("no-trailer.jsonl.gz", text.data, text.len, "unexpected end of gzip data"), 300);
 
     /* Just the magic. */
-    write_file(tpath("magic-only.jsonl.gz"), "\x1f\x8b", 2);
+    put_file(tpath("magic-only.jsonl.gz"), "\x1f\x8b", 2);
     assert_int_equal(expect_damage("magic-only.jsonl.gz", text.data, text.len, "unexpected end of gzip data"), 0);
     cp_buf_free(&text);
     cp_buf_free(&gz);
@@ -444,7 +429,7 @@ static void test_corrupt_gzip(void **state)
     assert_true(len1 < text.len);
     cp_buf_append(&bad, stored.data, stored.len);
     bad.data[10 + 5 + len1 + 3] ^= 0x55; /* NLEN of block 2 */
-    write_file(tpath("garbage.jsonl.gz"), bad.data, bad.len);
+    put_file(tpath("garbage.jsonl.gz"), bad.data, bad.len);
     uint64_t got = expect_damage("garbage.jsonl.gz", text.data, text.len, "corrupt gzip data (invalid stored block lengths)");
     assert_true(got > 10 && got < nl);
     cp_buf_free(&stored);
@@ -453,7 +438,7 @@ static void test_corrupt_gzip(void **state)
     bad.len = 0;
     cp_buf_append(&bad, gz.data, gz.len);
     bad.data[gz.len - 8] ^= 1; /* first byte of the CRC32 */
-    write_file(tpath("badcrc.jsonl.gz"), bad.data, bad.len);
+    put_file(tpath("badcrc.jsonl.gz"), bad.data, bad.len);
     char err[256];
     uint64_t lines;
     assert_int_equal(read_all_check(tpath("badcrc.jsonl.gz"), text.data, text.len, 1 << 20, err, sizeof err, &lines), -1);
@@ -463,7 +448,7 @@ static void test_corrupt_gzip(void **state)
     bad.len = 0;
     cp_buf_append(&bad, gz.data, gz.len);
     cp_buf_puts(&bad, "junk");
-    write_file(tpath("trailing.jsonl.gz"), bad.data, bad.len);
+    put_file(tpath("trailing.jsonl.gz"), bad.data, bad.len);
     assert_int_equal(read_all_check(tpath("trailing.jsonl.gz"), text.data, text.len, 1 << 20, err, sizeof err, &lines), -1);
     assert_int_equal(lines, nl);
     assert_non_null(strstr(err, "trailing garbage"));
@@ -472,7 +457,7 @@ static void test_corrupt_gzip(void **state)
     bad.len = 0;
     cp_buf_append(&bad, gz.data, gz.len);
     cp_buf_append(&bad, gz.data, gz.len);
-    write_file(tpath("twice.jsonl.gz"), bad.data, bad.len);
+    put_file(tpath("twice.jsonl.gz"), bad.data, bad.len);
     cp_buf twice = { 0 };
     cp_buf_append(&twice, text.data, text.len);
     cp_buf_append(&twice, text.data, text.len);
@@ -492,15 +477,15 @@ static void test_zstd_errors(void **state)
     make_lines(&text, 300, 2000, 17);
     zstd_frame(&zs, text.data, text.len);
 
-    write_file(tpath("cut.jsonl.zst"), zs.data, zs.len / 2);
+    put_file(tpath("cut.jsonl.zst"), zs.data, zs.len / 2);
     expect_damage("cut.jsonl.zst", text.data, text.len, "unexpected end of zstd data");
-    write_file(tpath("cut-end.jsonl.zst"), zs.data, zs.len - 1);
+    put_file(tpath("cut-end.jsonl.zst"), zs.data, zs.len - 1);
     expect_damage("cut-end.jsonl.zst", text.data, text.len, "unexpected end of zstd data");
 
     cp_buf bad = { 0 };
     cp_buf_append(&bad, zs.data, zs.len);
     cp_buf_puts(&bad, "junkjunk");
-    write_file(tpath("trailing.jsonl.zst"), bad.data, bad.len);
+    put_file(tpath("trailing.jsonl.zst"), bad.data, bad.len);
     char err[256];
     uint64_t lines;
     assert_int_equal(read_all_check(tpath("trailing.jsonl.zst"), text.data, text.len, 1 << 20, err, sizeof err, &lines), -1);
@@ -515,13 +500,13 @@ static void test_wrong_suffix_refused(void **state)
 {
     (void)state;
     char err[256];
-    write_file(tpath("text.jsonl.gz"), "{\"a\":1}\n", 8);
+    put_file(tpath("text.jsonl.gz"), "{\"a\":1}\n", 8);
     assert_null(cp_reader_open(tpath("text.jsonl.gz"), 100, err, sizeof err));
     char want[600];
     snprintf(want, sizeof want, "%s: not in gzip format", tpath("text.jsonl.gz"));
     assert_string_equal(err, want);
 
-    write_file(tpath("text.jsonl.zst"), "{\"a\":1}\n", 8);
+    put_file(tpath("text.jsonl.zst"), "{\"a\":1}\n", 8);
     assert_null(cp_reader_open(tpath("text.jsonl.zst"), 100, err, sizeof err));
     assert_non_null(strstr(err, "not in zstd format"));
 
@@ -529,7 +514,7 @@ static void test_wrong_suffix_refused(void **state)
     assert_null(cp_reader_open(tpath("gzip.jsonl.zst"), 100, err, sizeof err));
     assert_non_null(strstr(err, "not in zstd format"));
 
-    write_file(tpath("empty2.jsonl.gz"), "", 0);
+    put_file(tpath("empty2.jsonl.gz"), "", 0);
     assert_null(cp_reader_open(tpath("empty2.jsonl.gz"), 100, err, sizeof err));
 
     /* Missing file and a directory: the message names the path and the system's reason. */
@@ -668,7 +653,7 @@ static void read_through_pipe(const void *data, size_t n, read_result *res)
 static const char *expect_same_on_both_paths(const char *what, const void *data, size_t n)
 {
     static char dec[8];
-    write_file(tpath("paths-sniffed"), data, n); /* no .gz: a cut to one byte reads as plain on both paths */
+    put_file(tpath("paths-sniffed"), data, n); /* no .gz: a cut to one byte reads as plain on both paths */
     char err[256];
     cp_reader *r = cp_reader_open(tpath("paths-sniffed"), 1 << 20, err, sizeof err);
     assert_non_null(r);
@@ -792,7 +777,7 @@ static void test_gzip_decoders_agree(void **state)
 
 /* ---- input list ---- */
 
-static void touch(const char *name) { write_file(tpath(name), "", 0); }
+static void touch(const char *name) { put_file(tpath(name), "", 0); }
 
 static void test_inputs_expand(void **state)
 {

@@ -40,21 +40,6 @@ static void put_record(cp_buf *b, const char *eol, const char *headers, const ch
     cp_buf_printf(b, "%s%s", eol, eol);
 }
 
-static void gzip_member(cp_buf *out, const char *data, size_t n)
-{
-    z_stream zs = {0};
-    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t bound = deflateBound(&zs, n);
-    cp_buf_reserve(out, bound);
-    zs.next_in = (unsigned char *)data;
-    zs.avail_in = (uInt)n;
-    zs.next_out = (unsigned char *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    out->len += zs.total_out;
-    deflateEnd(&zs);
-}
-
 static const char *write_raw(const char *dir, const char *name, const char *data, size_t n)
 {
     const char *p = P(dir, name);
@@ -188,15 +173,15 @@ static void test_gzip_per_record_and_zstd(void **state)
     /* one gzip member per record, as Common Crawl writes them */
     cp_buf one = {0};
     put_record(&one, "\r\n", INFO_HDR, "software: test\r\n", 16, 1);
-    gzip_member(&gz, one.data, one.len);
+    gzip_member(&gz, one.data, one.len, 6);
     cp_buf_append(&plain, one.data, one.len);
     one.len = 0;
     put_record(&one, "\r\n", DOC_HDR("1"), TEXT1, strlen(TEXT1), 1);
-    gzip_member(&gz, one.data, one.len);
+    gzip_member(&gz, one.data, one.len, 6);
     cp_buf_append(&plain, one.data, one.len);
     one.len = 0;
     put_record(&one, "\r\n", DOC_HDR("2"), TEXT2, strlen(TEXT2), 1);
-    gzip_member(&gz, one.data, one.len);
+    gzip_member(&gz, one.data, one.len, 6);
     cp_buf_append(&plain, one.data, one.len);
     size_t n = read_all(write_raw(dir, "a.warc.wet.gz", gz.data, gz.len), recs, 8, 1 << 20, &end, &total);
     check_good(recs, n, end, total, plain.len);
@@ -491,11 +476,11 @@ static void test_cli_bad_records_and_folders(void **state)
     /* a truncated gzip member: named with file, record and offset, counted, exit 1 */
     cp_buf gz = {0}, one = {0};
     put_record(&one, "\r\n", DOC_HDR("1"), TEXT1, strlen(TEXT1), 1);
-    gzip_member(&gz, one.data, one.len);
+    gzip_member(&gz, one.data, one.len, 6);
     size_t second = one.len;
     one.len = 0;
     put_record(&one, "\r\n", DOC_HDR("2"), TEXT2, strlen(TEXT2), 1);
-    gzip_member(&gz, one.data, one.len);
+    gzip_member(&gz, one.data, one.len, 6);
     f = P(dir, "cut.warc.wet.gz");
     write_file(f, gz.data, gz.len - 12, 0);
     out = P(dir, "out3");
