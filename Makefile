@@ -36,7 +36,7 @@ LIB_OBJ  = $(LIB_C:src/%.c=$(BUILD)/obj/%.o) $(LIB_CC:src/%.cc=$(BUILD)/obj/%.o)
 LIB      = $(BUILD)/libcorpusprep.a
 BIN      = $(BUILD)/corpusprep
 # Each fuzz harness also runs without libFuzzer: replay_<h> feeds it tests/fuzz/regress/<h>/ (see fuzz below).
-FUZZ_HARNESSES = record reader config json keys warc
+FUZZ_HARNESSES = record reader config json keys warc dolma
 REPLAYS  = $(FUZZ_HARNESSES:%=$(BUILD)/replay_%)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c)) $(REPLAYS)
 

@@ -34,7 +34,7 @@ for h in "$@"; do
     fi
     opts=""
     case $h in
-        json|record) opts="-dict=tests/fuzz/json.dict" ;;
+        json|record|dolma) opts="-dict=tests/fuzz/json.dict" ;;
         keys) opts="-max_len=8192" ;;
         warc) opts="-dict=tests/fuzz/warc.dict" ;;
     esac

@@ -137,6 +137,15 @@ def main():
             put("json", b'{"v":' + case + b',"text":"t"}')
             put("record", b'{"text":"a few words here.","v":' + case + b"}")
 
+    # dolma: the record seeds behind a first byte (source name, language or not), a few of each kind
+    for i, l in enumerate(records):
+        put("dolma", bytes([i % 5 | (0x80 if i % 4 == 3 else 0)]) + l)
+    for i, s in enumerate(c_string_records()):
+        put("dolma", bytes([i % 5 | (0x80 if i % 3 == 2 else 0)]) + s.split(b"\n")[0])
+    for date in (b'"2024-01-02"', b'5', b'null', b'"\\u00e9\\n"'):
+        for key in (b"created", b"date", b"date_published", b"date_publish", b"published", b"timestamp"):
+            put("dolma", b'\x00{"id":"d","text":"a few words here.","' + key + b'":' + date + b',"url":"u"}')
+
     # keys: texts and URLs
     for t in texts[:120]:
         put("keys", t[:16384])

@@ -13,7 +13,7 @@ for h in "$@"; do
     mkdir -p "$FUZZ_BUILD/corpus/$h" "$FUZZ_BUILD/artifacts/$h"
     opts=""
     case $h in # keys: its checks run every key function ten times over, so shorter texts
-        json|record) opts="-dict=tests/fuzz/json.dict" ;;
+        json|record|dolma) opts="-dict=tests/fuzz/json.dict" ;;
         keys) opts="-max_len=8192" ;;
         warc) opts="-dict=tests/fuzz/warc.dict" ;;
     esac
