@@ -112,6 +112,18 @@ static int is_part_file(const char *name)
     return !strncmp(name, "part-", 5);
 }
 
+/* Removes dir/name (gone already is fine); -1 with a message otherwise. */
+static int remove_in(const char *dir, const char *name, char *err, size_t errlen)
+{
+    cp_buf p = {0};
+    cp_buf_printf(&p, "%s/%s", dir, name);
+    int rc = unlink(p.data) && errno != ENOENT ? -1 : 0;
+    if (rc)
+        snprintf(err, errlen, "%s: cannot remove: %s", p.data, strerror(errno));
+    cp_buf_free(&p);
+    return rc;
+}
+
 /* Removes part files (and temporaries) in dir; with rmdir_too, removes dir itself when it held part files
  * and ends up empty (an empty folder that never held our files is not ours to remove). */
 static int clear_parts(const char *dir, int rmdir_too, char *err, size_t errlen)
@@ -125,13 +137,8 @@ static int clear_parts(const char *dir, int rmdir_too, char *err, size_t errlen)
         if (!is_part_file(e->d_name))
             continue;
         removed = 1;
-        cp_buf p = {0};
-        cp_buf_printf(&p, "%s/%s", dir, e->d_name);
-        if (unlink(p.data) && errno != ENOENT) {
-            snprintf(err, errlen, "%s: cannot remove: %s", p.data, strerror(errno));
+        if (remove_in(dir, e->d_name, err, errlen))
             rc = -1;
-        }
-        cp_buf_free(&p);
     }
     closedir(d);
     if (rmdir_too && removed)
@@ -449,13 +456,8 @@ static int remove_newer(cp_writer *w, const char *subdir, const char *dir, char 
             continue; /* complete before the checkpoint */
         if (s && seq == s->seq && s->tmp_path)
             continue; /* the open shard: open_stream cuts it back */
-        cp_buf p = {0};
-        cp_buf_printf(&p, "%s/%s", dir, e->d_name);
-        if (unlink(p.data) && errno != ENOENT) {
-            snprintf(err, errlen, "%s: cannot remove: %s", p.data, strerror(errno));
+        if (remove_in(dir, e->d_name, err, errlen))
             rc = -1;
-        }
-        cp_buf_free(&p);
     }
     closedir(d);
     return rc;
