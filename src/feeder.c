@@ -24,6 +24,7 @@ struct cp_feeder {
     const cp_config *cfg;
     char *const *files;
     size_t nfiles;
+    const cp_reader_range *ranges;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -197,7 +198,8 @@ static cp_batch *fill_batch(cp_feeder *f)
                 break;
             }
             char err[1024];
-            f->r = cp_reader_open(f->files[f->file_idx], cfg->max_line_bytes, err, sizeof err);
+            f->r = cp_reader_open_range(f->files[f->file_idx], f->ranges ? &f->ranges[f->file_idx] : NULL,
+                                        cfg->max_line_bytes, err, sizeof err);
             if (!f->r) {
                 batch_event(b, 1, (uint32_t)f->file_idx, "%s", err);
                 f->file_idx++;
@@ -357,6 +359,7 @@ cp_feeder *cp_feeder_start(const cp_feeder_opts *o, char *err, size_t errlen)
     f->cfg = o->cfg;
     f->files = o->files;
     f->nfiles = o->nfiles;
+    f->ranges = o->ranges;
     f->file_idx = (size_t)o->start.file;
     f->seq = o->start.seq;
     f->batch_index = o->start.batch;

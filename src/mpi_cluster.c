@@ -44,6 +44,7 @@
 #include "corpusprep/clean.h"
 #include "corpusprep/dedup.h"
 #include "corpusprep/report.h"
+#include "corpusprep/split.h"
 #include "corpusprep/util.h"
 #include "corpusprep/writer.h"
 
@@ -231,6 +232,7 @@ typedef struct {
     size_t line_keys;         /* this rank's line key lists after the collect pass */
     size_t buffer_peak;       /* largest key lists + exchange buffers at once */
     uint64_t near_hist[13];
+    double pass_seconds[3];   /* this rank's own time in each pipeline pass (CP_PHASE_*), before waiting for others */
 } cl_t;
 
 static void cl_collect(void *ctx, int kind, uint64_t key, uint64_t pos)
@@ -481,13 +483,15 @@ static void near_histogram(cl_t *c)
 }
 
 /* dup_of: the ids of the first documents of this rank's duplicates, asked of the ranks that read them. */
-static void resolve_ids(cl_t *c, const int *file_rank)
+static void resolve_ids(cl_t *c, const cp_segment *seg, size_t nseg)
 {
     int K = c->net.size;
     uint64_t **req = cp_xcalloc((size_t)K, sizeof *req);
     size_t *n = cp_xcalloc((size_t)K, sizeof *n), *cap = cp_xcalloc((size_t)K, sizeof *cap);
     for (size_t i = 0; i < c->n_dec; i++) {
-        int p = file_rank[c->dec[i].first >> 40];
+        int p = cp_split_rank_of(seg, nseg, (uint32_t)(c->dec[i].first >> 40), c->dec[i].first & ((1ull << 40) - 1));
+        if (p < 0)
+            p = c->net.rank; /* not in the plan (cannot be): answered "unknown" like any id not found */
         if (n[p] == cap[p]) {
             cap[p] = cap[p] ? cap[p] * 2 : 256;
             req[p] = cp_xrealloc(req[p], cap[p] * sizeof **req);
@@ -625,42 +629,59 @@ static void resolve_lines(cl_t *c)
     c->n_gone = m;
 }
 
-/* ---- input split --------------------------------------------------------------------------------------- */
+/* ---- input plan (split.h) ------------------------------------------------------------------------------ */
+
+#define SPLIT_MIN_GAIN_DEFAULT ((uint64_t)4 << 20)
 
 typedef struct {
-    uint64_t size;
-    size_t index;
-} fsize_t;
+    cp_segment *seg;          /* every rank's segments, in (file, offset) order, first lines known */
+    size_t n;
+    double census_seconds;    /* this rank's counting of its segments' lines */
+} plan_t;
 
-static int cmp_fsize(const void *a, const void *b)
+/* Rank 0 plans (files whole, or cut where one huge file would leave ranks idle) and says what it cut; every
+ * rank gets the plan; each rank counts the lines of its segments that later segments of the same file need for
+ * their first line numbers; the counts are summed everywhere. Collective. */
+static void plan_input(cl_t *c, const cp_pipeline_opts *o, plan_t *p)
 {
-    const fsize_t *x = a, *y = b;
-    if (x->size != y->size)
-        return x->size > y->size ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Greedy by size: the largest file not yet placed goes to the least-loaded rank (ties: the lower rank). */
-static void split_files(char *const *files, size_t nfiles, int K, int *file_rank)
-{
-    fsize_t *f = cp_xmalloc((nfiles + 1) * sizeof *f);
-    for (size_t i = 0; i < nfiles; i++) {
-        struct stat sb;
-        f[i].size = stat(files[i], &sb) == 0 ? (uint64_t)sb.st_size : 0;
-        f[i].index = i;
+    net_t *x = &c->net;
+    uint64_t n = 0;
+    if (!x->rank) {
+        const char *mg = getenv("CORPUSPREP_SPLIT_MIN_BYTES");
+        uint64_t min_gain = mg && *mg ? strtoull(mg, NULL, 10) : SPLIT_MIN_GAIN_DEFAULT;
+        cp_buf log = {0};
+        p->seg = cp_split_plan(o->files, o->nfiles, x->size, min_gain, &p->n, &log);
+        n = p->n;
+        for (char *line = log.data, *end; !o->quiet && line && *line; line = end + 1) {
+            end = strchr(line, '\n');
+            fprintf(stderr, "corpusprep: %.*s\n", (int)(end - line), line);
+        }
+        cp_buf_free(&log);
     }
-    qsort(f, nfiles, sizeof *f, cmp_fsize);
-    uint64_t *load = cp_xcalloc((size_t)K, sizeof *load);
-    for (size_t i = 0; i < nfiles; i++) {
-        int best = 0;
-        for (int p = 1; p < K; p++)
-            if (load[p] < load[best])
-                best = p;
-        file_rank[f[i].index] = best;
-        load[best] += f[i].size + 1;
+    MPI_Bcast(&n, 1, MPI_UINT64_T, 0, x->comm);
+    if (x->rank) {
+        p->seg = cp_xmalloc((size_t)n * sizeof *p->seg + 1);
+        p->n = (size_t)n;
     }
-    free(load);
-    free(f);
+    MPI_Bcast(p->seg, (int)(n * sizeof *p->seg), MPI_BYTE, 0, x->comm);
+    int cut = 0;
+    for (size_t i = 0; i < p->n; i++)
+        cut |= p->seg[i].length != 0;
+    if (!cut)
+        return; /* whole files: every first line is 1 */
+    double t0 = cp_now();
+    uint64_t *lines = cp_xcalloc(p->n + 1, sizeof *lines);
+    for (size_t i = 0; i < p->n; i++) {
+        char err[512];
+        /* a damaged segment counts its lines up to the damage; reading it in the run reports the damage */
+        if (p->seg[i].rank == x->rank && p->seg[i].length)
+            cp_split_count_lines(o->files[p->seg[i].file], &p->seg[i], o->cfg->max_line_bytes, &lines[i], err,
+                                 sizeof err);
+    }
+    p->census_seconds = cp_now() - t0;
+    MPI_Allreduce(MPI_IN_PLACE, lines, (int)p->n, MPI_UINT64_T, MPI_SUM, x->comm);
+    cp_split_number_lines(p->seg, p->n, lines);
+    free(lines);
 }
 
 static uint64_t list_hash(char *const *files, size_t nfiles)
@@ -673,6 +694,27 @@ static uint64_t list_hash(char *const *files, size_t nfiles)
                 break;
         }
     return h;
+}
+
+/* This rank's share of the plan, for stats.json's per-rank figures. */
+static void note_plan(json_t *mine, const plan_t *p, int rank)
+{
+    json_int_t segments = 0, parts = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->seg[i].rank == rank) {
+            segments++;
+            parts += p->seg[i].offset || p->seg[i].length; /* a part of a file, not a whole one */
+        }
+    json_object_set_new(mine, "inputs", json_integer(segments));
+    json_object_set_new(mine, "file_parts", json_integer(parts));
+    json_object_set_new(mine, "split_count_seconds", json_real(p->census_seconds));
+}
+
+/* Each pass's time on this rank alone: the *_seconds beside them include waiting for the slowest rank. */
+static void note_pass_times(json_t *mine, const cl_t *c)
+{
+    json_object_set_new(mine, "collect_pass_own_seconds", json_real(c->pass_seconds[CP_PHASE_COLLECT_DOCS]));
+    json_object_set_new(mine, "decide_pass_own_seconds", json_real(c->pass_seconds[CP_PHASE_DECIDE]));
 }
 
 /* ---- stats ----------------------------------------------------------------------------------------------- */
@@ -835,6 +877,7 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
     for (int i = 0; local_only[i]; i++)
         json_object_del(acc, local_only[i]);
     double docs = num(acc, "docs_in"), mb = num(acc, "bytes_in_uncompressed") / 1e6, cpu = num(acc, "cpu_seconds");
+    json_object_set_new(acc, "files", json_integer((json_int_t)o->nfiles)); /* a file in parts counts once */
     json_object_set_new(acc, "wall_seconds", json_real(wall));
     json_object_set_new(acc, "peak_rss_mb", json_real(rss));
     json_object_set_new(acc, "mb_per_s", json_real(wall > 0 ? mb / wall : 0));
@@ -918,7 +961,9 @@ static int run_pass(cl_t *c, cp_pipeline_opts *po, cp_cluster_hooks *h, int phas
 {
     char err[2048] = "";
     h->phase = phase;
+    double t0 = cp_now();
     int rc = cp_pipeline_run(po, st, err, sizeof err);
+    c->pass_seconds[phase] += cp_now() - t0;
     return settle(c, rc, err, input_failed);
 }
 
@@ -959,32 +1004,33 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
                                    : "cluster mode takes at most 16777215 input files");
         return 2;
     }
-    int *file_rank = cp_xmalloc((o->nfiles + 1) * sizeof *file_rank);
-    if (!me)
-        split_files(o->files, o->nfiles, K, file_rank);
-    MPI_Bcast(file_rank, (int)o->nfiles, MPI_INT, 0, x->comm);
+    plan_t plan = {0};
+    plan_input(&c, o, &plan);
 
     int prep = 0;
     if (!me && (prep = cp_output_prepare(o->outdir, force, err, sizeof err)))
         fprintf(stderr, "corpusprep: %s\n", err);
     MPI_Bcast(&prep, 1, MPI_INT, 0, x->comm); /* also the barrier: no rank writes before OUTDIR is ready */
     if (prep) {
-        free(file_rank);
+        free(plan.seg);
         return prep == -2 ? 2 : 1;
     }
 
-    /* this rank's files, in global order, so that its positions increase */
+    /* this rank's files and parts of files, in global order, so that its positions increase */
     size_t n = 0;
-    char **files = cp_xmalloc((o->nfiles + 1) * sizeof *files);
-    uint32_t *index = cp_xmalloc((o->nfiles + 1) * sizeof *index);
+    char **files = cp_xmalloc((plan.n + 1) * sizeof *files);
+    uint32_t *index = cp_xmalloc((plan.n + 1) * sizeof *index);
+    cp_reader_range *ranges = cp_xmalloc((plan.n + 1) * sizeof *ranges);
     uint64_t my_bytes = 0;
-    for (size_t i = 0; i < o->nfiles; i++)
-        if (file_rank[i] == me) {
+    for (size_t i = 0; i < plan.n; i++)
+        if (plan.seg[i].rank == me) {
+            const cp_segment *g = &plan.seg[i];
             struct stat sb;
-            if (stat(o->files[i], &sb) == 0)
-                my_bytes += (uint64_t)sb.st_size;
-            files[n] = o->files[i];
-            index[n++] = (uint32_t)i;
+            if (stat(o->files[g->file], &sb) == 0)
+                my_bytes += g->length ? g->length : (uint64_t)sb.st_size - g->offset;
+            files[n] = o->files[g->file];
+            ranges[n] = (cp_reader_range){g->offset, g->length, g->first_line};
+            index[n++] = g->file;
         }
 
     /* line dedup's mode: whether line keys are collected, and how owners answer them */
@@ -1004,6 +1050,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     po.files = files;
     po.nfiles = n;
     po.file_index = index;
+    po.file_ranges = ranges;
     po.hooks = &hooks;
     po.no_stats_file = 1;
     po.rank = me;
@@ -1038,7 +1085,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
         if (o->cfg->near_dedup)
             near_histogram(&c);
         if (o->cfg->dup_of)
-            resolve_ids(&c, file_rank);
+            resolve_ids(&c, plan.seg, plan.n);
         t_resolve1 = cp_now() - t1;
     }
     free(c.own);
@@ -1074,6 +1121,8 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
             t_collect, "resolve_docs_seconds", t_resolve1, "resolve_lines_seconds", t_resolve2, "decide_seconds",
             t_decide, "line_table_bytes", (json_int_t)c.line_table, "line_key_buffer_bytes",
             (json_int_t)c.line_keys);
+        note_plan(mine, &plan, me);
+        note_pass_times(mine, &c);
         if (merge_stats(&c, o, &st, mine, err, sizeof err)) {
             fprintf(stderr, "corpusprep: error: %s\n", err);
             fflush(stderr);
@@ -1097,7 +1146,8 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     cp_buf_free(&c.id_text);
     free(files);
     free(index);
-    free(file_rank);
+    free(ranges);
+    free(plan.seg);
     return rc;
 }
 

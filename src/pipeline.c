@@ -808,13 +808,16 @@ static int write_stats(run_t *r, cp_stats *st, char *err, size_t errlen)
     return rc;
 }
 
-static uint64_t total_input_bytes(char *const *files, size_t n)
+/* Compressed bytes this run reads: the files, or the parts of them it was given. */
+static uint64_t total_input_bytes(char *const *files, size_t n, const cp_reader_range *ranges)
 {
     uint64_t t = 0;
     struct stat sb;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(files[i], "-") && stat(files[i], &sb) == 0)
-            t += (uint64_t)sb.st_size;
+        if (strcmp(files[i], "-") && stat(files[i], &sb) == 0) {
+            uint64_t size = (uint64_t)sb.st_size, off = ranges ? ranges[i].offset : 0;
+            t += ranges && ranges[i].length ? ranges[i].length : size > off ? size - off : 0;
+        }
     return t;
 }
 
@@ -973,7 +976,8 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
     const cp_pipeline_opts *o = r->o;
     /* With one thread asked for, reading and processing take turns instead of overlapping: -t 1 means one
      * core, which is what a batch slot with one CPU gives (a second busy thread would only time-share). */
-    cp_feeder_opts fo = {.cfg = r->cfg, .files = o->files, .nfiles = o->nfiles, .start = r->pos,
+    cp_feeder_opts fo = {.cfg = r->cfg, .files = o->files, .nfiles = o->nfiles, .ranges = o->file_ranges,
+                         .start = r->pos,
                          .serial = r->nthreads == 1};
     cp_feeder *f = cp_feeder_start(&fo, err, errlen);
     if (!f)
@@ -1080,7 +1084,7 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     r.url = cp_keymap_create(1 << 10);
     r.w = cp_writer_create(o->outdir, o->rank, cfg->compress, cfg->shard_bytes);
     st->files = o->nfiles;
-    r.total_input = total_input_bytes(o->files, o->nfiles);
+    r.total_input = total_input_bytes(o->files, o->nfiles, o->file_ranges);
     r.prog = cp_progress_create(o->quiet && !o->progress_every ? -1 : o->progress_every, r.total_input, start);
     if (o->ranks > 1)
         cp_progress_set_cluster(r.prog, o->rank, o->ranks, o->job_total_bytes, o->progress_label);

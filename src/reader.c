@@ -85,6 +85,10 @@ struct cp_reader {
     int final_status;
 
     uint64_t line_no, read_total, bytes_out;
+    /* A byte range of the file (cp_reader_open_range): read_total counts from its first byte. */
+    uint64_t range_len;   /* bytes of the range; 0: to the end of the file */
+    bool skip_first;      /* drop everything up to the first '\n' (the line belongs to the segment before) */
+    bool overflow;        /* past the range's end: one more line, ended by the first '\n', then the end */
     char cause[256]; /* what went wrong, before the file and line are known */
     char err[512];
 };
@@ -115,10 +119,23 @@ static ssize_t read_some(int fd, void *buf, size_t n)
     }
 }
 
+/* read_some on the reader's file, never past the end of its range while one is set (see overflow). */
+static ssize_t src_read(cp_reader *r, void *buf, size_t n)
+{
+    if (r->range_len && !r->overflow) {
+        uint64_t left = r->read_total < r->range_len ? r->range_len - r->read_total : 0;
+        if (n > left)
+            n = (size_t)left;
+        if (!n)
+            return 0;
+    }
+    return read_some(r->fd, buf, n);
+}
+
 /* Refills the compressed buffer, which must be empty. Returns false after an I/O error. */
 static bool read_input(cp_reader *r)
 {
-    ssize_t k = read_some(r->fd, r->in, IN_BYTES);
+    ssize_t k = src_read(r, r->in, IN_BYTES);
     if (k < 0) {
         set_error(r, "read error: %s", strerror(errno));
         return false;
@@ -136,7 +153,7 @@ static bool read_input(cp_reader *r)
 
 static size_t fill_plain(cp_reader *r)
 {
-    ssize_t k = read_some(r->fd, r->out, OUT_BYTES);
+    ssize_t k = src_read(r, r->out, OUT_BYTES);
     if (k < 0) {
         set_error(r, "read error: %s", strerror(errno));
         return 0;
@@ -272,7 +289,7 @@ static bool top_up_input(cp_reader *r, const unsigned char *keep, size_t n)
     r->in_pos = 0;
     r->in_len = n;
     while (r->in_len < 4 && !r->in_eof) {
-        ssize_t k = read_some(r->fd, r->in + r->in_len, IN_BYTES - r->in_len);
+        ssize_t k = src_read(r, r->in + r->in_len, IN_BYTES - r->in_len);
         if (k < 0) {
             set_error(r, "read error: %s", strerror(errno));
             return false;
@@ -455,6 +472,16 @@ static int emit_assembled(cp_reader *r, const char **line, size_t *len, uint64_t
     return 1;
 }
 
+/* A line handed out while overflowing ends the range: the next call reports the end. */
+static int range_last(cp_reader *r, int st)
+{
+    if (r->overflow) {
+        r->done = true;
+        r->final_status = 0;
+    }
+    return st;
+}
+
 int cp_reader_getline(cp_reader *r, const char **line, size_t *len, uint64_t *line_no)
 {
     if (r->done)
@@ -464,6 +491,18 @@ int cp_reader_getline(cp_reader *r, const char **line, size_t *len, uint64_t *li
             char *p = r->out + r->out_pos;
             size_t n = r->out_len - r->out_pos;
             char *nl = memchr(p, '\n', n);
+            if (r->skip_first) {
+                r->out_pos = nl ? r->out_pos + (size_t)(nl - p) + 1 : r->out_len;
+                if (!nl)
+                    continue;
+                r->skip_first = false;
+                if (r->overflow) { /* that line ended past the range: the range holds no line of its own */
+                    r->done = true;
+                    r->final_status = 0;
+                    return 0;
+                }
+                continue;
+            }
             if (!nl) {
                 keep_piece(r, p, n);
                 r->out_pos = r->out_len;
@@ -476,21 +515,29 @@ int cp_reader_getline(cp_reader *r, const char **line, size_t *len, uint64_t *li
                 *len = seg;
                 if (seg > r->max_line) {
                     *line = NULL;
-                    return 2;
+                    return range_last(r, 2);
                 }
                 *line = p;
-                return 1;
+                return range_last(r, 1);
             }
             keep_piece(r, p, seg);
-            return emit_assembled(r, line, len, line_no);
+            return range_last(r, emit_assembled(r, line, len, line_no));
         }
         if (refill(r) > 0)
             continue;
+        if (r->src_status == 1 && r->range_len && !r->overflow) {
+            /* The range ends on a member, frame or byte boundary, not necessarily a line's: read on into what
+             * follows for the line that is open there, or the next whole one (the next range skips it). */
+            r->overflow = true;
+            r->src_status = 0;
+            r->in_eof = false;
+            continue;
+        }
         r->done = true;
         r->final_status = r->src_status < 0 ? -1 : 0;
         /* A last line without '\n', or the decoded part of a line cut short by an error; the error is in
          * that line, else in the one after the last line returned. */
-        bool pending = r->acc_len > 0 || r->skipping;
+        bool pending = (r->acc_len > 0 || r->skipping) && !r->skip_first;
         if (r->final_status < 0)
             snprintf(r->err, sizeof r->err, "%s: line %llu: %s", r->name,
                      (unsigned long long)r->line_no + 1, r->cause);
@@ -513,7 +560,11 @@ const char *cp_reader_gzip_decoder(const cp_reader *r)
     return "zlib";
 }
 
-uint64_t cp_reader_bytes_in(const cp_reader *r) { return r->read_total - (r->in_len - r->in_pos); }
+uint64_t cp_reader_bytes_in(const cp_reader *r)
+{
+    uint64_t n = r->read_total - (r->in_len - r->in_pos);
+    return r->range_len && n > r->range_len ? r->range_len : n; /* a range's overflow is the next one's */
+}
 
 uint64_t cp_reader_bytes_out(const cp_reader *r) { return r->bytes_out; }
 
@@ -536,7 +587,41 @@ void cp_reader_close(cp_reader *r)
     free(r);
 }
 
+static enum format format_of(const unsigned char *magic, size_t got)
+{
+    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        return FMT_GZIP;
+    if (got == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+        return FMT_ZSTD;
+    return FMT_PLAIN;
+}
+
+static const char *const format_names[] = {"plain", "gzip", "zstd"};
+
+/* A range's reader starts at its first byte; a plain file's range is plain whatever its first bytes look
+ * like, a compressed one must start with the format's magic (a member or frame boundary). */
+static bool enter_range(cp_reader *r, const cp_reader_range *range, enum format *file_fmt, char *err, size_t errlen)
+{
+    unsigned char head[4];
+    ssize_t got = pread(r->fd, head, sizeof head, 0);
+    if (got < 0 || lseek(r->fd, (off_t)range->offset, SEEK_SET) < 0) {
+        snprintf(err, errlen, "%s: %s", r->name, strerror(errno));
+        return false;
+    }
+    *file_fmt = format_of(head, (size_t)got);
+    r->range_len = range->length;
+    r->skip_first = range->offset > 0;
+    r->line_no = range->first_line ? range->first_line - 1 : 0;
+    return true;
+}
+
 cp_reader *cp_reader_open(const char *path, size_t max_line_bytes, char *err, size_t errlen)
+{
+    return cp_reader_open_range(path, NULL, max_line_bytes, err, errlen);
+}
+
+cp_reader *cp_reader_open_range(const char *path, const cp_reader_range *range, size_t max_line_bytes, char *err,
+                                size_t errlen)
 {
     bool is_stdin = strcmp(path, "-") == 0;
     cp_reader *r = cp_xcalloc(1, sizeof *r);
@@ -549,6 +634,11 @@ cp_reader *cp_reader_open(const char *path, size_t max_line_bytes, char *err, si
         return NULL;
     }
     r->own_fd = !is_stdin;
+    enum format file_fmt = FMT_PLAIN;
+    if (range && !is_stdin && !enter_range(r, range, &file_fmt, err, errlen)) {
+        cp_reader_close(r);
+        return NULL;
+    }
     posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* fails harmlessly on pipes */
 #ifdef CP_HAVE_ISAL
     /* ISA-L needs to be able to hand a member back to zlib by re-reading it: regular files only. */
@@ -560,7 +650,7 @@ cp_reader *cp_reader_open(const char *path, size_t max_line_bytes, char *err, si
     unsigned char magic[4];
     size_t got = 0;
     while (got < sizeof magic) {
-        ssize_t k = read_some(r->fd, magic + got, sizeof magic - got);
+        ssize_t k = src_read(r, magic + got, sizeof magic - got);
         if (k < 0) {
             snprintf(err, errlen, "%s: %s", r->name, strerror(errno));
             cp_reader_close(r);
@@ -571,15 +661,21 @@ cp_reader *cp_reader_open(const char *path, size_t max_line_bytes, char *err, si
         got += (size_t)k;
     }
     r->read_total = got;
-    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-        r->fmt = FMT_GZIP;
-    else if (got == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
-        r->fmt = FMT_ZSTD;
-    else
-        r->fmt = FMT_PLAIN;
+    r->fmt = format_of(magic, got);
+    if (range && range->offset > 0) {
+        if (file_fmt == FMT_PLAIN) {
+            r->fmt = FMT_PLAIN;
+        } else if (r->fmt != file_fmt) {
+            snprintf(err, errlen, "%s: byte %llu is not the start of a %s %s", r->name,
+                     (unsigned long long)range->offset, format_names[file_fmt],
+                     file_fmt == FMT_GZIP ? "member" : "frame");
+            cp_reader_close(r);
+            return NULL;
+        }
+    }
 
     const char *want = has_suffix(path, ".gz") ? "gzip" : has_suffix(path, ".zst") ? "zstd" : NULL;
-    if (want && strcmp(want, r->fmt == FMT_GZIP ? "gzip" : r->fmt == FMT_ZSTD ? "zstd" : "plain") != 0) {
+    if (want && strcmp(want, format_names[r->fmt]) != 0) {
         snprintf(err, errlen, "%s: not in %s format", path, want);
         cp_reader_close(r);
         return NULL;

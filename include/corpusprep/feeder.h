@@ -12,6 +12,7 @@
 
 #include "corpusprep/config.h"
 #include "corpusprep/doc.h"
+#include "corpusprep/reader.h"
 
 typedef struct cp_feeder cp_feeder;
 
@@ -19,6 +20,7 @@ typedef struct {
     const cp_config *cfg;     /* batch_bytes, max_line_bytes; must outlive the feeder */
     char *const *files;       /* the run's files (cp_inputs_expand); must outlive the feeder */
     size_t nfiles;
+    const cp_reader_range *ranges; /* the part of each file to read (cluster mode, split.h), or NULL: whole files */
     /* Where to begin: all zero for the start of the input; a checkpoint's position to resume (the file it
      * names is re-read up to start.line and start.offset, which must match, else a fatal batch event). */
     cp_input_pos start;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "corpusprep/config.h"
+#include "corpusprep/reader.h"
 #include "corpusprep/stats.h"
 
 /* Cluster mode. Every dedup decision is "does an earlier document, in global input order, that reached the
@@ -49,6 +50,7 @@ typedef struct {
     volatile sig_atomic_t *interrupted; /* set by a signal handler; checked between batches */
     const uint32_t *file_index; /* global index of each file (cluster mode); NULL = 0, 1, 2, ... */
     const cp_cluster_hooks *hooks; /* NULL outside cluster mode */
+    const cp_reader_range *file_ranges; /* cluster: the part of each file this rank reads (split.h); NULL: all */
     int no_stats_file;        /* do not write OUTDIR/stats.json nor print the summary (the caller merges) */
     /* the run report, --explain and progress (report.h, explain.h, progress.h) */
     int no_report;            /* no OUTDIR/report.html (nor its figures in stats.json) */

@@ -15,6 +15,23 @@ typedef struct cp_reader cp_reader;
  * Returns NULL on failure with a message naming the file in err. */
 cp_reader *cp_reader_open(const char *path, size_t max_line_bytes, char *err, size_t errlen);
 
+/* A byte range of a file, for cluster mode's split of one large file between ranks (split.h). */
+typedef struct {
+    uint64_t offset;      /* the range's first byte: 0, or a gzip member / zstd frame start (any byte if plain) */
+    uint64_t length;      /* its bytes; 0: to the end of the file */
+    uint64_t first_line;  /* the number of the first line it hands out (0 or 1: the file's first line) */
+} cp_reader_range;
+
+/* Opens a range of a regular file (range NULL: the whole file, as cp_reader_open). Lines belong to ranges by
+ * one rule, so that consecutive ranges hand out every line of the file exactly once: a range with offset > 0
+ * drops everything up to and including the first '\n' at or after its first byte, and a range with length > 0
+ * reads on past its end (into the next range's bytes) to finish its last line, up to and including the first
+ * '\n' at or after its end. So a range whose bytes hold no '\n' may hand out no line. For gzip and zstd,
+ * offset and offset + length must be member / frame boundaries: an offset that is not is refused (NULL), an
+ * end that is not reads as truncated data (-1). cp_reader_bytes_in counts the range's own bytes only. */
+cp_reader *cp_reader_open_range(const char *path, const cp_reader_range *range, size_t max_line_bytes, char *err,
+                                size_t errlen);
+
 /* Reads the next line. On return 1, *line points at its bytes (without the '\n'; a '\r' before it is kept),
  * valid until the next call, *len is its length and *line_no its 1-based number in the file.
  * Return values:
