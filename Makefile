@@ -78,7 +78,7 @@ test: deps
 	BUILD=$(BUILD) CP_LID_MODEL=$(LID176) sh tests/run.sh $(TESTS)
 
 # The gzip reader's portable zlib path: the tests that read gzip, on an ISAL=0 build of their own.
-ZLIB_TESTS = build-zlib/test_reader build-zlib/test_cli build-zlib/test_warc
+ZLIB_TESTS = build-zlib/test_reader build-zlib/test_cli build-zlib/test_warc build-zlib/test_split
 test-zlib: deps
 	$(MAKE) --no-print-directory BUILD=build-zlib ISAL=0 build-zlib/corpusprep $(ZLIB_TESTS)
 	BUILD=build-zlib sh tests/run.sh $(ZLIB_TESTS)

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "corpusprep/clean.h"
@@ -233,6 +234,7 @@ typedef struct {
     size_t buffer_peak;       /* largest key lists + exchange buffers at once */
     uint64_t near_hist[13];
     double pass_seconds[3];   /* this rank's own time in each pipeline pass (CP_PHASE_*), before waiting for others */
+    double pass_cpu[3];       /* and the CPU time (all its threads) it took */
 } cl_t;
 
 static void cl_collect(void *ctx, int kind, uint64_t key, uint64_t pos)
@@ -715,6 +717,8 @@ static void note_pass_times(json_t *mine, const cl_t *c)
 {
     json_object_set_new(mine, "collect_pass_own_seconds", json_real(c->pass_seconds[CP_PHASE_COLLECT_DOCS]));
     json_object_set_new(mine, "decide_pass_own_seconds", json_real(c->pass_seconds[CP_PHASE_DECIDE]));
+    json_object_set_new(mine, "collect_pass_cpu_seconds", json_real(c->pass_cpu[CP_PHASE_COLLECT_DOCS]));
+    json_object_set_new(mine, "decide_pass_cpu_seconds", json_real(c->pass_cpu[CP_PHASE_DECIDE]));
 }
 
 /* ---- stats ----------------------------------------------------------------------------------------------- */
@@ -950,6 +954,14 @@ static int settle(cl_t *c, int rc, const char *err, int *input_failed)
     return 0;
 }
 
+static double process_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
 static void add_stage_seconds(cp_stats *to, const cp_stats *from)
 {
     for (int k = 0; k < CP_T_N; k++)
@@ -961,9 +973,10 @@ static int run_pass(cl_t *c, cp_pipeline_opts *po, cp_cluster_hooks *h, int phas
 {
     char err[2048] = "";
     h->phase = phase;
-    double t0 = cp_now();
+    double t0 = cp_now(), cpu0 = process_cpu();
     int rc = cp_pipeline_run(po, st, err, sizeof err);
     c->pass_seconds[phase] += cp_now() - t0;
+    c->pass_cpu[phase] += process_cpu() - cpu0;
     return settle(c, rc, err, input_failed);
 }
 

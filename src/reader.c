@@ -659,8 +659,8 @@ cp_reader *cp_reader_open_range(const char *path, const cp_reader_range *range, 
         if (k == 0)
             break;
         got += (size_t)k;
+        r->read_total = got; /* src_read's cap counts it */
     }
-    r->read_total = got;
     r->fmt = format_of(magic, got);
     if (range && range->offset > 0) {
         if (file_fmt == FMT_PLAIN) {

@@ -179,15 +179,17 @@ static void zstd_cuts(int fd, uint64_t size, const uint64_t *want, uint64_t *cut
 
 /* ---- plain ------------------------------------------------------------------------------------------------ */
 
+/* The start of the first line that starts at or after want (want itself when a newline precedes it). */
 static uint64_t plain_cut(int fd, uint64_t want, uint64_t size)
 {
-    size_t n = (size_t)(size - want < PLAIN_WINDOW ? size - want : PLAIN_WINDOW), got = 0;
+    uint64_t from = want - 1; /* want > 0 */
+    size_t n = (size_t)(size - from < PLAIN_WINDOW ? size - from : PLAIN_WINDOW), got = 0;
     char *buf = cp_xmalloc(n + 1);
     uint64_t cut = want;
-    if (!read_at(fd, buf, n, want, &got)) {
+    if (!read_at(fd, buf, n, from, &got)) {
         char *nl = memchr(buf, '\n', got);
         if (nl)
-            cut = want + (uint64_t)(nl - buf) + 1;
+            cut = from + (uint64_t)(nl - buf) + 1;
     }
     free(buf);
     return cut < size ? cut : 0;

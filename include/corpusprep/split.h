@@ -27,7 +27,7 @@ typedef struct {
 } cp_segment;
 
 /* Where a file may be cut. For each nominal cut want[i] (ascending, inside the file) sets cut[i] to the nearest
- * usable place at or after it (plain: after the next newline within 1 MiB, else want[i] itself; gzip: the first
+ * usable place at or after it (plain: the next line start within 1 MiB, else want[i] itself; gzip: the first
  * member start within 64 MiB whose member inflates with a correct CRC-32 and length and is followed by the end of
  * the file or another member; zstd: the frame start nearest to want[i], found by walking frame and block headers
  * from the file's start), or to 0 when there is none. Returns 1 when the file can be cut at all, 0 when it cannot

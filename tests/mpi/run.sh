@@ -141,6 +141,75 @@ if [ "$src" = 1 ] && [ "$rc" = 1 ] && python3 tests/mpi/compare.py "$T/ref-trunc
     pass "truncated input: exit 1 (as single: $src), same records, the error reported once"
 else fail "truncated input: exit $rc (single: $src)" "$T/log"; fi
 
+# Balance (issue 13): one large file split between ranks. The corpus as one file, plain, as multi-member gzip and
+# as multi-frame zstd whose members/frames end mid-line; cut wherever it helps (CORPUSPREP_SPLIT_MIN_BYTES=0):
+# the same records, and every per-document message with the same file:line as the single process.
+mkdir -p "$T/one-plain" "$T/one-gz" "$T/one-zst" "$T/one-gz1"
+for f in "$T"/in/*; do case $f in *.gz) gzip -dc "$f" ;; *) cat "$f" ;; esac; done >"$T/one-plain/all.jsonl"
+(cd "$T" && split -n 9 -d one-plain/all.jsonl piece- && for p in piece-*; do gzip -c "$p"; done >one-gz/all.jsonl.gz &&
+ for p in piece-*; do zstd -q -c "$p"; done >one-zst/all.jsonl.zst && rm piece-*)
+gzip -c "$T/one-plain/all.jsonl" >"$T/one-gz1/all.jsonl.gz"
+split_case() { # label launcher ranks bin dir
+    label=$1 launcher=$2 k=$3 bin=$4 d=$5
+    [ -d "$T/ref-$d" ] || $SINGLE -v --keep-rejected --dedup-url -o "$T/ref-$d" "$T/$d" 2>&1 |
+        grep "^corpusprep: $T/$d/" | sort >"$T/ref-$d.msgs"
+    rm -rf "$T/out-$label"
+    if ! CORPUSPREP_SPLIT_MIN_BYTES=0 timeout 300 $launcher -n "$k" "$bin" -v --keep-rejected --dedup-url \
+        -o "$T/out-$label" "$T/$d" >"$T/log" 2>&1; then
+        fail "$label: exit status not 0" "$T/log"
+    elif ! python3 tests/mpi/compare.py "$T/ref-$d" "$T/out-$label" >"$T/cmp" 2>&1; then
+        fail "$label" "$T/cmp"
+    elif ! grep "^corpusprep: $T/$d/" "$T/log" | grep -v "is split between\|is read whole" | sort |
+        diff "$T/ref-$d.msgs" - >"$T/cmp" || [ ! -s "$T/ref-$d.msgs" ]; then
+        fail "$label: per-document messages (file:line) differ from the single process's" "$T/cmp"
+    elif [ "$d" = one-gz1 ] && ! grep -q "is read whole by one rank: .*multi-member" "$T/log"; then
+        fail "$label: the log does not say why the file was not split" "$T/log"
+    elif [ "$d" != one-gz1 ] && ! grep -q "is split between ranks 0 to $((k - 1))" "$T/log"; then
+        fail "$label: the file was not split" "$T/log"
+    else
+        pass "$label: same records, reasons, dup_of, counts and file:line messages as the single process"
+    fi
+}
+split_case "mpich -n 2, one plain file split" mpirun.mpich 2 "$BIN" one-plain
+split_case "mpich -n 3, one plain file split" mpirun.mpich 3 "$BIN" one-plain
+split_case "mpich -n 3, one multi-member gzip split at members (mid-line)" mpirun.mpich 3 "$BIN" one-gz
+split_case "openmpi -n 2, one multi-member gzip split" mpirun.openmpi 2 "$BUILD/openmpi/corpusprep-mpi" one-gz
+split_case "mpich -n 3, one multi-frame zstd split at frames (mid-line)" mpirun.mpich 3 "$BIN" one-zst
+split_case "openmpi -n 3, one multi-frame zstd split" mpirun.openmpi 3 "$BUILD/openmpi/corpusprep-mpi" one-zst
+split_case "mpich -n 2, one single-member gzip: not split, said so" mpirun.mpich 2 "$BIN" one-gz1
+
+# The acceptance case: one 60 MB plain JSONL file on K = 2 ranks with the default threshold. Both ranks work
+# (each reads about half and takes CPU time within 25 % of the other's in each pass); the output equals the
+# single process's. The wall times of the passes are printed (a busy machine makes them no test).
+mkdir -p "$T/big"
+if python3 bench/make_corpus.py "$T/big.jsonl.gz" --mb 60 >/dev/null 2>&1 && gzip -dc "$T/big.jsonl.gz" >"$T/big/all.jsonl"; then
+    rm -f "$T/big.jsonl.gz" "$T/big.jsonl.gz.meta.json"
+    $SINGLE -q -t 2 --keep-rejected --dedup-url -o "$T/ref-big" "$T/big" 2>/dev/null
+    if ! timeout 600 $M -n 2 "$BIN" -t 1 --keep-rejected --dedup-url -o "$T/out-big" "$T/big" >"$T/log" 2>&1; then
+        fail "60 MB file, -n 2: exit status not 0" "$T/log"
+    elif ! python3 tests/mpi/compare.py "$T/ref-big" "$T/out-big" >"$T/cmp" 2>&1; then
+        fail "60 MB file, -n 2: output differs from the single process" "$T/cmp"
+    elif python3 - "$T/out-big/stats.json" >"$T/cmp" 2>&1 <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+r = s["cluster"]["per_rank"]
+assert len(r) == 2 and all(p["file_parts"] == 1 and p["docs_in"] > 0 for p in r), r
+def near(key):
+    a, b = r[0][key], r[1][key]
+    assert max(a, b) <= 1.25 * min(a, b), (key, a, b)
+near("bytes_in_compressed")
+near("collect_pass_cpu_seconds")
+near("decide_pass_cpu_seconds")
+print("; ".join(
+    "rank %d: %d docs, %.1f MB, collect pass %.2f s (%.2f s CPU), decide pass %.2f s (%.2f s CPU), line count %.3f s" %
+    (p["rank"], p["docs_in"], p["bytes_in_compressed"] / 1e6, p["collect_pass_own_seconds"], p["collect_pass_cpu_seconds"],
+     p["decide_pass_own_seconds"], p["decide_pass_cpu_seconds"], p["split_count_seconds"]) for p in r))
+EOF
+    then pass "60 MB file split across 2 ranks, same output as single: $(cat "$T/cmp")"
+    else fail "60 MB file split across 2 ranks: unbalanced" "$T/cmp"; fi
+    rm -rf "$T/big" "$T/ref-big" "$T/out-big"
+else fail "60 MB input could not be made"; fi
+
 # Fail fast: Slurm says 3 tasks, MPI has 2 ranks (srun with the wrong --mpi plugin) -> exit 2, nothing written.
 SLURM_NTASKS=3 $M -n 2 "$BIN" -o "$T/out-ntasks" "$T/in" >"$T/log" 2>&1
 rc=$?
