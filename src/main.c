@@ -92,7 +92,7 @@ static void usage(FILE *fp)
 "                         default), c4, gopher, fineweb, none (no line cleaning, no quality filters)\n"
 "  --print-config         print the effective configuration as JSON and exit\n"
 "  --progress-every S     a progress log line every S seconds (0: none) [a live line on a terminal,\n"
-"                         otherwise a log line every 60 s]\n"
+"                         otherwise a log line every 60 s; cluster: rank 0 logs the whole job's figures]\n"
 "  -q, --quiet            only errors on stderr\n"
 "  -v, --verbose          every per-document warning (not just the first %d of each kind)\n"
 "  -h, --help             this help\n"

@@ -44,6 +44,7 @@
 
 #include "corpusprep/clean.h"
 #include "corpusprep/dedup.h"
+#include "corpusprep/progress.h"
 #include "corpusprep/report.h"
 #include "corpusprep/split.h"
 #include "corpusprep/util.h"
@@ -198,6 +199,130 @@ static int owner_of(uint64_t key, int size)
     return (int)(((mix64(key) >> 32) * (uint64_t)size) >> 32);
 }
 
+/* ---- progress in the job log ----------------------------------------------------------------------------- */
+
+/* Rank 0 prints the job's figures, summed over the ranks by a non-blocking MPI_Iallreduce that each rank starts
+ * between two batches once the interval has passed and tests between later batches: no rank waits for another
+ * while a pass runs, and MPI stays on the main thread (the pipeline calls on_batch from it). The reductions run
+ * on a duplicate of the job's communicator, so that they never have to be ordered against the exchange's
+ * collectives. At the end of a pass the ranks agree (on the job's communicator) on how many each started, start
+ * the missing ones, wait for them, and sum their final figures once more: the last line holds the pass's real
+ * totals. Pass 1 measures compressed input bytes against the job's input size; pass 2 measures uncompressed
+ * bytes against pass 1's total of them. */
+typedef struct {
+    MPI_Comm comm;            /* MPI_COMM_NULL: progress is off */
+    int rank, ranks;
+    double every, last;       /* seconds between lines; when the last reduction started */
+    MPI_Request req;
+    int active;               /* a reduction is in flight */
+    uint64_t started;         /* reductions started in this pass */
+    uint64_t mine[3], send[3], sum[3]; /* compressed bytes read, uncompressed bytes, documents */
+    int measure;              /* which of the three the pass is measured in */
+    uint64_t job_bytes;       /* compressed bytes of the job's input */
+    uint64_t pass1_bytes;     /* rank 0: the job's uncompressed bytes, after pass 1 */
+    cp_progress *line;        /* rank 0 */
+    char label[96];
+} prog_t;
+
+static void prog_start(prog_t *p)
+{
+    memcpy(p->send, p->mine, sizeof p->send);
+    MPI_Iallreduce(p->send, p->sum, 3, MPI_UINT64_T, MPI_SUM, p->comm, &p->req);
+    p->active = 1;
+    p->started++;
+    p->last = cp_now();
+}
+
+static void prog_on_batch(void *ctx, uint64_t done_compressed, uint64_t bytes, uint64_t docs)
+{
+    prog_t *p = ctx;
+    p->mine[0] = done_compressed;
+    p->mine[1] = bytes;
+    p->mine[2] = docs;
+    if (p->active) {
+        int done = 0;
+        MPI_Test(&p->req, &done, MPI_STATUS_IGNORE);
+        if (!done)
+            return;
+        p->active = 0;
+        if (!p->rank)
+            cp_progress_print(p->line, p->sum[p->measure], p->sum[1], p->sum[2]);
+    }
+    if (cp_now() - p->last >= p->every)
+        prog_start(p);
+}
+
+/* Before a pipeline pass. */
+static void prog_begin(prog_t *p, int phase)
+{
+    if (p->comm == MPI_COMM_NULL)
+        return;
+    p->started = 0;
+    p->active = 0;
+    p->last = cp_now();
+    memset(p->mine, 0, sizeof p->mine);
+    int first = phase == CP_PHASE_COLLECT_DOCS;
+    p->measure = first ? 0 : 1;
+    snprintf(p->label, sizeof p->label, "%s, %d ranks", first ? "pass 1 of 2 (keys)" : "pass 2 of 2 (decide and write)",
+             p->ranks);
+    if (!p->rank) {
+        cp_progress_destroy(p->line);
+        p->line = cp_progress_create(p->every, first ? p->job_bytes : p->pass1_bytes, p->last);
+        cp_progress_set_label(p->line, p->label);
+    }
+}
+
+/* After a pipeline pass, on every rank (collective): the reductions matched up, and a last line with the pass's
+ * totals. */
+static void prog_end(prog_t *p, MPI_Comm job)
+{
+    if (p->comm == MPI_COMM_NULL)
+        return;
+    uint64_t most = 0, total[3] = {0};
+    MPI_Allreduce(&p->started, &most, 1, MPI_UINT64_T, MPI_MAX, job);
+    for (;;) {
+        if (p->active)
+            MPI_Wait(&p->req, MPI_STATUS_IGNORE);
+        p->active = 0;
+        if (p->started >= most)
+            break;
+        prog_start(p);
+    }
+    MPI_Reduce(p->mine, total, 3, MPI_UINT64_T, MPI_SUM, 0, p->comm);
+    if (p->rank)
+        return;
+    cp_progress_print(p->line, total[p->measure], total[1], total[2]);
+    if (p->measure == 0)
+        p->pass1_bytes = total[1];
+}
+
+/* Every rank the same: the options and the file list are. Collective. */
+static void prog_setup(prog_t *p, const cp_pipeline_opts *o, const net_t *x)
+{
+    memset(p, 0, sizeof *p);
+    p->comm = MPI_COMM_NULL;
+    p->rank = x->rank;
+    p->ranks = x->size;
+    p->every = o->progress_every < 0 || (o->quiet && !o->progress_every) ? -1
+               : o->progress_every > 0                                    ? o->progress_every
+                                                                          : 60;
+    if (p->every <= 0)
+        return;
+    for (size_t i = 0; i < o->nfiles; i++) {
+        struct stat sb;
+        if (stat(o->files[i], &sb) == 0)
+            p->job_bytes += (uint64_t)sb.st_size;
+    }
+    MPI_Comm_dup(x->comm, &p->comm);
+}
+
+static void prog_free(prog_t *p)
+{
+    cp_progress_destroy(p->line);
+    if (p->comm != MPI_COMM_NULL)
+        MPI_Comm_free(&p->comm);
+}
+
 /* ---- the cluster run's state ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -235,6 +360,7 @@ typedef struct {
     uint64_t near_hist[13];
     double pass_seconds[3];   /* this rank's own time in each pipeline pass (CP_PHASE_*), before waiting for others */
     double pass_cpu[3];       /* and the CPU time (all its threads) it took */
+    prog_t prog;              /* the job's progress lines */
 } cl_t;
 
 static void cl_collect(void *ctx, int kind, uint64_t key, uint64_t pos)
@@ -973,10 +1099,12 @@ static int run_pass(cl_t *c, cp_pipeline_opts *po, cp_cluster_hooks *h, int phas
 {
     char err[2048] = "";
     h->phase = phase;
+    prog_begin(&c->prog, phase);
     double t0 = cp_now(), cpu0 = process_cpu();
     int rc = cp_pipeline_run(po, st, err, sizeof err);
     c->pass_seconds[phase] += cp_now() - t0;
     c->pass_cpu[phase] += process_cpu() - cpu0;
+    prog_end(&c->prog, c->net.comm);
     return settle(c, rc, err, input_failed);
 }
 
@@ -1068,19 +1196,11 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     po.no_stats_file = 1;
     po.rank = me;
     po.quiet = 1; /* the collect passes stay silent; the deciding pass speaks as asked */
-    /* progress: rank 0 alone, as log lines (mpirun's stderr is rarely a terminal), for both passes */
-    uint64_t job_bytes = 0;
-    for (size_t i = 0; i < o->nfiles; i++) {
-        struct stat sb;
-        if (stat(o->files[i], &sb) == 0)
-            job_bytes += (uint64_t)sb.st_size;
-    }
-    po.progress_every = me || o->progress_every < 0 || (o->quiet && !o->progress_every) ? -1
-                        : o->progress_every > 0                                      ? o->progress_every
-                                                                                     : 60;
-    po.ranks = K;
-    po.job_total_bytes = job_bytes;
-    po.progress_label = "pass 1 of 2 (keys)";
+    /* progress: the job's figures, as log lines from rank 0 (mpirun's stderr is rarely a terminal) */
+    prog_setup(&c.prog, o, x);
+    po.progress_every = -1;
+    po.on_batch = c.prog.comm != MPI_COMM_NULL ? prog_on_batch : NULL;
+    po.on_batch_ctx = &c.prog;
     for (int k = 0; k < 4; k++)
         c.out[k] = cp_xcalloc((size_t)K, sizeof(kpv_t));
 
@@ -1114,7 +1234,6 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     if (!rc) {
         t1 = cp_now();
         po.quiet = o->quiet;
-        po.progress_label = "pass 2 of 2 (decide and write)";
         input_failed = 0; /* the deciding pass reports input failures again */
         rc = run_pass(&c, &po, &hooks, CP_PHASE_DECIDE, &st, &input_failed);
         t_decide = cp_now() - t1;
@@ -1161,6 +1280,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     free(index);
     free(ranges);
     free(plan.seg);
+    prog_free(&c.prog);
     return rc;
 }
 

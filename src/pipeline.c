@@ -1006,6 +1006,8 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             break;
         }
         cp_progress_update(r->prog, cp_feeder_progress_bytes(f), r->st->bytes_in, r->docs_seen);
+        if (o->on_batch)
+            o->on_batch(o->on_batch_ctx, cp_feeder_progress_bytes(f), r->st->bytes_in, r->docs_seen);
         if (r->rep && !r->counting && cp_now() - r->last_sample >= 0.25) {
             r->last_sample = cp_now();
             cp_report_sample(r->rep, r->last_sample - start, r->st->bytes_in, r->st->docs_in);
@@ -1086,8 +1088,6 @@ int cp_pipeline_run(const cp_pipeline_opts *o, cp_stats *st, char *err, size_t e
     st->files = o->nfiles;
     r.total_input = total_input_bytes(o->files, o->nfiles, o->file_ranges);
     r.prog = cp_progress_create(o->quiet && !o->progress_every ? -1 : o->progress_every, r.total_input, start);
-    if (o->ranks > 1)
-        cp_progress_set_cluster(r.prog, o->rank, o->ranks, o->job_total_bytes, o->progress_label);
     if (!o->no_report)
         r.rep = cp_report_create();
     if (!rc && o->explain && !(r.ex = cp_explain_create(o->explain, err, errlen)))

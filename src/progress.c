@@ -17,8 +17,6 @@ struct cp_progress {
     int live;                 /* rewrite one line in place (a terminal) */
     double every, start, last;
     uint64_t total;
-    int rank, ranks;
-    uint64_t job_total;
     const char *label;
 };
 
@@ -36,12 +34,9 @@ cp_progress *cp_progress_create(double every_seconds, uint64_t total_bytes, doub
     return p;
 }
 
-void cp_progress_set_cluster(cp_progress *p, int rank, int ranks, uint64_t job_total_bytes, const char *label)
+void cp_progress_set_label(cp_progress *p, const char *label)
 {
     p->label = label;
-    p->rank = rank;
-    p->ranks = ranks;
-    p->job_total = job_total_bytes;
 }
 
 static void eta(char *out, size_t n, double elapsed, uint64_t done, uint64_t total)
@@ -58,26 +53,20 @@ static void eta(char *out, size_t n, double elapsed, uint64_t done, uint64_t tot
     }
 }
 
-static void show(cp_progress *p, uint64_t done, uint64_t bytes, uint64_t docs, int final)
+static void show(cp_progress *p, uint64_t done, uint64_t bytes, uint64_t docs, int live, int final)
 {
     double el = cp_now() - p->start;
     double mbs = el > 0 ? bytes / 1e6 / el : 0;
-    char e[64], job[256] = "";
-    if (p->ranks > 1 && p->job_total && p->total) {
-        /* this rank's share of the job, by input size: scale its progress to the job */
-        uint64_t job_done = (uint64_t)((double)done * (double)p->job_total / (double)p->total);
-        eta(e, sizeof e, el, done, p->total);
-        snprintf(job, sizeof job, "; %s%sjob of %d ranks ~%.1f of %.1f MB (estimated from rank %d's share)%s",
-                 p->label ? p->label : "", p->label ? ", " : "", p->ranks, job_done / 1e6, p->job_total / 1e6, p->rank, e);
-    }
+    char e[64];
+    const char *label = p->label ? p->label : "", *sep = p->label ? ": " : "";
     eta(e, sizeof e, el, done, p->total);
-    if (p->live)
-        fprintf(stderr, "\r%.1f of %.1f MB read, %.1f MB/s, %.0f docs/s, %" PRIu64 " docs%s%s\033[K%s", done / 1e6,
-                p->total / 1e6, mbs, el > 0 ? docs / el : 0, docs, e, job, final ? "\n" : "");
+    if (live)
+        fprintf(stderr, "\r%s%s%.1f of %.1f MB read, %.1f MB/s, %.0f docs/s, %" PRIu64 " docs%s\033[K%s", label, sep,
+                done / 1e6, p->total / 1e6, mbs, el > 0 ? docs / el : 0, docs, e, final ? "\n" : "");
     else
-        fprintf(stderr, "corpusprep: progress %.0f s: %.1f of %.1f MB read (%.1f %%), %" PRIu64 " docs, %.1f MB/s%s%s\n",
-                el, done / 1e6, p->total / 1e6, p->total ? 100.0 * (double)done / (double)p->total : 0.0, docs, mbs,
-                e, job);
+        fprintf(stderr, "corpusprep: progress %.0f s: %s%s%.1f of %.1f MB read (%.1f %%), %" PRIu64 " docs, %.1f MB/s%s\n",
+                el, label, sep, done / 1e6, p->total / 1e6, p->total ? 100.0 * (double)done / (double)p->total : 0.0,
+                docs, mbs, e);
 }
 
 void cp_progress_update(cp_progress *p, uint64_t done_compressed, uint64_t bytes, uint64_t docs)
@@ -88,13 +77,19 @@ void cp_progress_update(cp_progress *p, uint64_t done_compressed, uint64_t bytes
     if (now - p->last < p->every)
         return;
     p->last = now;
-    show(p, done_compressed, bytes, docs, 0);
+    show(p, done_compressed, bytes, docs, p->live, 0);
 }
 
 void cp_progress_finish(cp_progress *p, uint64_t done_compressed, uint64_t bytes, uint64_t docs)
 {
     if (p->every > 0 && p->live)
-        show(p, done_compressed, bytes, docs, 1);
+        show(p, done_compressed, bytes, docs, 1, 1);
+}
+
+void cp_progress_print(cp_progress *p, uint64_t done_compressed, uint64_t bytes, uint64_t docs)
+{
+    p->last = cp_now();
+    show(p, done_compressed, bytes, docs, 0, 0);
 }
 
 void cp_progress_destroy(cp_progress *p)

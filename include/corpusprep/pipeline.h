@@ -59,9 +59,11 @@ typedef struct {
                                * quiet); > 0: a log line every so many seconds, even with quiet; < 0: none */
     const char *version;      /* shown in the report, and part of the checkpoint's fingerprint */
     const char *preset;       /* -c as given, shown in the report; NULL: the default preset */
-    int ranks;                /* cluster: ranks in the job, for the progress line (0 or 1 outside) */
-    uint64_t job_total_bytes; /* cluster: compressed bytes of the whole job's input */
-    const char *progress_label; /* cluster: which pass, for the progress line; may be NULL */
+    /* cluster: called by the thread that runs the batches (the one that called cp_pipeline_run), after every
+     * batch, with the run's figures so far: compressed input bytes read, uncompressed bytes and documents
+     * processed. The cluster's job-wide progress lines come from these. NULL: none. */
+    void (*on_batch)(void *ctx, uint64_t done_compressed, uint64_t bytes, uint64_t docs);
+    void *on_batch_ctx;
     /* checkpoints (checkpoint.h; not in cluster mode, not with standard input or a pipe): with checkpoints
      * set, one on SIGINT/SIGTERM, one after every checkpoint_bytes of uncompressed input and one after
      * every checkpoint_seconds (0: not by that measure) */
