@@ -611,7 +611,6 @@ static bool enter_range(cp_reader *r, const cp_reader_range *range, enum format 
     *file_fmt = format_of(head, (size_t)got);
     r->range_len = range->length;
     r->skip_first = range->offset > 0;
-    r->line_no = range->first_line ? range->first_line - 1 : 0;
     return true;
 }
 
@@ -635,10 +634,13 @@ cp_reader *cp_reader_open_range(const char *path, const cp_reader_range *range, 
     }
     r->own_fd = !is_stdin;
     enum format file_fmt = FMT_PLAIN;
-    if (range && !is_stdin && !enter_range(r, range, &file_fmt, err, errlen)) {
+    bool part = range && (range->offset || range->length); /* a whole file needs no seeking: pipes stay readable */
+    if (part && !is_stdin && !enter_range(r, range, &file_fmt, err, errlen)) {
         cp_reader_close(r);
         return NULL;
     }
+    if (range && range->first_line)
+        r->line_no = range->first_line - 1;
     posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* fails harmlessly on pipes */
 #ifdef CP_HAVE_ISAL
     /* ISA-L needs to be able to hand a member back to zlib by re-reading it: regular files only. */
