@@ -7,17 +7,23 @@
  * values, so P(value i equal for two texts) = Jaccard of their shingle sets: each value is an unbiased
  * estimator. Different multipliers order the same hashes almost independently (multiply-add is 2-universal on
  * the high bits that decide a minimum); tests/test_minhash.c checks the mean error, the variance J(1-J)/K of
- * independent permutations, and the band collision curve against exact Jaccard. The inner loop runs over
- * blocks of values kept in registers while the shingle hashes stream past, which compilers vectorise
- * (with AVX-512, picked at run time: blocks of 16, two vpmullq + vpaddq + vpminuq per hash; elsewhere blocks
- * of 8; integer arithmetic, so identical results). That loop is bound by the vector multiplier (3 uops per vpmullq), about 10 ns per shingle for the
- * 112 values; a 32-bit split (vpmuludq x3) measured 1.8x slower, 256-bit vectors 1.3x slower.
+ * independent permutations, and the band collision curve against exact Jaccard, and the signature against
+ * a plain implementation of this definition. With AVX-512 (picked at run time) one pass over the shingles
+ * hashes each and folds it into all 112 values at once (14 vectors: vpmullq + vpaddq + vpminuq each); see
+ * min_values. Elsewhere the hashes come first, then blocks of 8 values kept in registers while the hashes
+ * stream past, which compilers vectorise. Integer arithmetic either way, so identical results. The vector
+ * work is bound by ports 0 and 5 (vpmullq is 3 uops there, vpminuq 1 on port 0): 5 uops per 8 values, about
+ * 10 ns per shingle for 112 values at 3.5 GHz; a 32-bit split (vpmuludq x3) measured 1.8x slower, 256-bit
+ * vectors 1.3x slower, and a 52-bit split with IFMA (vpmadd52luq/huq) would need as many uops (3 IFMA, a
+ * vpshldq, the minimum; counted, not built), so the rest of the stage is what moved: the shingle hash (see shingle_hash), the
+ * word scan (AVX-512 masks, no branch on the number of words in a block) and the script counts (a table).
  *
- * Words. One pass over the text in 64-byte blocks turns byte classes into bit masks (SSE2; a portable loop
- * elsewhere): word starts and ends come from the separator mask, and the AUTO script counts from the same
- * masks: an ASCII block is a popcount, a block of well-formed UTF-8 a popcount plus a decode of its 3- and
- * 4-byte lead bytes only (the no-space scripts all lie at U+0E00 and above); any other block is decoded one
- * code point at a time. The decision equals the one-code-point-at-a-time definition for every input
+ * Words. One pass over the text in 64-byte blocks turns byte classes into bit masks (AVX-512BW or SSE2; a
+ * portable loop elsewhere): word starts and ends come from the separator mask, and the AUTO script counts from the same
+ * masks: an ASCII block is a popcount, a block of well-formed UTF-8 a popcount plus a look at its 3- and
+ * 4-byte lead bytes only (the no-space scripts all lie at U+0E00 and above: a 3-byte code point is one
+ * table load by its top 10 bits, unless its 64-code-point block straddles a script's edge); any other block
+ * is decoded one code point at a time. The decision equals the one-code-point-at-a-time definition for every input
  * (tests/test_minhash.c checks it on random mixes and pins keys in several scripts).
  *
  * LSH index. Per band, a Robin Hood open-addressing table of 64-bit slots:
@@ -50,6 +56,10 @@
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CP_X86_DISPATCH 1
+#include <immintrin.h>
+#endif
 
 #include "corpusprep/checkpoint.h"
 #include "corpusprep/util.h"
@@ -59,15 +69,16 @@
  * AVX-512 a block is 16 values: two 512-bit vectors share each broadcast hash (13 % faster than 8; 32
  * spill). Without it 64-bit multiplies and unsigned minima are emulated and 16 values spill: 8 (measured
  * 1.4x faster than 16 with AVX2 and with the baseline target). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define CP_X86_DISPATCH 1
-#endif
 #define BLOCK 16 /* the padding of the signature: a multiple of both block sizes */
 
 struct cp_minhash {
     cp_minhash_params p;
     int nvals, nvals_padded;
     uint64_t shingle_seed, band_seed;
+    uint64_t key[8]; /* XXH3's secret words 0..7 with shingle_seed added (even) or subtracted (odd) */
+    /* For the code points of a 3-byte UTF-8 sequence, by cp >> 6 (the lead's low 4 bits and the next byte's
+     * low 6): 1 when all 64 are in a no-space script, 0 when none is, 2 when some are (decode the third) */
+    unsigned char nospace3[1024];
     uint64_t *a, *b; /* nvals_padded each */
 };
 
@@ -81,6 +92,22 @@ struct cp_minhash_scratch {
     size_t mins_cap;
     unsigned char band_bytes[8 * 4096];
 };
+
+/* Scripts written without spaces between words. */
+static int is_nospace_script(uint32_t c)
+{
+    return (c >= 0x0E00 && c <= 0x0EFF)      /* Thai, Lao */
+           || (c >= 0x0F00 && c <= 0x0FFF)   /* Tibetan */
+           || (c >= 0x1000 && c <= 0x109F)   /* Myanmar */
+           || (c >= 0x1780 && c <= 0x17FF)   /* Khmer */
+           || (c >= 0x3040 && c <= 0x30FF)   /* Hiragana, Katakana */
+           || (c >= 0x31F0 && c <= 0x31FF)   /* Katakana extension */
+           || (c >= 0x3400 && c <= 0x4DBF)   /* CJK extension A */
+           || (c >= 0x4E00 && c <= 0x9FFF)   /* CJK unified */
+           || (c >= 0xF900 && c <= 0xFAFF)   /* CJK compatibility */
+           || (c >= 0xFF66 && c <= 0xFF9F)   /* half-width Katakana */
+           || (c >= 0x20000 && c <= 0x3FFFF); /* CJK extensions B.. */
+}
 
 static uint64_t splitmix64(uint64_t *state)
 {
@@ -130,6 +157,14 @@ cp_minhash *cp_minhash_create(const cp_minhash_params *p, char *err, size_t errl
     uint64_t st = p->seed ^ 0x6D696E6861736831ULL;
     mh->shingle_seed = splitmix64(&st);
     mh->band_seed = splitmix64(&st);
+    for (uint32_t k = 0; k < 1024; k++) {
+        int n = 0;
+        for (uint32_t c = k << 6; c < (k + 1) << 6; c++)
+            n += is_nospace_script(c);
+        mh->nospace3[k] = n == 0 ? 0 : n == 64 ? 1 : 2;
+    }
+    for (int k = 0; k < 8; k++)
+        mh->key[k] = XXH_readLE64(XXH3_kSecret + 8 * k) + (k % 2 ? 0 - mh->shingle_seed : mh->shingle_seed);
     for (int i = 0; i < mh->nvals_padded; i++) {
         mh->a[i] = splitmix64(&st) | 1;
         mh->b[i] = splitmix64(&st);
@@ -180,22 +215,6 @@ static size_t utf8_next(const unsigned char *s, size_t i, size_t n, uint32_t *cp
     return len;
 }
 
-/* Scripts written without spaces between words. */
-static int is_nospace_script(uint32_t c)
-{
-    return (c >= 0x0E00 && c <= 0x0EFF)      /* Thai, Lao */
-           || (c >= 0x0F00 && c <= 0x0FFF)   /* Tibetan */
-           || (c >= 0x1000 && c <= 0x109F)   /* Myanmar */
-           || (c >= 0x1780 && c <= 0x17FF)   /* Khmer */
-           || (c >= 0x3040 && c <= 0x30FF)   /* Hiragana, Katakana */
-           || (c >= 0x31F0 && c <= 0x31FF)   /* Katakana extension */
-           || (c >= 0x3400 && c <= 0x4DBF)   /* CJK extension A */
-           || (c >= 0x4E00 && c <= 0x9FFF)   /* CJK unified */
-           || (c >= 0xF900 && c <= 0xFAFF)   /* CJK compatibility */
-           || (c >= 0xFF66 && c <= 0xFF9F)   /* half-width Katakana */
-           || (c >= 0x20000 && c <= 0x3FFFF); /* CJK extensions B.. */
-}
-
 static void reserve_spans(cp_minhash_scratch *s, size_t n)
 {
     if (n <= s->spans_cap)
@@ -219,33 +238,57 @@ static void reserve_hashes(cp_minhash_scratch *s, size_t n)
     s->hashes_cap = cap;
 }
 
-/* XXH3_64bits_withSeed, with the lengths shingles have (<= 128 bytes) hashed by the branches it takes for
- * them, called directly and inlined (the call and the length dispatch were a sixth of the hash's cost;
- * test_minhash.c checks the values against XXH3_64bits_withSeed). */
-static inline uint64_t shingle_hash(const char *p, size_t n, uint64_t seed)
+/* XXH3_64bits_withSeed, with the lengths up to 128 bytes hashed by the branches it takes for them, called
+ * directly and inlined (the call and the length dispatch were a sixth of the cost of a shingle's hash). */
+static inline uint64_t xxh3_seeded(const void *p, size_t n, uint64_t seed)
 {
     const xxh_u8 *u = (const xxh_u8 *)p;
     if (n <= 16)
         return XXH3_len_0to16_64b(u, n, XXH3_kSecret, seed);
     if (n <= 128)
         return XXH3_len_17to128_64b(u, n, XXH3_kSecret, sizeof XXH3_kSecret, seed);
-    return XXH3_64bits_withSeed(p, n, seed);
+    return XXH3_64bits_withSeed(u, n, seed);
 }
 
-/* Spans of n consecutive units (words, or code points of the compacted text) starting at each unit. */
-static size_t hash_spans(const cp_minhash *mh, cp_minhash_scratch *s, const char *base, size_t units, int n)
+/* One 16-byte step of XXH3 (XXH3_mix16B) with its secret words and seed already combined in k0, k1. */
+static inline uint64_t mix16(const unsigned char *p, uint64_t k0, uint64_t k1)
 {
-    if (units == 0)
-        return 0;
-    size_t count = units < (size_t)n ? 1 : units - (size_t)n + 1;
-    size_t width = units < (size_t)n ? units : (size_t)n;
-    reserve_hashes(s, count);
-    for (size_t i = 0; i < count; i++) {
-        size_t a = s->starts[i], b = s->ends[i + width - 1];
-        s->hashes[i] = shingle_hash(base + a, b - a, mh->shingle_seed);
-    }
-    return count;
+    return XXH3_mul128_fold64(XXH_readLE64(p) ^ k0, XXH_readLE64(p + 8) ^ k1);
 }
+
+/* XXH3_64bits_withSeed of the shingle base[a..e), where base[0..blen) may be read. Most shingles are 17..64
+ * bytes, on both sides of XXH3's 32-byte branch (word 5-grams of the bench slice: 56 % 17..32, 41 %
+ * 33..64), so that branch mispredicted about every other shingle. Here a shingle of 17..64 bytes that starts
+ * at least 16 bytes into base and has 32 readable bytes from its start always computes the four 16-byte
+ * steps and masks off the two that a shorter one does not take: the same sum, no branch on the length (the
+ * extra reads fall inside base, at most 15 bytes before the shingle and 15 after). The keys combine XXH3's
+ * secret with the seed once per cp_minhash. Other lengths take XXH3's own branches, inlined
+ * (test_minhash.c checks the signature against XXH3_64bits_withSeed on shingles of every length class). */
+static inline __attribute__((always_inline)) uint64_t shingle_hash(const cp_minhash *mh, const char *base, size_t a, size_t e, size_t blen)
+{
+    const unsigned char *p = (const unsigned char *)base + a;
+    size_t n = e - a;
+    if (n - 17 <= 64 - 17 && a >= 16 && a + 32 <= blen) {
+        const uint64_t *k = mh->key;
+        uint64_t acc = n * XXH_PRIME64_1 + mix16(p, k[0], k[1]) + mix16(p + n - 16, k[2], k[3]);
+        uint64_t more = mix16(p + 16, k[4], k[5]) + mix16(p + n - 32, k[6], k[7]);
+        uint64_t keep = 0 - (uint64_t)(n > 32);
+#if defined(__GNUC__)
+        __asm__("" : "+r"(keep)); /* or GCC turns the mask back into the branch */
+#endif
+        return XXH3_avalanche(acc + (more & keep));
+    }
+    if (n <= 16)
+        return XXH3_len_0to16_64b(p, n, XXH3_kSecret, mh->shingle_seed);
+    if (n <= 128)
+        return XXH3_len_17to128_64b(p, n, XXH3_kSecret, sizeof XXH3_kSecret, mh->shingle_seed);
+    return XXH3_64bits_withSeed(p, n, mh->shingle_seed);
+}
+
+/* Shingles are spans of n consecutive units (words, or code points of the compacted text) starting at each
+ * unit; a text shorter than n units is one shingle. */
+static size_t shingle_count(size_t units, int n) { return units == 0 ? 0 : units < (size_t)n ? 1 : units - (size_t)n + 1; }
+static size_t shingle_width(size_t units, int n) { return units < (size_t)n ? units : (size_t)n; }
 
 /* Counts for the AUTO decision: non-space code points, and those in a script written without spaces. */
 typedef struct {
@@ -288,7 +331,7 @@ static int decide_chars(const cp_minhash *mh, const script_counts *sc)
  * they reach a no-space script. Returns where the next code point starts, or 0 when the block does not have
  * that shape (the caller then decodes it byte by byte). */
 static size_t count_block(const unsigned char *t, size_t b, size_t skip, size_t len, const cp_masks64 *m,
-                          script_counts *sc)
+                          const unsigned char *nospace3, script_counts *sc)
 {
     uint64_t cont = m->b7 & ~m->b6;
     uint64_t lead2 = m->b7 & m->b6 & ~m->b5, lead3 = m->b7 & m->b6 & m->b5 & ~m->b4,
@@ -308,7 +351,18 @@ static size_t count_block(const unsigned char *t, size_t b, size_t skip, size_t 
     if (b + 64 + spill > len) /* utf8_next shortens a code point cut by the end of the text */
         return 0;
     sc->total += (size_t)cp_popcount64(~m->ctl & ~cont);
-    for (uint64_t l = lead34; l; l &= l - 1) {
+    /* 3-byte code points by table (curly quotes, dashes and most scripts are a load); 4-byte ones decoded */
+    for (uint64_t l = lead3; l; l &= l - 1) {
+        size_t i = b + (size_t)__builtin_ctzll(l);
+        unsigned st = nospace3[(t[i] & 0x0Fu) << 6 | (t[i + 1] & 0x3Fu)];
+        if (st == 2) {
+            uint32_t cp;
+            utf8_next(t, i, len, &cp);
+            st = (unsigned)is_nospace_script(cp);
+        }
+        sc->nospace += st;
+    }
+    for (uint64_t l = lead4; l; l &= l - 1) {
         uint32_t cp;
         utf8_next(t, b + (size_t)__builtin_ctzll(l), len, &cp);
         sc->nospace += is_nospace_script(cp);
@@ -316,45 +370,65 @@ static size_t count_block(const unsigned char *t, size_t b, size_t skip, size_t 
     return b + 64 + spill;
 }
 
+/* Writes b + the index of each set bit of x to out[0..popcount(x)), returns popcount(x). The first 12 go
+ * unconditionally (out needs room for 12; the extra entries are overwritten or unused), so the number of
+ * words in a block, about 9 in news text, is not a branch that mispredicts every other block; more finish in
+ * a loop. ctz of x | 1 << 63 is that of x when x != 0 and defined when x == 0. */
+static inline __attribute__((always_inline)) size_t put_bits(size_t *out, size_t b, uint64_t x, int hw_popcount)
+{
+    size_t cnt = hw_popcount ? (size_t)__builtin_popcountll(x) : (size_t)cp_popcount64(x);
+    _Pragma("GCC unroll 12") for (int k = 0; k < 12; k++) {
+        out[k] = b + (size_t)__builtin_ctzll(x | (1ULL << 63));
+        x &= x - 1;
+    }
+    for (size_t k = 12; k < cnt; k++) {
+        out[k] = b + (size_t)__builtin_ctzll(x);
+        x &= x - 1;
+    }
+    return cnt;
+}
+
+/* The masks of the n <= 64 bytes at p, the bytes past n read as 0 (separators). */
+static inline void masks_padded(const unsigned char *p, size_t n, cp_masks64 *m)
+{
+    if (n < 64) {
+        unsigned char tail[64] = {0};
+        memcpy(tail, p, n);
+        cp_masks64_of(tail, m);
+    } else {
+        cp_masks64_of(p, m);
+    }
+}
+
 /* One pass over the text in blocks of 64 bytes: the spans of its words (maximal runs of bytes > ' ') into
  * s->starts/ends, and, when sc is given, the counts that decide AUTO mode (whole ASCII blocks by popcount).
- * Returns the number of words. */
-static size_t scan_words(cp_minhash_scratch *s, const char *text, size_t len, script_counts *sc)
+ * Returns the number of words. Inlined into a baseline and an AVX-512 version, which differ in how they
+ * compute the masks (masks) and the popcount (hw_popcount). */
+static inline __attribute__((always_inline)) size_t
+scan_words_with(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len, script_counts *sc,
+                void (*masks)(const unsigned char *, size_t, cp_masks64 *), int hw_popcount)
 {
     const unsigned char *t = (const unsigned char *)text;
-    reserve_spans(s, len / 2 + 1); /* words are separated by at least one byte */
+    /* words are separated by at least one byte; put_bits writes up to 12 entries past the last */
+    reserve_spans(s, len / 2 + 1 + 12);
     size_t nstart = 0, nend = 0, next_cp = 0;
     uint64_t carry = 0; /* 1 when the byte before the block is part of a word */
-    unsigned char tail[64];
     for (size_t b = 0; b < len; b += 64) {
-        const unsigned char *p = t + b;
         size_t n = len - b < 64 ? len - b : 64;
-        if (n < 64) { /* zero padding reads as separators */
-            memset(tail, 0, sizeof tail);
-            memcpy(tail, p, n);
-            p = tail;
-        }
         cp_masks64 m;
-        cp_masks64_of(p, &m);
+        masks(t + b, n, &m);
         uint64_t word = ~m.ctl;
         uint64_t prev = (word << 1) | carry;
-        uint64_t starts = word & ~prev, ends = m.ctl & prev;
         carry = word >> 63;
-        while (starts) {
-            s->starts[nstart++] = b + (size_t)__builtin_ctzll(starts);
-            starts &= starts - 1;
-        }
-        while (ends) {
-            s->ends[nend++] = b + (size_t)__builtin_ctzll(ends);
-            ends &= ends - 1;
-        }
+        nstart += put_bits(s->starts + nstart, b, word & ~prev, hw_popcount);
+        nend += put_bits(s->ends + nend, b, m.ctl & prev, hw_popcount);
         if (sc) {
             size_t next = 0;
             if (!m.b7 && next_cp == b) {
-                sc->total += (size_t)cp_popcount64(word); /* padding is separators */
-                next = b + n;
+                sc->total += hw_popcount ? (size_t)__builtin_popcountll(word) : (size_t)cp_popcount64(word);
+                next = b + n; /* padding is separators */
             } else if (n == 64 && next_cp - b < 4) {
-                next = count_block(t, b, next_cp - b, len, &m, sc);
+                next = count_block(t, b, next_cp - b, len, &m, mh->nospace3, sc);
             }
             next_cp = next ? next : count_scripts(t, next_cp, b + n, len, sc);
         }
@@ -363,6 +437,44 @@ static size_t scan_words(cp_minhash_scratch *s, const char *text, size_t len, sc
         s->ends[nend++] = len;
     return nstart;
 }
+
+static size_t scan_words(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len,
+                         script_counts *sc)
+{
+    return scan_words_with(mh, s, text, len, sc, masks_padded, 0);
+}
+
+#ifdef CP_X86_DISPATCH
+#define V4 __attribute__((target("arch=x86-64-v4")))
+
+/* masks_padded with AVX-512BW: a (masked) load and a compare or test per mask. Sets only the masks this file
+ * reads (ctl, b7..b3). */
+V4 static inline void masks_avx512(const unsigned char *p, size_t n, cp_masks64 *m)
+{
+    __m512i x = n < 64 ? _mm512_maskz_loadu_epi8(((__mmask64)1 << n) - 1, p) : _mm512_loadu_si512(p);
+    m->ctl = _mm512_cmple_epu8_mask(x, _mm512_set1_epi8(' '));
+    m->blank = 0;
+    m->b7 = _mm512_movepi8_mask(x);
+    m->b6 = _mm512_mask_test_epi8_mask(m->b7, x, _mm512_set1_epi8(0x40));
+    m->b5 = _mm512_mask_test_epi8_mask(m->b7, x, _mm512_set1_epi8(0x20));
+    m->b4 = _mm512_mask_test_epi8_mask(m->b7, x, _mm512_set1_epi8(0x10));
+    m->b3 = _mm512_mask_test_epi8_mask(m->b7, x, _mm512_set1_epi8(0x08));
+}
+
+V4 static size_t scan_words_avx512(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len,
+                                   script_counts *sc)
+{
+    return scan_words_with(mh, s, text, len, sc, masks_avx512, 1);
+}
+
+/* The CPU model the runtime filled in at start-up: a few loads per document. */
+static int have_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512cd");
+}
+#endif
 
 int cp_minhash_uses_chars(const cp_minhash *mh, const char *text, size_t len)
 {
@@ -373,7 +485,9 @@ int cp_minhash_uses_chars(const cp_minhash *mh, const char *text, size_t len)
     return decide_chars(mh, &sc);
 }
 
-static size_t shingle_chars(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len)
+/* Compacts the text without spaces into s->compact and its code points into s->starts/ends; returns their
+ * number. */
+static size_t split_chars(cp_minhash_scratch *s, const char *text, size_t len)
 {
     const unsigned char *t = (const unsigned char *)text;
     s->compact.len = 0;
@@ -392,11 +506,81 @@ static size_t shingle_chars(const cp_minhash *mh, cp_minhash_scratch *s, const c
         }
         i += k;
     }
-    return hash_spans(mh, s, s->compact.data, units, mh->p.char_ngram);
+    return units;
 }
 
-/* mins[i] = min over j of a[i]*h[j] + b[i], B values at a time; nvals is a multiple of B. */
-#define MIN_VALUES(name, B, attr)                                                                            \
+/* The shingles of one text: shingle i is base[starts[i] .. ends[i + width - 1]), base[0..blen) readable. */
+typedef struct {
+    const char *base;
+    size_t blen;
+    const size_t *starts, *ends;
+    size_t count, width;
+} shingle_set;
+
+/* mins[i] = min over shingles j of a[i]*h_j + b[i] for i < nvals (a multiple of 16), h_j the shingle hashes.
+ *
+ * With AVX-512 the values go in passes of up to 112 (14 vectors: the default signature in one pass), their
+ * minima and multipliers in 28 of the 32 registers, the addends as memory operands (a load, no extra uop
+ * on the vector ports). The first pass hashes each shingle (scalar) just before folding it into its values,
+ * so the hash (scalar multiplies, loads, integer ops, mostly on the other ports) partly overlaps the vector
+ * work (ports 0 and 5) in the out-of-order core. Later passes, for signatures over 112 values, read the
+ * hashes the first one stored. Measured on the bench slice, per shingle, all else equal: hashing every
+ * shingle first and then 7 passes of 16 values in registers 20.5 ns, this 18.4 ns; the vector work alone
+ * is 11 ns either way. Dropped: the minima kept in memory (one pass of any length, no register limit) 1.5x
+ * slower; a first pass of 64 values (8 vectors, addends in registers) with the hash, then one of 48, no
+ * faster; hashing shingle j+1 between the two halves of shingle j's vector work, no change. */
+#ifdef CP_X86_DISPATCH
+#define SHINGLE_HASH(j) shingle_hash(mh, sh->base, sh->starts[j], sh->ends[(j) + sh->width - 1], sh->blen)
+/* One pass over NV vectors of values from vector v0 on. FUSED: hash shingle j first and store it in h[j]. */
+#define MINS_PASS(NV, FUSED)                                                                                 \
+    V4 static void mins_pass##NV##_##FUSED(const cp_minhash *mh, const shingle_set *sh, uint64_t *restrict h, \
+                                            size_t v0, uint64_t *restrict mins)                              \
+    {                                                                                                        \
+        __m512i m[NV], aa[NV], bb[NV]; /* bb ends up on the stack: memory operands of vpaddq */               \
+        _Pragma("GCC unroll 14") for (int k = 0; k < NV; k++) {                                             \
+            m[k] = _mm512_set1_epi64(-1);                                                                    \
+            aa[k] = _mm512_loadu_si512((const void *)(mh->a + 8 * v0 + 8 * k));                             \
+            bb[k] = _mm512_loadu_si512((const void *)(mh->b + 8 * v0 + 8 * k));                             \
+        }                                                                                                    \
+        for (size_t j = 0; j < sh->count; j++) {                                                             \
+            uint64_t hj;                                                                                     \
+            if (FUSED) {                                                                                     \
+                hj = SHINGLE_HASH(j);                                                                        \
+                h[j] = hj;                                                                                   \
+            } else {                                                                                         \
+                hj = h[j];                                                                                   \
+            }                                                                                                \
+            __m512i x = _mm512_set1_epi64((long long)hj);                                                    \
+            _Pragma("GCC unroll 14") for (int k = 0; k < NV; k++) {                                         \
+                __m512i v = _mm512_add_epi64(_mm512_mullo_epi64(aa[k], x), bb[k]);                          \
+                m[k] = _mm512_min_epu64(m[k], v);                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+        _Pragma("GCC unroll 14") for (int k = 0; k < NV; k++)                                               \
+            _mm512_storeu_si512((void *)(mins + 8 * v0 + 8 * k), m[k]);                                      \
+    }
+#define MINS_PASSES(X) X(2) X(4) X(6) X(8) X(10) X(12) X(14)
+#define MINS_PASS_BOTH(NV) MINS_PASS(NV, 0) MINS_PASS(NV, 1)
+MINS_PASSES(MINS_PASS_BOTH)
+
+typedef void mins_pass_fn(const cp_minhash *, const shingle_set *, uint64_t *restrict, size_t, uint64_t *restrict);
+
+V4 static void mins_avx512(const cp_minhash *mh, cp_minhash_scratch *s, const shingle_set *sh, uint64_t *mins)
+{
+#define MINS_PASS_ENTRY(NV) {mins_pass##NV##_0, mins_pass##NV##_1},
+    static mins_pass_fn *const passes[7][2] = {MINS_PASSES(MINS_PASS_ENTRY)};
+    size_t nv = (size_t)mh->nvals_padded / 8; /* even */
+    reserve_hashes(s, sh->count); /* the first pass stores them for the others (a store: no vector port) */
+    for (size_t v0 = 0; v0 < nv; v0 += 14) {
+        size_t k = nv - v0 < 14 ? nv - v0 : 14;
+        passes[k / 2 - 1][v0 == 0](mh, sh, s->hashes, v0, mins);
+    }
+}
+#endif
+
+/* Elsewhere 64-bit multiplies and unsigned minima are emulated and the hashes come first, into h[]; then
+ * blocks of B values stay in registers while the hashes stream past. */
+#define MINS_BLOCKS(name, B, attr)                                                                           \
     attr static void name(uint64_t *restrict mins, const uint64_t *restrict a, const uint64_t *restrict b,    \
                           const uint64_t *restrict h, size_t nh, size_t nvals)                             \
     {                                                                                                        \
@@ -419,50 +603,70 @@ static size_t shingle_chars(const cp_minhash *mh, cp_minhash_scratch *s, const c
         }                                                                                                    \
     }
 
+static void mins_by_blocks(const cp_minhash *mh, cp_minhash_scratch *s, const shingle_set *sh, uint64_t *mins);
+
 #ifdef CP_X86_DISPATCH
-MIN_VALUES(min_values16, 16, __attribute__((target("arch=x86-64-v4"))))
-MIN_VALUES(min_values8, 8, __attribute__((target_clones("avx2", "default"))))
-static void min_values(uint64_t *restrict mins, const uint64_t *restrict a, const uint64_t *restrict b,
-                       const uint64_t *restrict h, size_t nh, size_t nvals)
+MINS_BLOCKS(mins_blocks8, 8, __attribute__((target_clones("avx2", "default"))))
+static void min_values(const cp_minhash *mh, cp_minhash_scratch *s, const shingle_set *sh, uint64_t *mins)
 {
-    /* reads of the CPU model the runtime filled in at start-up: a few loads per document */
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512cd"))
-        min_values16(mins, a, b, h, nh, nvals);
+    if (have_avx512())
+        mins_avx512(mh, s, sh, mins);
     else
-        min_values8(mins, a, b, h, nh, nvals);
+        mins_by_blocks(mh, s, sh, mins);
 }
 #else
-MIN_VALUES(min_values, 8, )
+MINS_BLOCKS(mins_blocks8, 8, )
+static void min_values(const cp_minhash *mh, cp_minhash_scratch *s, const shingle_set *sh, uint64_t *mins)
+{
+    mins_by_blocks(mh, s, sh, mins);
+}
 #endif
+
+static void mins_by_blocks(const cp_minhash *mh, cp_minhash_scratch *s, const shingle_set *sh, uint64_t *mins)
+{
+    reserve_hashes(s, sh->count);
+    for (size_t j = 0; j < sh->count; j++)
+        s->hashes[j] = shingle_hash(mh, sh->base, sh->starts[j], sh->ends[j + sh->width - 1], sh->blen);
+    mins_blocks8(mins, mh->a, mh->b, s->hashes, sh->count, (size_t)mh->nvals_padded);
+}
 
 /* Fills s->mins[0..nvals) (all UINT64_MAX when there is no shingle); returns the number of shingles. */
 static size_t compute_mins(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len)
 {
-    size_t nh;
-    if (mh->p.mode == CP_SHINGLE_CHARS) {
-        nh = shingle_chars(mh, s, text, len);
-    } else {
-        /* AUTO decides from counts taken in the same pass that finds the words */
-        script_counts sc = {0, 0};
-        size_t words = scan_words(s, text, len, mh->p.mode == CP_SHINGLE_AUTO ? &sc : NULL);
-        if (mh->p.mode == CP_SHINGLE_AUTO && decide_chars(mh, &sc))
-            nh = shingle_chars(mh, s, text, len);
-        else
-            nh = hash_spans(mh, s, text, words, mh->p.ngram);
+    shingle_set sh = {text, len, NULL, NULL, 0, 0};
+    size_t units;
+    int n = mh->p.ngram;
+    /* AUTO decides from counts taken in the same pass that finds the words */
+    script_counts sc = {0, 0};
+#ifdef CP_X86_DISPATCH
+    size_t (*scan)(const cp_minhash *, cp_minhash_scratch *, const char *, size_t, script_counts *) =
+        have_avx512() ? scan_words_avx512 : scan_words;
+#else
+    size_t (*scan)(const cp_minhash *, cp_minhash_scratch *, const char *, size_t, script_counts *) = scan_words;
+#endif
+    if (mh->p.mode == CP_SHINGLE_CHARS ||
+        (units = scan(mh, s, text, len, mh->p.mode == CP_SHINGLE_AUTO ? &sc : NULL),
+         mh->p.mode == CP_SHINGLE_AUTO && decide_chars(mh, &sc))) {
+        units = split_chars(s, text, len);
+        n = mh->p.char_ngram;
+        sh.base = s->compact.data;
+        sh.blen = s->compact.len;
     }
+    sh.starts = s->starts;
+    sh.ends = s->ends;
+    sh.count = shingle_count(units, n);
+    sh.width = shingle_width(units, n);
     if ((size_t)mh->nvals_padded > s->mins_cap) {
         s->mins = cp_xrealloc(s->mins, sizeof(uint64_t) * (size_t)mh->nvals_padded);
         s->mins_cap = (size_t)mh->nvals_padded;
     }
-    if (nh == 0) {
+    if (sh.count == 0) {
         for (int i = 0; i < mh->nvals_padded; i++)
             s->mins[i] = UINT64_MAX;
         return 0;
     }
-    min_values(s->mins, mh->a, mh->b, s->hashes, nh, (size_t)mh->nvals_padded);
-    return nh;
+    min_values(mh, s, &sh, s->mins);
+    return sh.count;
 }
 
 int cp_minhash_signature(const cp_minhash *mh, cp_minhash_scratch *s, const char *norm_text, size_t len,
@@ -491,8 +695,8 @@ int cp_minhash_bands(const cp_minhash *mh, cp_minhash_scratch *s, const char *no
                 *o++ = (unsigned char)(v >> (8 * k));
         }
 #endif
-        band_keys_out[band] = XXH3_64bits_withSeed(s->band_bytes, (size_t)r * 8,
-                                                   mh->band_seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(band + 1));
+        band_keys_out[band] = xxh3_seeded(s->band_bytes, (size_t)r * 8,
+                                          mh->band_seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(band + 1));
     }
     return nh > (size_t)0x7FFFFFFF ? 0x7FFFFFFF : (int)nh;
 }

@@ -673,6 +673,135 @@ static void test_shingle_hash_branches(void **state)
     }
 }
 
+/* The signature from its definition (see the top of minhash.c), written plainly: splitmix64 of the seed
+ * gives the shingle seed, the band seed, then (a_i | 1, b_i) per value; each shingle (the bytes from the
+ * first unit's start to the last unit's end) is hashed with XXH3_64bits_withSeed; value i is the minimum
+ * of a_i*h + b_i. Units are words (runs of bytes > ' ') or, in character mode, the code points of the text
+ * without its one-byte spaces, each invalid byte a unit of its own. */
+static uint64_t ref_mix(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void ref_signature(uint64_t seed, int nvals, int ngram, int chars, const unsigned char *t, size_t len,
+                          uint64_t *sig)
+{
+    uint64_t st = seed ^ 0x6D696E6861736831ULL;
+    uint64_t shingle_seed = ref_mix(&st);
+    ref_mix(&st); /* band seed */
+    uint64_t *a = malloc(sizeof(uint64_t) * (size_t)nvals), *b = malloc(sizeof(uint64_t) * (size_t)nvals);
+    for (int i = 0; i < nvals; i++) {
+        a[i] = ref_mix(&st) | 1;
+        b[i] = ref_mix(&st);
+    }
+    unsigned char *c = malloc(len + 1);
+    size_t *us = malloc(sizeof(size_t) * (len + 1)), *ue = malloc(sizeof(size_t) * (len + 1)), units = 0, clen = 0;
+    const unsigned char *base = t;
+    if (chars) {
+        for (size_t i = 0; i < len;) {
+            unsigned char x = t[i];
+            size_t k = x < 0x80 ? 1 : (x >> 5) == 6 ? 2 : (x >> 4) == 14 ? 3 : (x >> 3) == 30 ? 4 : 1;
+            if (i + k > len)
+                k = 1;
+            if (!(k == 1 && x <= ' ')) {
+                us[units] = clen;
+                memcpy(c + clen, t + i, k);
+                clen += k;
+                ue[units++] = clen;
+            }
+            i += k;
+        }
+        base = c;
+    } else {
+        for (size_t i = 0; i < len; i++)
+            if (t[i] > ' ' && (i == 0 || t[i - 1] <= ' '))
+                us[units] = i;
+            else if (t[i] <= ' ' && i > 0 && t[i - 1] > ' ')
+                ue[units++] = i;
+        if (len > 0 && t[len - 1] > ' ')
+            ue[units++] = len;
+    }
+    for (int i = 0; i < nvals; i++)
+        sig[i] = UINT64_MAX;
+    size_t width = units < (size_t)ngram ? units : (size_t)ngram;
+    size_t count = units == 0 ? 0 : units - width + 1;
+    for (size_t j = 0; j < count; j++) {
+        uint64_t h = XXH3_64bits_withSeed(base + us[j], ue[j + width - 1] - us[j], shingle_seed);
+        for (int i = 0; i < nvals; i++) {
+            uint64_t v = a[i] * h + b[i];
+            sig[i] = v < sig[i] ? v : sig[i];
+        }
+    }
+    free(a), free(b), free(c), free(us), free(ue);
+}
+
+/* Random texts whose shingles have every length class XXH3 branches on (0..16, 17..32, 33..64, 65..128,
+ * longer) at every distance from the ends of the buffer, in a buffer of exactly the text's size (so that
+ * ASan sees any read past it), for signatures of one pass and of several (and of a width that is no
+ * multiple of the vector size), in word and character mode. */
+static void test_signature_matches_definition(void **state)
+{
+    (void)state;
+    static const int shapes[][3] = {{14, 8, 5}, {3, 5, 1}, {8, 16, 3}, {20, 12, 2}, {1, 1, 9}};
+    static const char *pieces[] = {"a", "bc", "def", "word", "shingle", "népszerű", "中国人民", "ภาษา", "\xff",
+                                   "\xe4\xb8", "0"};
+    uint64_t rs = 99;
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+        for (int chars = 0; chars <= 1; chars++) {
+            cp_minhash_params p;
+            cp_minhash_params_default(&p);
+            p.bands = shapes[sh][0];
+            p.rows = shapes[sh][1];
+            p.ngram = p.char_ngram = shapes[sh][2];
+            p.seed = 7 + sh;
+            p.mode = chars ? CP_SHINGLE_CHARS : CP_SHINGLE_WORDS;
+            char err[200];
+            cp_minhash *mh = cp_minhash_create(&p, err, sizeof err);
+            assert_non_null(mh);
+            cp_minhash_scratch *s = cp_minhash_scratch_create();
+            int nv = p.bands * p.rows;
+            uint64_t *got = malloc(sizeof(uint64_t) * (size_t)nv), *want = malloc(sizeof(uint64_t) * (size_t)nv);
+            for (int r = 0; r < 60; r++) {
+                char buf[4096];
+                size_t n = 0, words = (size_t)(rng_next(&rs) % 40);
+                if (rng_next(&rs) % 3 == 0)
+                    buf[n++] = ' ';
+                for (size_t w = 0; w < words && n < 3000; w++) {
+                    uint64_t kind = rng_next(&rs) % 8;
+                    if (kind == 0) { /* a long word: shingles over 64 and over 128 bytes */
+                        size_t k = 20 + (size_t)(rng_next(&rs) % 150);
+                        for (size_t i = 0; i < k; i++)
+                            buf[n++] = (char)('a' + i % 26);
+                    } else {
+                        for (uint64_t q = kind; q > 0; q--) {
+                            const char *pc = pieces[rng_next(&rs) % (sizeof pieces / sizeof pieces[0])];
+                            memcpy(buf + n, pc, strlen(pc));
+                            n += strlen(pc);
+                        }
+                    }
+                    buf[n++] = rng_next(&rs) % 5 ? ' ' : (char)(rng_next(&rs) % 33);
+                    if (rng_next(&rs) % 6 == 0)
+                        buf[n++] = '\t';
+                }
+                if (n > 0 && rng_next(&rs) % 2)
+                    n--; /* end inside a word, or on a separator */
+                char *text = malloc(n ? n : 1);
+                memcpy(text, buf, n);
+                ref_signature(p.seed, nv, p.ngram, chars, (const unsigned char *)text, n, want);
+                cp_minhash_signature(mh, s, text, n, got);
+                assert_memory_equal(got, want, sizeof(uint64_t) * (size_t)nv);
+                free(text);
+            }
+            free(got), free(want);
+            cp_minhash_scratch_destroy(s);
+            cp_minhash_destroy(mh);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_keys_pinned),
         cmocka_unit_test(test_keys_pinned_scripts),
         cmocka_unit_test(test_shingle_hash_branches),
+        cmocka_unit_test(test_signature_matches_definition),
         cmocka_unit_test(test_auto_mode_matches_definition),
         cmocka_unit_test(test_short_and_empty),
         cmocka_unit_test(test_char_shingles),
