@@ -12,7 +12,10 @@
  * size (reader.h). A line is never silently lost: each one is a line, a skipped line, or lies after the
  * reported error.
  * gzip is also read from a regular file, which builds with ISA-L decode with it (a pipe always goes to zlib):
- * the two reads must agree on every line, the end status, the error after the file name and the counters. */
+ * the two reads must agree on every line, the end status, the error after the file name and the counters.
+ * A complete plain, gzip or zstd stream is also read from the file in 2-3 byte ranges (cp_reader_open_range,
+ * cluster mode's pieces: at random bytes if plain, at member / frame boundaries otherwise), each numbered from
+ * the lines of the ranges before it: together they must hand out the whole read's lines, numbers and lengths. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -102,6 +105,41 @@ static void compare_with_file(const unsigned char *v, size_t n, size_t max_line,
                 (unsigned long long)pipe_seen->bytes_in, (unsigned long long)f.bytes_out,
                 (unsigned long long)pipe_seen->bytes_out, f.msg, pipe_seen->msg);
     cp_reader_close(r);
+}
+
+/* Reads v[0..n) from the regular file in ranges starting at cut[0] = 0 < cut[1] < ... < cut[k - 1] < n, each
+ * numbered after the lines of those before it, and checks that together they see what the whole read saw. */
+static void compare_ranges(const unsigned char *v, size_t n, const size_t *cut, int k, size_t max_line,
+                           const seen_t *whole)
+{
+    FILE *fp = fopen(file_path, "wb");
+    if (!fp || fwrite(v, 1, n, fp) != n || fclose(fp))
+        fz_fail("%s: cannot write", file_path);
+    seen_t f = {0};
+    f.hash = 1469598103934665603ull;
+    int rc = 0;
+    for (int i = 0; i < k && rc == 0; i++) {
+        cp_reader_range rg = {cut[i], i + 1 < k ? cut[i + 1] - cut[i] : 0, f.lines + 1};
+        char err[512];
+        cp_reader *r = cp_reader_open_range(file_path, &rg, max_line, err, sizeof err);
+        if (!r)
+            fz_fail("open range %zu+%llu: %s", cut[i], (unsigned long long)rg.length, err);
+        const char *line;
+        size_t len;
+        uint64_t no;
+        while ((rc = cp_reader_getline(r, &line, &len, &no)) > 0) {
+            if (no != f.lines + 1)
+                fz_fail("range %d: line number %llu, expected %llu", i, (unsigned long long)no,
+                        (unsigned long long)f.lines + 1);
+            see_line(&f, rc, no, line, len);
+        }
+        if (rc < 0)
+            fz_fail("range %d of a complete stream failed: %s", i, cp_reader_error(r));
+        cp_reader_close(r);
+    }
+    if (f.lines != whole->lines || f.hash != whole->hash)
+        fz_fail("%d ranges hand out %llu lines, the whole read %llu (or other bytes)", k,
+                (unsigned long long)f.lines, (unsigned long long)whole->lines);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -359,6 +397,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pthread_join(th, NULL);
     if (mode == M_GZIP || mode == M_GZIP_CUT || mode == M_GZIP_FLIP || mode == M_RAW_GZIP)
         compare_with_file(s.v, s.n, max_line, &seen);
+    if ((mode == M_PLAIN || mode == M_GZIP || mode == M_ZSTD) && !any && rc == 0 && s.n > 1) {
+        size_t cut[3] = {0};
+        int k = 1;
+        for (int i = 0; i < 2; i++) { /* up to two more range starts, ascending */
+            size_t c = mode == M_PLAIN ? 1 + rng_next(&seed) % (s.n - 1)
+                                       : s.bounds[rng_next(&seed) % (size_t)s.nb];
+            if (c > cut[k - 1] && c < s.n)
+                cut[k++] = c;
+        }
+        compare_ranges(s.v, s.n, cut, k, max_line, &seen);
+    }
     free(s.v);
     free(got.v);
     return 0;
