@@ -181,12 +181,20 @@ split_case() { # label launcher ranks bin dir
     elif ! grep "^corpusprep: $T/$d/" "$T/log" | grep -v "is split between\|is read whole" | sort |
         diff "$T/ref-$d.msgs" - >"$T/cmp" || [ ! -s "$T/ref-$d.msgs" ]; then
         fail "$label: per-document messages (file:line) differ from the single process's" "$T/cmp"
+    elif ! python3 -c '
+import json, sys
+a, b = (json.load(open(d + "/stats.json")) for d in sys.argv[1:3])
+for k in ("files", "files_failed", "bytes_in_compressed", "bytes_in_uncompressed", "blank_lines", "per_file",
+          "histograms", "funnel", "lang_text_bytes"):
+    assert a.get(k) == b.get(k), k
+' "$T/ref-$d" "$T/out-$label" >"$T/cmp" 2>&1; then
+        fail "$label: stats.json (files, bytes, per-file figures, histograms) differ from the single process's" "$T/cmp"
     elif [ "$d" = one-gz1 ] && ! grep -q "is read whole by one rank: .*multi-member" "$T/log"; then
         fail "$label: the log does not say why the file was not split" "$T/log"
     elif [ "$d" != one-gz1 ] && ! grep -q "is split between ranks 0 to $((k - 1))" "$T/log"; then
         fail "$label: the file was not split" "$T/log"
     else
-        pass "$label: same records, reasons, dup_of, counts and file:line messages as the single process"
+        pass "$label: same records, reasons, dup_of, counts, file:line messages and stats figures as the single process"
     fi
 }
 split_case "mpich -n 2, one plain file split" mpirun.mpich 2 "$BIN" one-plain
