@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "cli_util.h"
 #include "corpusprep/reader.h"
 #include "corpusprep/split.h"
 #include "corpusprep/util.h"
@@ -21,23 +22,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
-static char tmpdir[256];
+static char *tmpdir;
 
 static const char *tpath(const char *name)
 {
-    static char p[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-    return p[k];
-}
-
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
+    return P(tmpdir, name);
 }
 
 /* n lines of varied length: "{"text": "line <i> xxx..."}" */
@@ -53,22 +42,11 @@ static void make_lines(cp_buf *b, int n, int final_newline)
     }
 }
 
-/* One gzip member of p[0..n) appended to out; level 0 keeps the bytes visible (stored blocks). Returns the
- * member's offset. */
-static size_t gzip_member(cp_buf *out, const void *p, size_t n, int level)
+/* One gzip member of p[0..n) appended to out (level 0: stored blocks, the bytes visible); returns its offset. */
+static size_t gzip_at(cp_buf *out, const void *p, size_t n, int level)
 {
     size_t at = out->len;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    assert_int_equal(deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    cp_buf_reserve(out, deflateBound(&zs, (uLong)n) + 64);
-    zs.next_in = (Bytef *)p;
-    zs.avail_in = (uInt)n;
-    zs.next_out = (Bytef *)out->data + out->len;
-    zs.avail_out = (uInt)(out->cap - out->len);
-    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    out->len += zs.total_out;
-    deflateEnd(&zs);
+    gzip_member(out, p, n, level);
     return at;
 }
 
@@ -162,7 +140,7 @@ static void test_plain_cuts_at_line_starts(void **state)
     cp_buf b = {0};
     make_lines(&b, 200, 1);
     const char *p = tpath("plain.jsonl");
-    write_file(p, b.data, b.len);
+    write_file(p, b.data, b.len, 0);
     const char *second = strchr(b.data, '\n') + 1;
     uint64_t line2 = (uint64_t)(second - b.data);
     uint64_t want[3] = {1, line2, b.len / 2}, cut[3];
@@ -176,7 +154,7 @@ static void test_plain_cuts_at_line_starts(void **state)
     /* any byte works for the reader's rule, also mid-line and without a final newline */
     cp_buf c = {0};
     make_lines(&c, 50, 0);
-    write_file(p, c.data, c.len);
+    write_file(p, c.data, c.len, 0);
     uint64_t odd[5] = {0, 7, 8, c.len / 3 + 1, c.len - 2};
     check_cuts(p, odd, 5);
     cp_buf_free(&b);
@@ -187,20 +165,20 @@ static void test_tiny_and_smaller_than_pieces(void **state)
 {
     (void)state;
     const char *p = tpath("tiny.jsonl");
-    write_file(p, "{\"text\": \"a\"}\n{\"text\": \"b\"}\n", 28);
+    write_file(p, "{\"text\": \"a\"}\n{\"text\": \"b\"}\n", 28, 0);
     uint64_t every[28];
     for (int i = 0; i < 28; i++)
         every[i] = (uint64_t)i;
     check_cuts(p, every, 28); /* 28 pieces of 1 byte for 2 lines: most hand out nothing */
-    write_file(p, "x", 1);
+    write_file(p, "x", 1, 0);
     uint64_t one[1] = {0};
     check_cuts(p, one, 1);
     /* the plan: three files, one tiny and one empty, on 8 ranks, cut wherever it helps */
     cp_buf big = {0};
     make_lines(&big, 3000, 1);
     const char *q = tpath("big.jsonl"), *e = tpath("empty.jsonl");
-    write_file(q, big.data, big.len);
-    write_file(e, "", 0);
+    write_file(q, big.data, big.len, 0);
+    write_file(e, "", 0, 0);
     char *files[3] = {(char *)p, (char *)q, (char *)e};
     cp_buf log = {0};
     size_t n = 0;
@@ -249,13 +227,13 @@ static void test_gzip_members(void **state)
             cp_buf_append(&second, p, n / 2);
             cp_buf_append(&second, "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10);
             cp_buf_append(&second, p + n / 2, n - n / 2);
-            starts[i] = gzip_member(&gz, second.data, second.len, 0);
+            starts[i] = gzip_at(&gz, second.data, second.len, 0);
         } else {
-            starts[i] = gzip_member(&gz, p, n, 6);
+            starts[i] = gzip_at(&gz, p, n, 6);
         }
     }
     const char *path = tpath("multi.jsonl.gz");
-    write_file(path, gz.data, gz.len);
+    write_file(path, gz.data, gz.len, 0);
     const char *fake = memmem(gz.data + starts[1] + 10, starts[2] - starts[1] - 10, "\x1f\x8b\x08\x00", 4);
     assert_non_null(fake);
     uint64_t want[4] = {1, starts[1] + 5, (uint64_t)(fake - gz.data), starts[3]}, cut[4];
@@ -273,7 +251,7 @@ static void test_gzip_members(void **state)
     cp_buf one = {0};
     gzip_member(&one, text.data, text.len, 6);
     path = tpath("one.jsonl.gz");
-    write_file(path, one.data, one.len);
+    write_file(path, one.data, one.len, 0);
     uint64_t w = one.len / 2, c = 1;
     assert_int_equal(cp_split_find_cuts(path, &w, &c, 1, why, sizeof why), 0);
     assert_int_equal(c, 0);
@@ -302,7 +280,7 @@ static void test_zstd_frames(void **state)
     for (int i = 0; i < 5; i++)
         starts[i] = zstd_frame(&zs, text.data + cuts_at[i], cuts_at[i + 1] - cuts_at[i]);
     const char *path = tpath("multi.jsonl.zst");
-    write_file(path, zs.data, zs.len);
+    write_file(path, zs.data, zs.len, 0);
     /* the frame walk agrees with libzstd's */
     for (int i = 0; i < 5; i++) {
         uint64_t end = i < 4 ? starts[i + 1] : zs.len;
@@ -322,7 +300,7 @@ static void test_zstd_frames(void **state)
     cp_buf one = {0};
     zstd_frame(&one, text.data, text.len);
     path = tpath("one.jsonl.zst");
-    write_file(path, one.data, one.len);
+    write_file(path, one.data, one.len, 0);
     uint64_t w = one.len / 2, c = 1;
     assert_int_equal(cp_split_find_cuts(path, &w, &c, 1, why, sizeof why), 0);
     assert_non_null(strstr(why, "one zstd frame"));
@@ -339,7 +317,7 @@ static void test_warc_not_split(void **state)
     cp_buf_puts(&b, "WARC/1.0\r\nWARC-Type: warcinfo\r\nContent-Length: 0\r\n\r\n\r\n\r\n");
     make_lines(&b, 100, 1);
     const char *p = tpath("x.warc");
-    write_file(p, b.data, b.len);
+    write_file(p, b.data, b.len, 0);
     uint64_t w = b.len / 2, c = 1;
     char why[256];
     assert_int_equal(cp_split_find_cuts(p, &w, &c, 1, why, sizeof why), 0);
@@ -350,16 +328,17 @@ static void test_warc_not_split(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cp-test-split.XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    tmpdir = tmp_dir();
+    return tmpdir ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    rm_rf(tmpdir);
+    free(tmpdir);
+    tmp_strings_free();
+    return 0;
 }
 
 int main(void)
