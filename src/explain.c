@@ -185,9 +185,20 @@ void cp_explain_destroy(cp_explain *e)
 
 int cp_explain_wants(const cp_explain *e, const char *id, const char *file, uint64_t line, uint64_t id_hash)
 {
+    return cp_explain_wants_limited(e, id, file, line, id_hash, e->threshold);
+}
+
+uint64_t cp_explain_limit(const cp_explain *e)
+{
+    return e->threshold;
+}
+
+int cp_explain_wants_limited(const cp_explain *e, const char *id, const char *file, uint64_t line, uint64_t id_hash,
+                             uint64_t limit)
+{
     switch (e->mode) {
     case BY_LOWEST:
-        return id_hash <= e->threshold;
+        return id_hash <= limit;
     case BY_ID:
         for (size_t i = 0; id && i < e->nids; i++)
             if (!strcmp(e->ids[i], id))

@@ -17,7 +17,7 @@
 #include "corpusprep/util.h"
 #include "corpusprep/warc.h"
 
-#define QUEUE_BATCHES 3
+#define QUEUE_BATCHES 2 /* the pipeline has two more batches in work beside these (pipeline.c, regions) */
 #define MAX_BATCH_DOCS 100000
 
 struct cp_feeder {

@@ -46,6 +46,7 @@ static void omp_set_num_threads(int n) { (void)n; }
 #include <xxhash.h>
 
 #include "corpusprep/checkpoint.h"
+#include "corpusprep/chunks.h"
 #include "corpusprep/clean.h"
 #include "corpusprep/dedup.h"
 #include "corpusprep/dolma.h"
@@ -56,6 +57,7 @@ static void omp_set_num_threads(int n) { (void)n; }
 #include "corpusprep/langid.h"
 #include "corpusprep/minhash.h"
 #include "corpusprep/normalize.h"
+#include "corpusprep/overlap.h"
 #include "corpusprep/parse.h"
 #include "corpusprep/progress.h"
 #include "corpusprep/warc.h"
@@ -156,6 +158,8 @@ typedef struct {
     double ck_time_at, ck_write_seconds;
     int ck_written;           /* a checkpoint matches the .tmp files: keep them on the way out */
     char added[40];           /* dolma "added": the config's, or the interrupted run's date when resumed */
+    /* copied before each region: P1 keeps the lines of documents at or below them (see run_region) */
+    uint64_t rep_limit, ex_limit;
 } run_t;
 
 static const char *file_name(const run_t *r, uint32_t file)
@@ -212,8 +216,9 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
     int full = 0, keep_lines = 0;
     if (r->tracing) {
         d->id_hash = d->id ? XXH3_64bits(d->id, strlen(d->id)) : 0;
-        full = r->ex && cp_explain_wants(r->ex, d->id, file_name(r, d->file), d->line, d->id_hash);
-        keep_lines = full || (r->rep && !d->reject && cp_report_wants_lines(r->rep, d->id_hash));
+        full = r->ex && cp_explain_wants_limited(r->ex, d->id, file_name(r, d->file), d->line, d->id_hash,
+                                                 r->ex_limit);
+        keep_lines = full || (r->rep && !d->reject && d->id_hash <= r->rep_limit);
         if (full && d->reject)
             d->trace = cp_xdoc_create(1, "", 0);
     }
@@ -537,16 +542,6 @@ static void s2_doc(run_t *r, cp_doc *d)
         report_doc(r, d);
 }
 
-typedef struct {
-    const char *dest;         /* subdir: "", a language code, "rejected" */
-    size_t *docs;
-    size_t n, cap;
-    uint64_t raw;
-    cp_buf out;
-    uint64_t out_raw;
-    int failed;
-} chunk_t;
-
 /* Sizes the near-dup index from the first batch: documents per input byte times the input's size. The
  * index is most accurate when sized up front (see minhash.c), and a run that cannot fit is better told
  * now than after hours. */
@@ -574,25 +569,50 @@ static void release_doc(cp_doc *d)
     cp_doc_release(d);
 }
 
-/* One parallel phase over a batch's documents, each thread with its scratch and its phase timing. */
-static void per_doc_phase(run_t *r, cp_batch *b, void (*fn)(run_t *, cp_doc *, scratch_t *))
+/* The output line of one document (cp_chunks' emit callback). */
+static void emit_doc(void *ctx, const cp_doc *d, cp_buf *out)
 {
-    long n = (long)b->n;
-#pragma omp parallel
-    {
-        scratch_t *s = &r->scr[omp_get_thread_num()];
-        phase_begin(s);
-#pragma omp for schedule(dynamic, 8)
-        for (long i = 0; i < n; i++)
-            fn(r, &b->docs[i], s);
-        phase_end(s);
-    }
+    const run_t *r = ctx;
+    if (!d->reject && r->cfg->format == CP_FORMAT_DOLMA)
+        cp_dolma_emit(d, dolma_source(r, d->file), r->added, out);
+    else
+        cp_emit_doc(d, file_name(r, d->file), dup_of_id(r, d), out);
 }
 
-static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
+/* ---- regions: one batch finishes while the next one starts --------------------------------------------
+ *
+ * A region is one parallel loop (overlap.h) over two batches: the tail of batch k-1, a chain of stages
+ * that alternate ordered steps and parallel loops (S1, P2, S2 + output plan, output chunks, write), and
+ * as filler P1 of batch k. While one thread runs an ordered step the others parse, so no core waits through
+ * the serial parts, and the output chunks (a few large items) are spread among many small P1 items.
+ * What runs side by side never shares state: P1 reads only the configuration and the two "may it become an
+ * example" limits, which are copied before the region (an older limit admits a superset of documents, and
+ * the ordered step picks the same examples from it). Every decision that depends on other documents is
+ * still taken in an ordered step in input order, so the output does not depend on the schedule. */
+
+#define P1_GROUP 8      /* documents per P1 or P2 item */
+#define RELEASE_GROUP 64 /* documents per release item */
+
+enum { TAIL_S1, TAIL_P2, TAIL_S2, TAIL_OUT, TAIL_WRITE, TAIL_END };
+
+typedef struct {
+    run_t *r;
+    cp_batch *tail;           /* finishing in this region, or NULL */
+    cp_batch *head;           /* starting (P1) in this region, or NULL */
+    int early;                /* the tail stops after S1 (counting pass, cluster collect pass) */
+    cp_chunks *chunks;        /* the tail's output plan, made in S2 */
+    int rc;                   /* the write failed: err says why */
+    char err[1024];
+} region_t;
+
+static long groups(size_t n, size_t per)
 {
-    const cp_config *cfg = r->cfg;
-    long n = (long)b->n;
+    return (long)((n + per - 1) / per);
+}
+
+/* The tail's input errors and counters: in the ordered step, so they are in input order with the rest. */
+static void batch_events(run_t *r, const cp_batch *b)
+{
     /* a cluster's collect passes read the same input again: the deciding pass reports its errors */
     int rereading = r->o->hooks && r->o->hooks->phase != CP_PHASE_DECIDE;
     for (size_t i = 0; i < b->n_events && !r->counting && !rereading; i++) {
@@ -612,126 +632,142 @@ static int process_batch(run_t *r, cp_batch *b, char *err, size_t errlen)
         r->st->blank_lines += b->blank_lines;
         r->st->bytes_in += b->bytes_in;
     }
-    r->tracing = (r->rep || r->ex) && !r->counting && !(r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS);
-
-    per_doc_phase(r, b, p1_doc);
-
-    if (r->mh && !r->lsh && !(r->o->hooks && r->o->hooks->phase != CP_PHASE_LOCAL))
-        make_lsh(r, b);
-    double t1 = cp_thread_cpu();
-    for (long i = 0; i < n; i++)
-        s1_doc(r, &b->docs[i]);
-    r->st->stage_seconds[CP_T_DEDUP_COMMIT] += cp_thread_cpu() - t1;
-    if (r->counting || (r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS)) {
-#pragma omp parallel for schedule(static)
-        for (long i = 0; i < n; i++)
-            release_doc(&b->docs[i]);
-        return 0;
-    }
-
-    per_doc_phase(r, b, p2_doc);
-
-    double t0 = cp_thread_cpu();
-    for (long i = 0; i < n; i++)
-        s2_doc(r, &b->docs[i]);
-    r->st->stage_seconds[CP_T_DEDUP_COMMIT] += cp_thread_cpu() - t0;
-
-    /* Chunks: consecutive documents of one destination, cut by their input bytes. */
-    int collecting = r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS;
-    chunk_t *chunks = NULL;
-    size_t nchunks = 0, cap = 0;
-    size_t open_idx[256];
-    size_t nopen = 0;
-    for (long i = 0; i < n; i++) {
-        cp_doc *d = &b->docs[i];
-        const char *dest;
-        if (collecting)
-            dest = NULL;
-        else if (d->reject)
-            dest = cfg->keep_rejected ? "rejected" : NULL;
-        else
-            dest = cfg->split_by_lang ? d->lang.code : "";
-        if (!dest)
-            continue;
-        chunk_t *c = NULL;
-        for (size_t k = 0; k < nopen; k++)
-            if (!strcmp(chunks[open_idx[k]].dest, dest)) {
-                c = &chunks[open_idx[k]];
-                if (c->raw >= CHUNK_BYTES) {
-                    open_idx[k] = open_idx[--nopen];
-                    c = NULL;
-                }
-                break;
-            }
-        if (!c) {
-            if (nchunks == cap) {
-                cap = cap ? cap * 2 : 16;
-                chunks = cp_xrealloc(chunks, cap * sizeof *chunks);
-            }
-            c = &chunks[nchunks];
-            memset(c, 0, sizeof *c);
-            c->dest = dest;
-            if (nopen == sizeof open_idx / sizeof *open_idx) /* many languages: close the oldest */
-                memmove(open_idx, open_idx + 1, --nopen * sizeof *open_idx);
-            open_idx[nopen++] = nchunks++;
-        }
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 64;
-            c->docs = cp_xrealloc(c->docs, c->cap * sizeof *c->docs);
-        }
-        c->docs[c->n++] = (size_t)i;
-        c->raw += d->raw_len + 1;
-    }
-
-    long nc = (long)nchunks;
-#pragma omp parallel
-    {
-        phase_begin(&r->scr[omp_get_thread_num()]);
-#pragma omp for schedule(dynamic, 1)
-    for (long k = 0; k < nc; k++) {
-        scratch_t *s = &r->scr[omp_get_thread_num()];
-        chunk_t *c = &chunks[k];
-        double t1 = cp_now();
-        s->a.len = 0;
-        for (size_t j = 0; j < c->n; j++) {
-            cp_doc *d = &b->docs[c->docs[j]];
-            if (!d->reject && cfg->format == CP_FORMAT_DOLMA)
-                cp_dolma_emit(d, dolma_source(r, d->file), r->added, &s->a);
-            else
-                cp_emit_doc(d, file_name(r, d->file), dup_of_id(r, d), &s->a);
-        }
-        double t2 = cp_now();
-        c->out_raw = s->a.len;
-        if (cp_compress(s->comp, s->a.data, s->a.len, &c->out))
-            c->failed = 1;
-        s->t[CP_T_EMIT] += t2 - t1;
-        s->t[CP_T_COMPRESS] += cp_now() - t2;
-    }
-        phase_end(&r->scr[omp_get_thread_num()]);
-    }
-
-    int rc = 0;
-    t0 = cp_thread_cpu();
-    for (size_t k = 0; k < nchunks; k++) {
-        chunk_t *c = &chunks[k];
-        if (!rc && c->failed) {
-            snprintf(err, errlen, "compression failed");
-            rc = -1;
-        }
-        if (!rc && cp_writer_append(r->w, c->dest, c->out.data, c->out.len, c->out_raw, err, errlen))
-            rc = -1;
-        cp_buf_free(&c->out);
-        free(c->docs);
-    }
-    free(chunks);
-    r->st->stage_seconds[CP_T_WRITE] += cp_thread_cpu() - t0;
-
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < n; i++)
-        release_doc(&b->docs[i]);
-    return rc;
 }
 
+/* S2 ends with the output plan: each document's destination, cut into chunks. */
+static cp_chunks *plan_output(run_t *r, const cp_batch *b)
+{
+    const cp_config *cfg = r->cfg;
+    const char **dest = cp_xmalloc((b->n ? b->n : 1) * sizeof *dest);
+    for (size_t i = 0; i < b->n; i++) {
+        const cp_doc *d = &b->docs[i];
+        if (d->reject)
+            dest[i] = cfg->keep_rejected ? "rejected" : NULL;
+        else
+            dest[i] = cfg->split_by_lang ? d->lang.code : "";
+    }
+    cp_chunks *c = cp_chunks_plan(b, dest, CHUNK_BYTES);
+    free(dest);
+    return c;
+}
+
+static long region_stage_items(void *ctx, int k)
+{
+    region_t *g = ctx;
+    size_t n = g->tail ? g->tail->n : 0;
+    if (!g->tail || k >= TAIL_END)
+        return -1;
+    switch (k) {
+    case TAIL_S1:
+    case TAIL_S2:
+    case TAIL_WRITE:
+        return g->early && k != TAIL_S1 ? 0 : 1;
+    case TAIL_P2:
+        return g->early ? 0 : groups(n, P1_GROUP);
+    default: /* TAIL_OUT: the chunks, then the documents no chunk holds (all of them when early) */
+        return (g->chunks ? (long)cp_chunks_count(g->chunks) : 0) + groups(n, RELEASE_GROUP);
+    }
+}
+
+static void region_run_stage(void *ctx, int k, long item, int thread)
+{
+    region_t *g = ctx;
+    run_t *r = g->r;
+    cp_batch *b = g->tail;
+    scratch_t *s = &r->scr[thread];
+    double t0 = cp_now();
+    switch (k) {
+    case TAIL_S1:
+        batch_events(r, b);
+        if (r->mh && !r->lsh && !(r->o->hooks && r->o->hooks->phase != CP_PHASE_LOCAL))
+            make_lsh(r, b);
+        for (size_t i = 0; i < b->n; i++)
+            s1_doc(r, &b->docs[i]);
+        s->t[CP_T_DEDUP_COMMIT] += cp_now() - t0;
+        break;
+    case TAIL_P2:
+        for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++)
+            p2_doc(r, &b->docs[i], s);
+        break;
+    case TAIL_S2:
+        for (size_t i = 0; i < b->n; i++)
+            s2_doc(r, &b->docs[i]);
+        g->chunks = plan_output(r, b);
+        s->t[CP_T_DEDUP_COMMIT] += cp_now() - t0;
+        break;
+    case TAIL_OUT: {
+        long nchunks = g->chunks ? (long)cp_chunks_count(g->chunks) : 0;
+        if (item < nchunks) { /* a chunk: emit + compress, then its documents go */
+            cp_chunks_make(g->chunks, (size_t)item, b, emit_doc, r, s->comp, &s->a, &s->t[CP_T_EMIT],
+                           &s->t[CP_T_COMPRESS]);
+            size_t nd;
+            const size_t *docs = cp_chunks_docs(g->chunks, (size_t)item, &nd);
+            for (size_t j = 0; j < nd; j++)
+                release_doc(&b->docs[docs[j]]);
+        } else {
+            size_t i0 = (size_t)(item - nchunks) * RELEASE_GROUP;
+            for (size_t i = i0; i < i0 + RELEASE_GROUP && i < b->n; i++)
+                if (!g->chunks || !cp_chunks_holds(g->chunks, i))
+                    release_doc(&b->docs[i]);
+        }
+        break;
+    }
+    default: /* TAIL_WRITE */
+        g->rc = cp_chunks_write(g->chunks, r->w, g->err, sizeof g->err);
+        s->t[CP_T_WRITE] += cp_now() - t0;
+        break;
+    }
+}
+
+static void region_run_filler(void *ctx, long item, int thread)
+{
+    region_t *g = ctx;
+    cp_batch *b = g->head;
+    for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++)
+        p1_doc(g->r, &b->docs[i], &g->r->scr[thread]);
+}
+
+static void region_thread_begin(void *ctx, int thread)
+{
+    phase_begin(&((region_t *)ctx)->r->scr[thread]);
+}
+
+static void region_thread_end(void *ctx, int thread)
+{
+    phase_end(&((region_t *)ctx)->r->scr[thread]);
+}
+
+/* Finishes tail (taking it over: it is freed here) while head, when given, runs P1. Returns 0 or -1 with a
+ * message (the tail's output could not be written). */
+static int run_region(run_t *r, cp_batch *tail, cp_batch *head, char *err, size_t errlen)
+{
+    static const cp_overlap_ops ops = {region_stage_items, region_run_stage, region_run_filler,
+                                       region_thread_begin, region_thread_end};
+    region_t g = {.r = r, .tail = tail, .head = head};
+    g.early = r->counting || (r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS);
+    r->rep_limit = r->rep ? cp_report_lines_limit(r->rep) : 0;
+    r->ex_limit = r->ex ? cp_explain_limit(r->ex) : 0;
+    cp_overlap_run(&ops, &g, head ? groups(head->n, P1_GROUP) : 0);
+    if (tail) {
+        r->pos = tail->end;
+        r->input_bytes += tail->bytes_in;
+        cp_batch_free(tail);
+    }
+    cp_chunks_destroy(g.chunks);
+    if (g.rc)
+        snprintf(err, errlen, "%s", g.err);
+    return g.rc;
+}
+
+/* After a failure: a batch that ran P1 goes without the rest. */
+static void drop_batch(cp_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        release_doc(&b->docs[i]);
+    cp_batch_free(b);
+}
 
 
 /* Histogram of near-duplicate cluster sizes (first document + its near duplicates), as
@@ -982,7 +1018,9 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
     cp_feeder *f = cp_feeder_start(&fo, err, errlen);
     if (!f)
         return -1;
+    r->tracing = (r->rep || r->ex) && !r->counting && !(o->hooks && o->hooks->phase == CP_PHASE_COLLECT_DOCS);
     int rc = 0;
+    cp_batch *started = NULL; /* a batch that ran P1: the next region finishes it */
     while (!rc) {
         cp_batch *b = cp_feeder_next(f, o->interrupted);
         if (!b) {
@@ -993,14 +1031,18 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             r->first_batch_compressed = cp_feeder_progress_bytes(f);
         int last = b->last;
         r->docs_seen += b->n;
-        if (process_batch(r, b, err, errlen))
+        cp_batch *tail = started;
+        started = b;
+        if (run_region(r, tail, b, err, errlen))
             rc = -1;
-        r->pos = b->end;
-        r->input_bytes += b->bytes_in;
-        cp_batch_free(b);
         cp_test_kill_point("batch");
-        if (!rc && checkpoint_due(r) && checkpoint_now(r, err, errlen))
-            rc = -1;
+        if (!rc && checkpoint_due(r)) {
+            /* a checkpoint holds whole batches: finish the started one first */
+            cp_batch *t = started;
+            started = NULL;
+            if (run_region(r, t, NULL, err, errlen) || checkpoint_now(r, err, errlen))
+                rc = -1;
+        }
         if (o->interrupted && *o->interrupted) {
             rc = 130;
             break;
@@ -1015,6 +1057,14 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
         if (last)
             break;
     }
+    /* the last batch; an interrupted run finishes it too, so that the checkpoint after it holds it whole */
+    if (started && (!rc || rc == 130)) {
+        cp_batch *t = started;
+        started = NULL;
+        if (run_region(r, t, NULL, err, errlen))
+            rc = -1;
+    }
+    drop_batch(started);
     if (rc)
         cp_feeder_stop(f);
     /* interrupted: the reader may sit in read() on a pipe that stays quiet; give it a moment, then cancel it */

@@ -105,7 +105,12 @@ static int lower(uint64_t h1, uint64_t p1, uint64_t h2, uint64_t p2)
 
 int cp_report_wants_lines(const cp_report *r, uint64_t id_hash)
 {
-    return r->nkept < EX_KEPT || id_hash <= r->kept[EX_KEPT - 1].hash;
+    return id_hash <= cp_report_lines_limit(r);
+}
+
+uint64_t cp_report_lines_limit(const cp_report *r)
+{
+    return r->nkept < EX_KEPT ? UINT64_MAX : r->kept[EX_KEPT - 1].hash;
 }
 
 /* Inserts into a sorted list of at most cap; returns the slot, or -1 when it does not belong. */

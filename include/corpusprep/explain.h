@@ -52,6 +52,12 @@ void cp_explain_destroy(cp_explain *e);
  * what the ordered step last changed (the N-th lowest hash so far, which only falls; a document that ends
  * among the N lowest was below it all along). */
 int cp_explain_wants(const cp_explain *e, const char *id, const char *file, uint64_t line, uint64_t id_hash);
+/* The same with the hash limit given: cp_explain_limit's value now or earlier (an earlier one admits a
+ * superset, and cp_explain_add keeps the same records), so a parallel phase may test against a copy taken
+ * before the ordered step runs beside it. */
+uint64_t cp_explain_limit(const cp_explain *e);
+int cp_explain_wants_limited(const cp_explain *e, const char *id, const char *file, uint64_t line, uint64_t id_hash,
+                             uint64_t limit);
 /* Ordered step: the document's record (decision, dup_of id or NULL, source file name) joins the set. */
 void cp_explain_add(cp_explain *e, const cp_doc *d, const char *file, const char *dup_of,
                     const char *line_dedup_fate);

@@ -24,6 +24,10 @@ void cp_report_destroy(cp_report *r);
 /* Whether a document with this id hash may still become a kept example, so that the parallel phase keeps
  * its lines' fates (d->trace). */
 int cp_report_wants_lines(const cp_report *r, uint64_t id_hash);
+/* The largest id hash cp_report_wants_lines accepts now. It only goes down as documents are added, so a
+ * limit taken earlier admits a superset: a parallel phase may test against a copy taken before the ordered
+ * step runs beside it. */
+uint64_t cp_report_lines_limit(const cp_report *r);
 /* Counts one document in input order (d->reject, lengths, language, d->trace). pos orders ties across
  * ranks (CP_POS); file is its input name; dup_of the first document's id or NULL. */
 void cp_report_add(cp_report *r, const cp_doc *d, uint64_t pos, const char *file, const char *dup_of,
