@@ -4,16 +4,21 @@
  * Design. A feeder thread (feeder.c) reads the input files in order and cuts them into numbered batches of
  * about batch_bytes of lines (pigz's and kt_pipeline's shape). It keeps at most a few ready batches
  * ahead, which is the back-pressure that bounds memory (with -t 1 it reads only when asked, so one thread
- * of work means one core). The main thread takes batches in order and runs each through phases that
- * alternate between parallel loops over the batch's documents (OpenMP, dynamic schedule, per-thread scratch
- * indexed by thread number) and short serial steps that run in input order:
+ * of work means one core). The main thread takes batches in order; each goes through phases that alternate
+ * between parallel work over its documents (per-thread scratch indexed by thread number) and short serial
+ * steps that run in input order:
  *
  *   P1 parallel  parse, normalise, clean, line hashes, document keys (exact, URL, MinHash bands)
  *   S1 serial    document dedup decisions, then corpus-wide line dedup for the survivors
  *   P2 parallel  line removal, langid, language and quality filters
- *   S2 serial    counters, per-document messages
+ *   S2 serial    counters, per-document messages, the output plan (chunks.c)
  *   P3 parallel  output lines built and compressed in chunks (one gzip member / zstd frame each)
  *   S3 serial    chunks appended to the shards
+ *
+ * Two batches are in work at once: one parallel region (overlap.c) runs the tail of batch k-1 (S1, P2,
+ * S2, P3, S3, each after the one before) and P1 of batch k as filler, so while one thread runs a serial step
+ * the others parse instead of waiting, and P3's few large chunks do not leave a thread idle at the end of
+ * a phase (see "regions" below). A checkpoint finishes the started batch first: it holds whole batches.
  *
  * Document dedup comes before langid and the quality filters, so duplicates cost no language ID, and it
  * looks at the page as cleaned, not after line dedup took away what earlier pages already said (which would
