@@ -43,7 +43,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #else
-static int omp_get_thread_num(void) { return 0; }
 static int omp_get_max_threads(void) { return 1; }
 static void omp_set_num_threads(int n) { (void)n; }
 #endif
