@@ -17,7 +17,7 @@
 #include "corpusprep/util.h"
 #include "corpusprep/warc.h"
 
-#define QUEUE_BATCHES 2 /* the pipeline has two more batches in work beside these (pipeline.c, regions) */
+#define QUEUE_BATCHES 1 /* the pipeline has two more batches in work beside it (pipeline.c, regions) */
 #define MAX_BATCH_DOCS 100000
 
 struct cp_feeder {

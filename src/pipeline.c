@@ -690,8 +690,19 @@ static void region_run_stage(void *ctx, int k, long item, int thread)
         s->t[CP_T_DEDUP_COMMIT] += cp_now() - t0;
         break;
     case TAIL_P2:
-        for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++)
-            p2_doc(r, &b->docs[i], s);
+        for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++) {
+            cp_doc *d = &b->docs[i];
+            p2_doc(r, d, s);
+            /* the keys served S1 and the line hashes P2: gone before the batch waits for its output, unless
+             * --explain reads the lines' fates in S2 */
+            free(d->bands);
+            d->bands = NULL;
+            if (!d->trace) {
+                free(d->drop);
+                d->drop = NULL;
+                cp_line_hashes_free(&d->lines);
+            }
+        }
         break;
     case TAIL_S2:
         for (size_t i = 0; i < b->n; i++)
