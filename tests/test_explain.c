@@ -255,12 +255,57 @@ static void test_explain_changes_nothing(void **state)
     free(err);
 }
 
+/* Many small batches through the default preset (line dedup, near-dup, filters), with the report and
+ * --explain on: two batches are in work at once (pipeline.c), and whatever the thread count the shards,
+ * explain.jsonl, report-examples.json and stats.json (timing aside) are the same bytes. */
+static void test_small_batches_any_threads(void **state)
+{
+    cli_fx *f = *state;
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "python3 bench/make_sample.py %s/sample > /dev/null && "
+             "echo '{\"input\": {\"batch_bytes\": \"16K\"}}' > %s/small.json",
+             f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    const char *in = P(f->dir, "sample"), *cfg = P(f->dir, "small.json");
+    static const char *const threads[] = {"1", "2", "3"}, *const outs[] = {"s1", "s2", "s3"};
+    for (int k = 0; k < 3; k++) {
+        const char *a[] = {"-q", "-c", cfg, "--keep-rejected", "--explain", "40", "-t", threads[k],
+                           "-o", P(f->dir, outs[k]), in, NULL};
+        assert_int_equal(run_cli(a, NULL, NULL), 0);
+    }
+    /* stats.json without the keys that time the run, and the thread count asked for */
+    const char *strip = "python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); "
+                        "[s.pop(k, None) for k in (\"cpu_seconds\",\"wall_seconds\",\"docs_per_s\",\"mb_per_s\","
+                        "\"mb_per_cpu_s\",\"peak_rss_mb\",\"stage_cpu_seconds\",\"throughput\",\"threads\","
+                        "\"run_info\")]; s[\"config\"][\"run\"].pop(\"threads\"); print(json.dumps(s, sort_keys=True))'";
+    snprintf(cmd, sizeof cmd,
+             "cd %s && test \"$(find s1 -name 'part-*' | wc -l)\" -ge 2 && "
+             "test \"$(wc -l < s1/explain.jsonl)\" -eq 40 && "
+             "for o in s2 s3; do "
+             "  (cd s1 && find . -name 'part-*' | sort) > l1 && (cd $o && find . -name 'part-*' | sort) > l2 && "
+             "  cmp -s l1 l2 || exit 1; "
+             "  for x in $(cat l1); do cmp -s s1/$x $o/$x || exit 1; done; "
+             "  cmp -s s1/explain.jsonl $o/explain.jsonl && cmp -s s1/report-examples.json $o/report-examples.json "
+             "  || exit 1; "
+             "  %s s1/stats.json > j1 && %s $o/stats.json > j2 && cmp -s j1 j2 || exit 1; "
+             "done",
+             f->dir, strip, strip);
+    assert_int_equal(system(cmd), 0);
+    json_t *st = json_load_file(P(f->dir, "s1/stats.json"), 0, NULL);
+    assert_non_null(st);
+    /* the sample is many batches, and line dedup and the filters had work to do */
+    assert_true(json_integer_value(json_object_get(st, "bytes_in_uncompressed")) > 20 * 16384);
+    json_decref(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_seed_page_explained, cli_fx_setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_dclm_filters_agree, cli_fx_setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_explain_changes_nothing, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_small_batches_any_threads, cli_fx_setup, cli_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
