@@ -614,7 +614,7 @@ static long groups(size_t n, size_t per)
     return (long)((n + per - 1) / per);
 }
 
-/* The tail's input errors and counters: in the ordered step, so they are in input order with the rest. */
+/* The tail's input errors and WARC counts: in the ordered step, so they are in input order with the rest. */
 static void batch_events(run_t *r, const cp_batch *b)
 {
     /* a cluster's collect passes read the same input again: the deciding pass reports its errors */
@@ -631,10 +631,6 @@ static void batch_events(run_t *r, const cp_batch *b)
     if (!r->counting && !rereading) {
         for (size_t i = 0; i < b->warc_records.n; i++)
             cp_counters_add(&r->st->warc_records, b->warc_records.items[i].name, b->warc_records.items[i].docs, 0);
-    }
-    if (!r->counting) {
-        r->st->blank_lines += b->blank_lines;
-        r->st->bytes_in += b->bytes_in;
     }
 }
 
@@ -1046,6 +1042,10 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             r->first_batch_compressed = cp_feeder_progress_bytes(f);
         int last = b->last;
         r->docs_seen += b->n;
+        if (!r->counting) { /* counted as it is read, so that progress lines keep up with docs_seen */
+            r->st->blank_lines += b->blank_lines;
+            r->st->bytes_in += b->bytes_in;
+        }
         cp_batch *tail = started;
         started = b;
         if (run_region(r, tail, b, err, errlen))
