@@ -25,7 +25,7 @@ for h in "$@"; do
     mkdir -p "$dir/corpus" "$dir/artifacts"
     ledger="$dir/ledger.txt"
     [ -f "$ledger" ] || echo "# commit cpu_s executions cov ft corpus end_utc result" > "$ledger"
-    done_s=$(ledger_sum "$ledger" 3)
+    done_s=$(ledger_sum "$ledger" 2)
     left=$((FUZZ_CPU_SECONDS - done_s))
     [ "$left" -gt "$FUZZ_SEGMENT" ] && left=$FUZZ_SEGMENT
     if [ "$left" -le 0 ]; then
