@@ -15,6 +15,7 @@
 
 #include "corpusprep/config.h"
 #include "corpusprep/util.h"
+#include "corpusprep/words.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -127,47 +128,6 @@ static void parse_params(cp_cfg_reader *r, params_t *p)
     cp_cfg_done(r, &w);
 }
 
-/* The word hash used for stop words and n-grams: XXH3 of the word with leading and trailing ASCII
- * punctuation dropped, ASCII and Latin-1 capitals lower-cased. hash_core takes the word already trimmed;
- * may_fold = 0 promises it holds no capital (no 'A'..'Z', no 0xC3 lead byte), so no copy is needed. */
-/* XXH3_64bits(s, n), with a word's usual length (<= 16 bytes) hashed by the branch XXH3_64bits itself takes
- * for it, inlined (the call and the length dispatch cost as much as the hash; tests/test_filter.c checks
- * that the values agree). */
-static inline uint64_t xxh3_short(const unsigned char *s, size_t n)
-{
-    return n <= 16 ? XXH3_len_0to16_64b(s, n, XXH3_kSecret, 0) : XXH3_64bits(s, n);
-}
-
-static inline uint64_t hash_core(const unsigned char *s, size_t n, int may_fold)
-{
-    unsigned char buf[128];
-    if (n > sizeof buf || !may_fold)
-        return xxh3_short(s, n);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c += 32;
-        else if (i > 0 && s[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E && c != 0x97)
-            c += 32;
-        buf[i] = c;
-    }
-    return xxh3_short(buf, n);
-}
-
-static inline int trim_byte(unsigned char c)
-{
-    return c < 0x80 && !((c | 32) >= 'a' && (c | 32) <= 'z') && !(c >= '0' && c <= '9');
-}
-
-static uint64_t word_hash(const unsigned char *s, size_t n)
-{
-    while (n && trim_byte(s[0]))
-        s++, n--;
-    while (n && trim_byte(s[n - 1]))
-        n--;
-    return hash_core(s, n, 1);
-}
-
 static int load_stopwords(const char *rel, hset_t *h, char *err, size_t errlen)
 {
     size_t len;
@@ -192,7 +152,7 @@ static int load_stopwords(const char *rel, hset_t *h, char *err, size_t errlen)
         while (k && (p[k - 1] == ' ' || p[k - 1] == '\r'))
             k--;
         if (k && p[0] != '#') {
-            uint64_t key = word_hash((const unsigned char *)p, k) | 1;
+            uint64_t key = cp_word_key(p, k) | 1;
             size_t j = (key >> 1) & h->mask; /* as hset_has */
             while (h->v[j] && h->v[j] != key)
                 j = (j + 1) & h->mask;
@@ -323,12 +283,7 @@ json_t *cp_filter_to_json(const cp_filter *f)
 
 typedef struct {
     uint64_t h;
-    uint32_t bytes;
-} word_t;
-
-typedef struct {
-    uint64_t h;
-    size_t bytes;
+    size_t start, bytes;
 } unit_t; /* a non-empty line */
 
 /* Counting table slot. A slot is empty unless gen is the table's current generation, so starting a new
@@ -339,8 +294,7 @@ typedef struct {
 } slot_t;
 
 struct cp_filter_scratch {
-    word_t *w;
-    size_t nw, wcap;
+    cp_words words; /* the text's words (words.c) */
     unit_t *u;
     size_t nu, ucap;
     uint64_t *g;
@@ -360,7 +314,7 @@ void cp_filter_scratch_destroy(cp_filter_scratch *s)
 {
     if (!s)
         return;
-    free(s->w);
+    cp_words_free(&s->words);
     free(s->u);
     free(s->g);
     free(s->cb);
@@ -411,6 +365,25 @@ static inline slot_t *table_slot(cp_filter_scratch *s, size_t mask, uint64_t key
             return e;
         }
     }
+}
+
+/* table_slot for counting: the slot of key with its count raised by one (1 when new). No branch on whether
+ * the key is new, which is as likely as not in the n-gram rounds: only a probe past a taken slot branches. */
+static inline slot_t *table_count(cp_filter_scratch *s, size_t mask, uint64_t key)
+{
+    key |= 1;
+    const uint32_t gen = s->gen;
+    size_t j = (key >> 1) & mask;
+    slot_t *e = &s->tab[j];
+    while ((e->gen == gen) & (e->key != key)) {
+        j = (j + 1) & mask;
+        e = &s->tab[j];
+    }
+    uint32_t live = e->gen == gen;
+    e->val = (e->val & (0u - live)) + 1;
+    e->key = key;
+    e->gen = gen;
+    return e;
 }
 
 static const params_t *pick(const cp_filter *f, const char *lang)
@@ -502,18 +475,20 @@ static size_t first_at_least(const size_t *v, size_t m, size_t x)
     return lo;
 }
 
-/* Gopher's repetition statistics over lines (lines = 1) or paragraphs: units, units seen before, and the
- * bytes of those. */
+/* Gopher's repetition statistics over paragraphs (text between "\n\n"): units, units seen before, and the
+ * bytes of those. A paragraph of one line takes that line's hash from s->u (the same XXH3 of the same
+ * bytes); a text of one paragraph has nothing repeated and is not hashed. */
 static void dup_paras(cp_filter_scratch *s, const char *t, size_t len, size_t *units, size_t *dups,
                       size_t *dup_bytes)
 {
     size_t n = 0;
     for (const char *q = t; (q = memchr(q, '\n', (size_t)(t + len - q))); q++)
         n++;
-    size_t mask = table_reset(s, n / 2 + 1);
+    size_t mask = table_reset(s, n / 2 + 1), ui = 0;
     *units = *dups = *dup_bytes = 0;
     for (size_t p = 0; p < len;) {
         size_t e = len;
+        int one_line = 1;
         for (size_t x = p; x < len;) { /* the next "\n\n" */
             const char *q = memchr(t + x, '\n', len - x);
             if (!q)
@@ -523,11 +498,21 @@ static void dup_paras(cp_filter_scratch *s, const char *t, size_t len, size_t *u
                 e = at;
                 break;
             }
+            one_line = 0;
             x = at + 1;
         }
+        if (p == 0 && e == len) {
+            *units = 1;
+            return;
+        }
         if (e > p) {
+            while (ui < s->nu && s->u[ui].start < p)
+                ui++;
+            uint64_t h = one_line && ui < s->nu && s->u[ui].start == p && s->u[ui].bytes == e - p
+                             ? s->u[ui].h
+                             : XXH3_64bits(t + p, e - p);
             int fresh;
-            table_slot(s, mask, XXH3_64bits(t + p, e - p), &fresh);
+            table_slot(s, mask, h, &fresh);
             (*units)++;
             if (!fresh) {
                 (*dups)++;
@@ -573,7 +558,7 @@ static void trace_add(cp_filter_trace *tr, int id, double value, double min, dou
 static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t len, cp_filter_trace *tr,
                                const char **first)
 {
-    const size_t words = s->nw;
+    const size_t words = s->words.n;
     if (s->gcap < words + 1) {
         free(s->g);
         free(s->cb);
@@ -588,11 +573,11 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
     uint64_t *g = s->g;
     size_t *cb = s->cb;
     uint32_t *cand = s->cand, *sx = s->sx;
-    const word_t *w = s->w;
+    const cp_word *w = s->words.v;
     size_t sum = 0; /* in a register: cb[i] read back from memory would chain every iteration through a store */
     cb[0] = 0;
     for (size_t i = 0; i < words; i++) {
-        g[i] = w[i].h;
+        g[i] = w[i].key;
         sum += w[i].bytes;
         cb[i + 1] = sum;
     }
@@ -602,19 +587,20 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
     size_t mask = table_reset(s, m);
     size_t best = 0, best_bytes = 0;
     for (size_t i = 0; i < m; i++) {
-        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + 1].h;
-        slot_t *e = table_slot(s, mask, g[i], &fresh);
+        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + 1].key;
+        slot_t *e = table_count(s, mask, g[i]);
         sx[i] = (uint32_t)(e - s->tab);
-        if (++e->val > best) {
+        if (e->val > best) {
             best = e->val;
             best_bytes = cb[i + 2] - cb[i] + 1;
         }
     }
     RULE(R_TOP2, best > 1 && (double)(best * best_bytes) / (double)len > p->top[0],
          best > 1 ? (double)(best * best_bytes) / (double)len : 0, NAN, p->top[0]);
-    for (size_t i = 0; i < m; i++)
-        if (s->tab[sx[i]].val > 1)
-            cand[nc++] = (uint32_t)i;
+    for (size_t i = 0; i < m; i++) { /* without a branch: half of the positions go either way */
+        cand[nc] = (uint32_t)i;
+        nc += s->tab[sx[i]].val > 1;
+    }
     size_t n_done = 2;
     for (size_t n = 3; n <= 10 && n <= words && nc; n++) {
         n_done = n;
@@ -625,10 +611,10 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
         best = best_bytes = 0;
         for (size_t k = 0; k < nc; k++) {
             size_t i = cand[k];
-            g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + n - 1].h;
-            slot_t *e = table_slot(s, mask, g[i], &fresh);
+            g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + n - 1].key;
+            slot_t *e = table_count(s, mask, g[i]);
             sx[k] = (uint32_t)(e - s->tab);
-            if (++e->val > best) {
+            if (e->val > best) {
                 best = e->val;
                 best_bytes = cb[i + n] - cb[i] + n - 1;
             }
@@ -637,9 +623,10 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
             RULE(R_TOP2 + n - 2, best > 1 && (double)(best * best_bytes) / (double)len > p->top[n - 2],
                  best > 1 ? (double)(best * best_bytes) / (double)len : 0, NAN, p->top[n - 2]);
         size_t kept = 0;
-        for (size_t k = 0; k < nc; k++)
-            if (s->tab[sx[k]].val > 1)
-                cand[kept++] = cand[k];
+        for (size_t k = 0; k < nc; k++) {
+            cand[kept] = cand[k];
+            kept += s->tab[sx[k]].val > 1;
+        }
         nc = kept;
         if (n <= 4)
             continue;
@@ -679,72 +666,6 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
     return NULL;
 }
 
-/* Bit masks of 64 bytes for the word pass (bit k describes p[k]). */
-typedef struct {
-    uint64_t sep;   /* ' ', '\t', '\n': between words */
-    uint64_t alpha; /* an ASCII letter or a byte >= 0xC0 (a non-ASCII lead byte): the word is alphabetic */
-    uint64_t fold;  /* 'A'..'Z' or 0xC3: the word hash lower-cases */
-} word_masks;
-
-static void word_masks_of(const unsigned char *p, word_masks *m)
-{
-#if defined(__SSE2__)
-    m->sep = m->alpha = m->fold = 0;
-    const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n'),
-                  c3 = _mm_set1_epi8((char)0xC3), low = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'),
-                  big_a = _mm_set1_epi8('A'), n25 = _mm_set1_epi8(25), c0 = _mm_set1_epi8((char)0xC0);
-    for (int k = 0; k < 4; k++) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
-        __m128i sep = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, sp), _mm_cmpeq_epi8(x, tab)), _mm_cmpeq_epi8(x, nl));
-        __m128i lo = _mm_sub_epi8(_mm_or_si128(x, low), a), up = _mm_sub_epi8(x, big_a);
-        __m128i letter = _mm_cmpeq_epi8(_mm_min_epu8(lo, n25), lo); /* (x | 0x20) - 'a' <= 25 */
-        __m128i cap = _mm_cmpeq_epi8(_mm_min_epu8(up, n25), up);
-        __m128i lead = _mm_cmpeq_epi8(_mm_max_epu8(x, c0), x);
-        int at = 16 * k;
-        m->sep |= (uint64_t)(uint16_t)_mm_movemask_epi8(sep) << at;
-        m->alpha |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_or_si128(letter, lead)) << at;
-        m->fold |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_or_si128(cap, _mm_cmpeq_epi8(x, c3))) << at;
-    }
-#else
-    m->sep = m->alpha = m->fold = 0;
-    for (int k = 0; k < 64; k++) {
-        unsigned c = p[k];
-        uint64_t bit = 1ull << k;
-        m->sep |= c == ' ' || c == '\t' || c == '\n' ? bit : 0;
-        m->alpha |= ((c | 32) >= 'a' && (c | 32) <= 'z') || c >= 0xC0 ? bit : 0;
-        m->fold |= (c >= 'A' && c <= 'Z') || c == 0xC3 ? bit : 0;
-    }
-#endif
-}
-
-/* One word w[0..wl) of the text: its share of the document counts, and its hash into s->w. */
-__attribute__((always_inline)) static inline void take_word(const params_t *p, cp_filter_scratch *s, const unsigned char *w, size_t wl, int alpha,
-                             int fold, size_t min_stop, size_t *stop, size_t *symbols, size_t *sentences,
-                             size_t *alpha_words, size_t *word_len)
-{
-    *symbols += ends_ellipsis((const char *)w, wl);
-    unsigned char last = w[wl - 1];
-    if (last == '.' || last == '!' || last == '?' ||
-        (last >= 0x80 && (ends_with((const char *)w, wl, "。", 3) || ends_with((const char *)w, wl, "።", 3))))
-        (*sentences)++;
-    *alpha_words += alpha;
-    *word_len += wl;
-    const unsigned char *t = w;
-    size_t tn = wl;
-    while (tn && trim_byte(t[0]))
-        t++, tn--;
-    while (tn && trim_byte(t[tn - 1]))
-        tn--;
-    uint64_t h = hash_core(t, tn, fold);
-    if (s->nw == s->wcap) {
-        s->wcap = s->wcap ? s->wcap * 2 : 1024;
-        s->w = cp_xrealloc(s->w, s->wcap * sizeof(word_t));
-    }
-    s->w[s->nw++] = (word_t){h, (uint32_t)wl};
-    if (*stop < min_stop && hset_has(&p->stop, h))
-        (*stop)++;
-}
-
 static const char *judge(const cp_filter *f, const char *text, size_t len, const char *lang,
                          cp_filter_scratch *s, cp_filter_trace *tr)
 {
@@ -753,11 +674,14 @@ static const char *judge(const cp_filter *f, const char *text, size_t len, const
     if (!p->gq && !p->gr && !p->c4 && !p->fw)
         return NULL;
     const int want_units = p->gr || p->fw;
-    /* Lines: their counts and hashes. Words: a second pass over the whole text in 64-byte blocks. */
+    /* Lines: their counts and hashes. Words: one pass over the whole text in 64-byte blocks (words.c),
+     * which also counts the '#' and the continuation bytes of the whole text. */
     size_t lines = 0, bullets = 0, ellipsis = 0, punct_lines = 0, short_lines = 0, newlines = 0;
-    size_t alpha_words = 0, stop = 0, word_len = 0, cont = 0, symbols = 0, sentences = 0;
+    size_t alpha_words = 0, stop = 0, word_len = 0, symbols = 0, sentences = 0;
     const size_t min_stop = p->stop.v ? (tr ? SIZE_MAX : (size_t)p->min_stop) : 0; /* explaining counts all */
-    s->nw = 0;
+    /* A line of more than this many bytes has more than fw_short_chars characters: valid UTF-8 spends at
+     * most 4 bytes on one, so only lines up to it need their characters counted. */
+    const double short_max_bytes = 4 * p->fw_short_chars;
     s->nu = 0;
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -776,79 +700,27 @@ static const char *judge(const cp_filter *f, const char *text, size_t len, const
                     s->ucap = s->ucap ? s->ucap * 2 : 256;
                     s->u = cp_xrealloc(s->u, s->ucap * sizeof(unit_t));
                 }
-                s->u[s->nu++] = (unit_t){XXH3_64bits(ln, n), n};
+                s->u[s->nu++] = (unit_t){XXH3_64bits(ln, n), pos, n};
             }
-            for (const char *q = ln; (q = memchr(q, '#', (size_t)(ln + n - q))); q++)
-                symbols++;
-            /* characters = bytes - continuation bytes; a line longer than 4 per allowed character has more */
-            if (n <= p->fw_short_chars) {
+            if (n <= p->fw_short_chars)
                 short_lines++;
-                cont += cont_bytes(ln, n);
-            } else {
-                size_t lc = cont_bytes(ln, n);
-                cont += lc;
-                short_lines += n - lc <= p->fw_short_chars;
-            }
+            else if ((double)n <= short_max_bytes)
+                short_lines += n - cont_bytes(ln, n) <= p->fw_short_chars;
         }
         if (!nl)
             break;
         pos = e + 1;
     }
-    /* Words: runs between spaces, tabs and newlines. Each block of 64 bytes becomes bit masks; a word's
-     * flags are its bits of the letter and capital masks (a word may span blocks). */
-    const unsigned char *u = (const unsigned char *)text;
-    unsigned char tail[64];
-    uint64_t carry = 0, fa = 0, ff = 0;
-    size_t wstart = 0;
-    int open = 0;
-    for (size_t base = 0; base < len; base += 64) {
-        const unsigned char *blk = u + base;
-        uint64_t valid = ~0ull;
-        if (len - base < 64) {
-            memset(tail, 0, sizeof tail);
-            memcpy(tail, blk, len - base);
-            blk = tail;
-            valid = (1ull << (len - base)) - 1;
-        }
-        word_masks m;
-        word_masks_of(blk, &m);
-        uint64_t w = ~m.sep & valid, prev = (w << 1) | carry;
-        uint64_t st = w & ~prev, en = ~w & prev;
-        carry = w >> 63;
-        unsigned from = 0;
-        for (;;) {
-            if (!open) {
-                if (!st)
-                    break;
-                from = (unsigned)__builtin_ctzll(st);
-                st &= st - 1;
-                open = 1;
-                wstart = base + from;
-                fa = ff = 0;
-            }
-            uint64_t r = ~0ull << from;
-            if (!en) { /* the word goes on in the next block */
-                fa |= m.alpha & r;
-                ff |= m.fold & r;
-                from = 0;
-                break;
-            }
-            unsigned e = (unsigned)__builtin_ctzll(en);
-            en &= en - 1;
-            r &= (1ull << e) - 1;
-            fa |= m.alpha & r;
-            ff |= m.fold & r;
-            open = 0;
-            from = 0;
-            take_word(p, s, u + wstart, base + e - wstart, fa != 0, ff != 0, min_stop, &stop, &symbols, &sentences,
-                      &alpha_words, &word_len);
-        }
-    }
-    if (open)
-        take_word(p, s, u + wstart, len - wstart, fa != 0, ff != 0, min_stop, &stop, &symbols, &sentences,
-                  &alpha_words, &word_len);
-    size_t words = s->nw;
-    size_t word_bytes = word_len - cont; /* characters in words */
+    cp_words *ws = &s->words;
+    cp_words_scan(text, len, ws);
+    symbols = ws->hashes + ws->ellipsis_ends;
+    sentences = ws->sentence_ends;
+    alpha_words = ws->alpha_words;
+    word_len = ws->word_bytes;
+    for (size_t i = 0; i < ws->n && stop < min_stop; i++)
+        stop += hset_has(&p->stop, ws->v[i].key);
+    size_t words = ws->n;
+    size_t word_bytes = word_len - ws->cont_bytes; /* characters in words */
 
 #define RATIO(a, b) ((b) ? (double)(a) / (double)(b) : 0)
     if (p->gq) {

@@ -18,8 +18,6 @@
 #include "corpusprep/config.h"
 #include "corpusprep/filter.h"
 #include "corpusprep/util.h"
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 
 
@@ -522,23 +520,6 @@ static void seed_page_kept(void **state)
     json_decref(news);
 }
 
-/* The filter hashes words of up to 16 bytes with the branch XXH3_64bits takes for them, called directly:
- * the values must stay XXH3_64bits's (an xxhash upgrade that changed that would show here). */
-static void word_hash_short_branch(void **state)
-{
-    (void)state;
-    unsigned char buf[16];
-    uint64_t st = 3;
-    for (int r = 0; r < 200; r++)
-        for (size_t n = 0; n <= 16; n++) {
-            for (size_t i = 0; i < n; i++) {
-                st = st * 6364136223846793005ull + 1442695040888963407ull;
-                buf[i] = (unsigned char)(st >> 56);
-            }
-            assert_true(XXH3_len_0to16_64b(buf, n, XXH3_kSecret, 0) == XXH3_64bits(buf, n));
-        }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,7 +531,7 @@ int main(void)
         cmocka_unit_test(c4_rules),         cmocka_unit_test(fineweb_rules),
         cmocka_unit_test(no_space_scripts), cmocka_unit_test(language_override),
         cmocka_unit_test(bad_config),       cmocka_unit_test(all_off),
-        cmocka_unit_test(seed_page_kept),   cmocka_unit_test(word_hash_short_branch),
+        cmocka_unit_test(seed_page_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
