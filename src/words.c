@@ -176,25 +176,36 @@ static inline uint32_t le3(unsigned b3, unsigned b2, unsigned b1)
 #endif
 }
 
-/* Bytes that end a sentence by themselves; the three-byte ends are compared whole. */
-static const unsigned char ascii_end[256] = {['.'] = 1, ['!'] = 1, ['?'] = 1};
+/* By the last byte of a word: 1 = it ends a sentence by itself, 2 = it may end a three-byte mark ("...",
+ * "…", "。", "።"), compared whole off the common path. */
+static const unsigned char end_class[256] = {['.'] = 3, ['!'] = 1, ['?'] = 1, [0x82] = 2, [0xA2] = 2, [0xA6] = 2};
 
-/* The word text[ws..we) whose alpha bits are fa. */
-__attribute__((always_inline)) static inline void emit(cp_words *w, const unsigned char *text,
-                                                       const unsigned char *fold, size_t ws, size_t we, uint64_t fa)
+/* What the scan adds up, in locals (in registers: a store through the word array could alias fields of the
+ * cp_words). */
+typedef struct {
+    size_t word_bytes, alpha_words, sentence_ends, ellipsis_ends;
+} sums_t;
+
+/* The word text[ws..we) whose alpha bits are fa, written to *o. */
+__attribute__((always_inline)) static inline void emit(cp_word *o, sums_t *sum, const uint64_t *core,
+                                                       const unsigned char *text, const unsigned char *fold,
+                                                       size_t ws, size_t we, uint64_t fa)
 {
-    size_t ts = first_core(w->core, ws, we), tn = 0;
+    size_t ts = first_core(core, ws, we), tn = 0;
     if (ts < we)
-        tn = last_core_end(w->core, ts, we) - ts;
-    uint32_t x; /* the last three bytes (fold and text agree on them); the front padding covers we < 3 */
-    memcpy(&x, fold + we - 3, 4);
-    x &= le3(0xFF, 0xFF, 0xFF);
-    size_t three = we - ws >= 3;
-    w->sentence_ends += ascii_end[fold[we - 1]] | (three & ((x == le3(0xE3, 0x80, 0x82)) | (x == le3(0xE1, 0x8D, 0xA2))));
-    w->ellipsis_ends += three & ((x == le3('.', '.', '.')) | (x == le3(0xE2, 0x80, 0xA6)));
-    w->alpha_words += fa != 0;
-    w->word_bytes += we - ws;
-    cp_word *o = &w->v[w->n++];
+        tn = last_core_end(core, ts, we) - ts;
+    unsigned c = end_class[fold[we - 1]];
+    sum->sentence_ends += c & 1;
+    if (__builtin_expect(c >> 1, 0)) {
+        uint32_t x; /* the last three bytes (fold and text agree on them); the front padding covers we < 3 */
+        memcpy(&x, fold + we - 3, 4);
+        x &= le3(0xFF, 0xFF, 0xFF);
+        size_t three = we - ws >= 3;
+        sum->sentence_ends += three & ((x == le3(0xE3, 0x80, 0x82)) | (x == le3(0xE1, 0x8D, 0xA2)));
+        sum->ellipsis_ends += three & ((x == le3('.', '.', '.')) | (x == le3(0xE2, 0x80, 0xA6)));
+    }
+    sum->alpha_words += fa != 0;
+    sum->word_bytes += we - ws;
     o->key = key_of(fold + ts, text + ts, tn);
     o->bytes = we - ws;
 }
@@ -221,8 +232,10 @@ void cp_words_scan(const char *text, size_t len, cp_words *w)
         w->v = cp_xmalloc(w->cap * sizeof(cp_word));
     }
     unsigned char *fold = w->fold_buf + FRONT;
-    w->n = 0;
-    w->word_bytes = w->alpha_words = w->sentence_ends = w->ellipsis_ends = w->hashes = w->cont_bytes = 0;
+    uint64_t *core = w->core;
+    cp_word *out = w->v;
+    sums_t sum = {0, 0, 0, 0};
+    size_t hashes = 0, cont = 0;
     unsigned char tail[64];
     uint64_t carry = 0, c3_carry = 0, fa = 0;
     size_t wstart = 0;
@@ -238,9 +251,9 @@ void cp_words_scan(const char *text, size_t len, cp_words *w)
         }
         block_masks m;
         block_of(blk, fold + base, &m);
-        w->core[base >> 6] = m.core & valid;
-        w->hashes += cp_popcount64(m.hash & valid);
-        w->cont_bytes += cp_popcount64(m.cont & valid);
+        core[base >> 6] = m.core & valid;
+        hashes += cp_popcount64(m.hash & valid);
+        cont += cp_popcount64(m.cont & valid);
         /* Latin-1 capitals: rare, so byte by byte */
         for (uint64_t lat = m.lat & ((m.c3 << 1) | c3_carry) & valid; lat; lat &= lat - 1)
             fold[base + (size_t)__builtin_ctzll(lat)] += 32;
@@ -270,9 +283,16 @@ void cp_words_scan(const char *text, size_t len, cp_words *w)
             fa |= m.alpha & r & ((1ull << e) - 1);
             open = 0;
             from = 0;
-            emit(w, u, fold, wstart, base + e, fa);
+            emit(out++, &sum, core, u, fold, wstart, base + e, fa);
         }
     }
     if (open)
-        emit(w, u, fold, wstart, len, fa);
+        emit(out++, &sum, core, u, fold, wstart, len, fa);
+    w->n = (size_t)(out - w->v);
+    w->word_bytes = sum.word_bytes;
+    w->alpha_words = sum.alpha_words;
+    w->sentence_ends = sum.sentence_ends;
+    w->ellipsis_ends = sum.ellipsis_ends;
+    w->hashes = hashes;
+    w->cont_bytes = cont;
 }
