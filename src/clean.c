@@ -942,9 +942,19 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
             }
             tail = 0;
         }
+        /* a run of code points is at most its bytes: the longest only matters in a line over the limit */
+        size_t longest = 0;
+        const int want_longest = c->c4_enabled && c->max_word_chars && n > c->max_word_chars &&
+                                 has_long_run((const unsigned char *)ln, n, c->max_word_chars);
+        uint32_t words = count_words((const unsigned char *)ln, n, want_longest ? &longest : NULL);
         cp_phrase_hits sc = {0, 0, SIZE_MAX};
-        if (c->phrases)
-            cp_phrases_scan_line(c->phrases, ln, n, &sc);
+        if (c->phrases) {
+            /* BANNER, CAPTION, END and END_COUNT phrases only count in lines of few words */
+            if (words > c->banner_max_words && words > c->caption_max_words)
+                cp_phrases_scan_long_line(c->phrases, ln, n, &sc);
+            else
+                cp_phrases_scan_line(c->phrases, ln, n, &sc);
+        }
         if (sc.any & CP_PHRASE_LOREM) {
             memset(stats, 0, sizeof *stats);
             out->len = 0;
@@ -967,11 +977,6 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
             rule = CP_CLEAN_DOC_REPEAT;
             goto decided;
         }
-        /* a run of code points is at most its bytes: the longest only matters in a line over the limit */
-        size_t longest = 0;
-        const int want_longest = c->c4_enabled && c->max_word_chars && n > c->max_word_chars &&
-                                 has_long_run((const unsigned char *)ln, n, c->max_word_chars);
-        uint32_t words = count_words((const unsigned char *)ln, n, want_longest ? &longest : NULL);
         l->words = words;
         if (c->glue_enabled)
             l->glued = (unsigned char)glued_headline(c, (const unsigned char *)ln, n, words);

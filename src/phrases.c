@@ -11,6 +11,10 @@
 
 #include "corpusprep/util.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 typedef struct {
     int nclass;
     unsigned char cls[256];
@@ -29,8 +33,18 @@ typedef struct {
     size_t maxplen; /* longest phrase in bytes */
 } ac_t;
 
+/* The phrases that count anywhere in a line of any length (JS, POLICY, LOREM), for the long-line scan's
+ * presence test; n_anywhere = -1 when one of them is not plain ASCII of two bytes or more, or there are
+ * too many: then that scan is the full one. */
+enum { MAX_ANYWHERE = 16 };
+#define ANYWHERE_KINDS (CP_PHRASE_JS | CP_PHRASE_POLICY | CP_PHRASE_LOREM)
+
 struct cp_phrases {
     ac_t ac;
+    int n_anywhere;
+    const char *anywhere[MAX_ANYWHERE]; /* folded (lower case), in the list */
+    size_t anywhere_len[MAX_ANYWHERE];
+    char *anywhere_text;
 };
 
 #define AC_OUT 0x80000000u
@@ -369,6 +383,86 @@ void cp_phrases_scan_line(const cp_phrases *p, const char *line, size_t n, cp_ph
     }
 }
 
+/* Whether the ASCII phrase t[0..m) (folded, m >= 2) occurs in f[0..n) under the automaton's fold, at any
+ * boundary. The bytes where its first and last bytes could be are found 16 at a time (x | 0x20 equals
+ * t[k] | 0x20 for every byte that folds to t[k], and a few more); those are then compared in full. */
+static int holds_ascii(const unsigned char *f, size_t n, const char *t, size_t m)
+{
+    if (n < m)
+        return 0;
+    const unsigned char a = (unsigned char)t[0] | 0x20, z = (unsigned char)t[m - 1] | 0x20;
+    const size_t last = n - m; /* the last start */
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8((char)a), vz = _mm_set1_epi8((char)z), low = _mm_set1_epi8(0x20);
+    for (; i + 16 <= last + 1; i += 16) {
+        __m128i x = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(f + i)), low);
+        __m128i y = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(f + i + m - 1)), low);
+        unsigned cand = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(y, vz)));
+        for (; cand; cand &= cand - 1) {
+            size_t at = i + (size_t)__builtin_ctz(cand), k = 0;
+            while (k < m && (f[at + k] >= 'A' && f[at + k] <= 'Z' ? f[at + k] + 32 : f[at + k]) == (unsigned char)t[k])
+                k++;
+            if (k == m)
+                return 1;
+        }
+    }
+#endif
+    for (; i <= last; i++) {
+        if ((f[i] | 0x20) != a || (f[i + m - 1] | 0x20) != z)
+            continue;
+        size_t k = 0;
+        while (k < m && (f[i + k] >= 'A' && f[i + k] <= 'Z' ? f[i + k] + 32 : f[i + k]) == (unsigned char)t[k])
+            k++;
+        if (k == m)
+            return 1;
+    }
+    return 0;
+}
+
+void cp_phrases_scan_long_line(const cp_phrases *p, const char *line, size_t n, cp_phrase_hits *out)
+{
+    const ac_t *a = &p->ac;
+    const unsigned char *f = (const unsigned char *)line;
+    if (p->n_anywhere < 0 || n <= 2 * a->maxplen) {
+        cp_phrases_scan_line(p, line, n, out);
+        return;
+    }
+    /* the decorations as scan_match trims them */
+    size_t lo = 0, hi = n, k;
+    while (hi > lo && (k = deco_len_at_end(f + lo, hi - lo)))
+        hi -= k;
+    while (lo < hi && (k = deco_len_at_start(f + lo, hi - lo)))
+        lo += k;
+    if (hi - lo <= a->maxplen) { /* a phrase could be the whole line */
+        cp_phrases_scan_line(p, line, n, out);
+        return;
+    }
+    for (int i = 0; i < p->n_anywhere; i++)
+        if (holds_ascii(f, n, p->anywhere[i], p->anywhere_len[i])) {
+            cp_phrases_scan_line(p, line, n, out);
+            return;
+        }
+    /* No JS, POLICY or LOREM phrase, and none can be the whole line: what is left is a MARKER at the end,
+     * which ends at hi or later and so starts at hi - maxplen or later, where the automaton starts afresh. */
+    scan_state st = {out, 0, 0, 0};
+    out->any = out->whole = 0;
+    out->marker_start = SIZE_MAX;
+    const uint32_t *tr = a->tr;
+    const unsigned short *fcls = a->fcls;
+    uint32_t off = 0;
+    size_t i = hi - a->maxplen;
+    unsigned after_c3 = i > 0 && f[i - 1] == 0xC3 ? 256 : 0;
+    for (; i < n; i++) {
+        unsigned char c = f[i];
+        uint32_t v = tr[off + fcls[after_c3 | c]];
+        after_c3 = c == 0xC3 ? 256 : 0;
+        off = v & ~AC_OUT;
+        if (v & AC_OUT)
+            scan_match(a, f, n, i, off, &st);
+    }
+}
+
 cp_phrase_list *cp_phrase_list_create(void)
 {
     return cp_xcalloc(1, sizeof(cp_phrase_list));
@@ -393,8 +487,31 @@ cp_phrases *cp_phrases_build(const cp_phrase_list *list)
 {
     if (!list->n)
         return NULL;
-    cp_phrases *p = cp_xmalloc(sizeof *p);
+    cp_phrases *p = cp_xcalloc(1, sizeof *p);
     ac_build(&p->ac, list);
+    size_t total = 0;
+    for (size_t i = 0; i < list->n; i++)
+        if (list->v[i].kinds & ANYWHERE_KINDS)
+            total += strlen(list->v[i].text) + 1;
+    p->anywhere_text = cp_xmalloc(total + 1);
+    char *at = p->anywhere_text;
+    for (size_t i = 0; i < list->n && p->n_anywhere >= 0; i++) {
+        if (!(list->v[i].kinds & ANYWHERE_KINDS))
+            continue;
+        const char *t = list->v[i].text;
+        size_t m = strlen(t);
+        int ascii = m >= 2;
+        for (size_t k = 0; k < m; k++)
+            ascii &= (unsigned char)t[k] < 0x80;
+        if (!ascii || p->n_anywhere == MAX_ANYWHERE) {
+            p->n_anywhere = -1;
+            break;
+        }
+        memcpy(at, t, m + 1);
+        p->anywhere[p->n_anywhere] = at;
+        p->anywhere_len[p->n_anywhere++] = m;
+        at += m + 1;
+    }
     return p;
 }
 
@@ -403,5 +520,6 @@ void cp_phrases_destroy(cp_phrases *p)
     if (!p)
         return;
     ac_free(&p->ac);
+    free(p->anywhere_text);
     free(p);
 }

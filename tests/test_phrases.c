@@ -102,6 +102,61 @@ static void every_offset_of_long_lines(void **state)
     cp_phrases_destroy(p);
 }
 
+/* The long-line scan against the full one on random lines made of phrases of every kind (in any case,
+ * glued or not), decorations, digits and filler, short and long: the fields it promises agree. Also a
+ * list with a non-ASCII anywhere phrase, where it is the full scan. */
+static void long_line_scan_agrees(void **state)
+{
+    (void)state;
+    static const char *const parts[] = {
+        "privacy policy", "PRIVACY Policy", "xprivacy policy", "javascript", "JavaScript.", "lorem ipsum",
+        "Lorem  ipsum", "Advertisement", "comments", "12 comments", "read more", "Read More \xc2\xbb", "readmore",
+        "\xc3\xa4lter", "\xc3\x84LTER", "ende", "word", "words", "the", "and", " ", " ", " ", "  ", "-", "- ", "\xc2\xbb",
+        "...", "|", "[", "]", "(", "3", "42", ",", ".", "\xe2\x80\x94", "caption", "cookie", "\xc3\x89t\xc3\xa9"};
+    for (int variant = 0; variant < 2; variant++) {
+        cp_phrase_list *l = cp_phrase_list_create();
+        cp_phrase_list_add(l, "privacy policy", CP_PHRASE_POLICY);
+        cp_phrase_list_add(l, "javascript", CP_PHRASE_JS);
+        cp_phrase_list_add(l, "lorem ipsum", CP_PHRASE_LOREM);
+        cp_phrase_list_add(l, "Advertisement", CP_PHRASE_LINE | CP_PHRASE_BANNER);
+        cp_phrase_list_add(l, "comments", CP_PHRASE_END_COUNT | CP_PHRASE_MARKER);
+        cp_phrase_list_add(l, "read more", CP_PHRASE_MARKER);
+        cp_phrase_list_add(l, "\xc3\xa4lter", CP_PHRASE_BANNER | CP_PHRASE_CAPTION);
+        cp_phrase_list_add(l, "ende", CP_PHRASE_END | CP_PHRASE_TAIL);
+        if (variant)
+            cp_phrase_list_add(l, "\xc3\xa9t\xc3\xa9", CP_PHRASE_POLICY); /* not ASCII: always the full scan */
+        cp_phrases *p = cp_phrases_build(l);
+        cp_phrase_list_destroy(l);
+        uint64_t st = 7 + (uint64_t)variant;
+        char line[4096];
+        for (int r = 0; r < 20000; r++) {
+            size_t n = 0, target;
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            target = (size_t)(st >> 33) % (r % 4 ? 600 : 3000);
+            while (n < target) {
+                st = st * 6364136223846793005ull + 1442695040888963407ull;
+                size_t k = (st >> 40) % 3 ? (st >> 20) % (sizeof parts / sizeof *parts) : 16 + (st >> 20) % 8;
+                if (r % 2 && k < 7) /* half the lines hold no JS, POLICY or LOREM phrase: the fast path */
+                    k = 16 + k;
+                const char *x = parts[k];
+                size_t m = strlen(x);
+                if (n + m >= sizeof line)
+                    break;
+                memcpy(line + n, x, m);
+                n += m;
+            }
+            cp_phrase_hits full, fast;
+            cp_phrases_scan_line(p, line, n, &full);
+            cp_phrases_scan_long_line(p, line, n, &fast);
+            const unsigned anywhere = CP_PHRASE_JS | CP_PHRASE_POLICY | CP_PHRASE_LOREM;
+            assert_int_equal(full.any & anywhere, fast.any & anywhere);
+            assert_int_equal(full.whole & ~(unsigned)CP_PHRASE_END_COUNT, fast.whole & ~(unsigned)CP_PHRASE_END_COUNT);
+            assert_true(full.marker_start == fast.marker_start);
+        }
+        cp_phrases_destroy(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +164,7 @@ int main(void)
         cmocka_unit_test(anywhere_and_boundaries),
         cmocka_unit_test(whole_line_kinds),
         cmocka_unit_test(every_offset_of_long_lines),
+        cmocka_unit_test(long_line_scan_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,4 +45,11 @@ typedef struct {
 /* Scans line[0..n) (valid UTF-8, original case) into out. */
 void cp_phrases_scan_line(const cp_phrases *p, const char *line, size_t n, cp_phrase_hits *out);
 
+/* cp_phrases_scan_line for a line with so many words that the kinds that only count in short lines
+ * (BANNER, CAPTION, END, END_COUNT) do not matter: out->any's JS, POLICY and LOREM bits, out->whole but
+ * for END_COUNT, and out->marker_start are what cp_phrases_scan_line gives; the other bits may be missing.
+ * Faster on a long line that holds none of the JS, POLICY and LOREM phrases (most lines): those are looked
+ * for 16 bytes at a time, and the automaton only reads the line's end. */
+void cp_phrases_scan_long_line(const cp_phrases *p, const char *line, size_t n, cp_phrase_hits *out);
+
 #endif
