@@ -300,6 +300,8 @@ struct cp_filter_scratch {
     uint64_t *g;
     size_t *cb, gcap;
     uint32_t *cand, *sx; /* n-gram positions still in play; their table slots */
+    uint64_t *bits;      /* the word bit maps of ngram_rules */
+    size_t bits_cap;
     slot_t *tab;
     size_t tcap;
     uint32_t gen;
@@ -320,6 +322,7 @@ void cp_filter_scratch_destroy(cp_filter_scratch *s)
     free(s->cb);
     free(s->cand);
     free(s->sx);
+    free(s->bits);
     free(s->tab);
     free(s);
 }
@@ -582,14 +585,41 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
         cb[i + 1] = sum;
     }
     int fresh;
-    /* 2-grams: every position */
-    size_t m = words - 1, nc = 0;
-    size_t mask = table_reset(s, m);
+    /* Words that may occur twice: a two-bit count per bucket of a bit map (a bucket may hold several words,
+     * so it errs only towards "twice"). A 2-gram can only repeat where both its words do, so the 2-gram
+     * round counts only those positions (about half of them in news text); the others hold 2-grams seen
+     * once, which can neither raise the top count past 1 nor be candidates. */
+    unsigned lg = 10;
+    while (((size_t)1 << lg) < 8 * words)
+        lg++;
+    const size_t nb = ((size_t)1 << lg) / 64;
+    if (s->bits_cap < 2 * nb) {
+        free(s->bits);
+        s->bits_cap = 2 * nb;
+        s->bits = cp_xmalloc(s->bits_cap * sizeof(uint64_t));
+    }
+    uint64_t *seen = s->bits, *twice = s->bits + nb;
+    memset(s->bits, 0, 2 * nb * sizeof(uint64_t));
+    for (size_t i = 0; i < words; i++) {
+        uint64_t b = w[i].key >> (64 - lg), bit = 1ull << (b & 63);
+        twice[b >> 6] |= seen[b >> 6] & bit;
+        seen[b >> 6] |= bit;
+    }
+    size_t m = words - 1, np = 0, nc = 0;
+    uint64_t b0 = w[0].key >> (64 - lg), rep = (twice[b0 >> 6] >> (b0 & 63)) & 1;
+    for (size_t i = 0; i < m; i++) { /* without a branch: cand[0..np) are the positions to count */
+        uint64_t b = w[i + 1].key >> (64 - lg), rep1 = (twice[b >> 6] >> (b & 63)) & 1;
+        cand[np] = (uint32_t)i;
+        np += rep & rep1;
+        rep = rep1;
+    }
+    size_t mask = table_reset(s, np);
     size_t best = 0, best_bytes = 0;
-    for (size_t i = 0; i < m; i++) {
+    for (size_t k = 0; k < np; k++) {
+        size_t i = cand[k];
         g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + 1].key;
         slot_t *e = table_count(s, mask, g[i]);
-        sx[i] = (uint32_t)(e - s->tab);
+        sx[k] = (uint32_t)(e - s->tab);
         if (e->val > best) {
             best = e->val;
             best_bytes = cb[i + 2] - cb[i] + 1;
@@ -597,9 +627,9 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
     }
     RULE(R_TOP2, best > 1 && (double)(best * best_bytes) / (double)len > p->top[0],
          best > 1 ? (double)(best * best_bytes) / (double)len : 0, NAN, p->top[0]);
-    for (size_t i = 0; i < m; i++) { /* without a branch: half of the positions go either way */
-        cand[nc] = (uint32_t)i;
-        nc += s->tab[sx[i]].val > 1;
+    for (size_t k = 0; k < np; k++) { /* without a branch: half of the positions go either way */
+        cand[nc] = cand[k];
+        nc += s->tab[sx[k]].val > 1;
     }
     size_t n_done = 2;
     for (size_t n = 3; n <= 10 && n <= words && nc; n++) {
