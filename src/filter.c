@@ -613,11 +613,28 @@ static const char *ngram_rules(const params_t *p, cp_filter_scratch *s, size_t l
         np += rep & rep1;
         rep = rep1;
     }
+    /* The same bit map test on those positions' 2-grams leaves the ones that may repeat: only they go into
+     * the counting table (a 2-gram seen once has count 1 there too). */
+    memset(s->bits, 0, 2 * nb * sizeof(uint64_t));
+    for (size_t k = 0; k < np; k++) {
+        size_t i = cand[k];
+        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + 1].key;
+        uint64_t b = g[i] >> (64 - lg), bit = 1ull << (b & 63);
+        twice[b >> 6] |= seen[b >> 6] & bit;
+        seen[b >> 6] |= bit;
+    }
+    size_t np2 = 0;
+    for (size_t k = 0; k < np; k++) {
+        size_t i = cand[k];
+        uint64_t b = g[i] >> (64 - lg);
+        cand[np2] = (uint32_t)i;
+        np2 += (twice[b >> 6] >> (b & 63)) & 1;
+    }
+    np = np2;
     size_t mask = table_reset(s, np);
     size_t best = 0, best_bytes = 0;
     for (size_t k = 0; k < np; k++) {
         size_t i = cand[k];
-        g[i] = g[i] * 0x9E3779B97F4A7C15ull + w[i + 1].key;
         slot_t *e = table_count(s, mask, g[i]);
         sx[k] = (uint32_t)(e - s->tab);
         if (e->val > best) {

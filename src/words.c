@@ -24,7 +24,8 @@ static const unsigned char mask_bytes[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 
 /* The key of p[0..n), n <= 16, reading 16 bytes at p (the caller guarantees they are readable): the bytes
  * past n are masked off, the two halves multiplied as 128 bits and folded (as XXH3 does for these lengths,
- * without its branches on the length), then mixed. */
+ * without its branches on the length). A final mix would not change which words share a key (it is a
+ * bijection), and the high half of the product already mixes every input bit into the bits tables use. */
 static inline uint64_t key16(const unsigned char *p, size_t n)
 {
     uint64_t lo, hi, mlo, mhi;
@@ -34,10 +35,7 @@ static inline uint64_t key16(const unsigned char *p, size_t n)
     memcpy(&mhi, mask_bytes + 24 - n, 8);
     uint64_t a = (lo & mlo) ^ 0x1CAD21F72C81017Cull, b = ((hi & mhi) ^ 0xDB979083E96DD4DEull) + n;
     __extension__ unsigned __int128 m = (unsigned __int128)a * b;
-    uint64_t h = (uint64_t)m ^ (uint64_t)(m >> 64);
-    h ^= h >> 37;
-    h *= 0x165667919E3779F9ull;
-    return h ^ (h >> 32);
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
 }
 
 /* folded: the trimmed word case-folded (with 16 readable bytes from it); raw: the same bytes unfolded. */
