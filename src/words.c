@@ -88,6 +88,8 @@ typedef struct {
     uint64_t hash;  /* '#' */
     uint64_t c3;    /* 0xC3, the lead byte of the Latin-1 letters */
     uint64_t lat;   /* 0x80..0x9E but 0x97: a Latin-1 capital when it follows 0xC3 */
+    uint64_t stop;  /* '.', '!', '?': a sentence end as a word's last byte */
+    uint64_t end3;  /* '.', 0x82, 0xA2, 0xA6: may end "...", "。", "።" or "…" */
 } block_masks;
 
 static inline void block_of(const unsigned char *p, unsigned char *out, block_masks *m)
@@ -97,8 +99,10 @@ static inline void block_of(const unsigned char *p, unsigned char *out, block_ma
                   low = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), big_a = _mm_set1_epi8('A'),
                   zero = _mm_set1_epi8('0'), n25 = _mm_set1_epi8(25), n9 = _mm_set1_epi8(9),
                   c0 = _mm_set1_epi8((char)0xC0), c3 = _mm_set1_epi8((char)0xC3), x80 = _mm_set1_epi8((char)0x80),
-                  n1e = _mm_set1_epi8(0x1E), x97 = _mm_set1_epi8((char)0x97), hash = _mm_set1_epi8('#');
-    uint64_t sep = 0, alpha = 0, core = 0, cont = 0, hs = 0, c3m = 0, lat = 0;
+                  n1e = _mm_set1_epi8(0x1E), x97 = _mm_set1_epi8((char)0x97), hash = _mm_set1_epi8('#'),
+                  dot = _mm_set1_epi8('.'), excl = _mm_set1_epi8('!'), quest = _mm_set1_epi8('?'),
+                  x82 = _mm_set1_epi8((char)0x82), xa2 = _mm_set1_epi8((char)0xA2), xa6 = _mm_set1_epi8((char)0xA6);
+    uint64_t sep = 0, alpha = 0, core = 0, cont = 0, hs = 0, c3m = 0, lat = 0, stop = 0, end3 = 0;
     for (int k = 0; k < 4; k++) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
         __m128i s = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, sp), _mm_cmpeq_epi8(x, tab)), _mm_cmpeq_epi8(x, nl));
@@ -119,8 +123,14 @@ static inline void block_of(const unsigned char *p, unsigned char *out, block_ma
         hs |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, hash)) << at;
         c3m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, c3)) << at;
         lat |= (uint64_t)(uint16_t)_mm_movemask_epi8(lt) << at;
+        __m128i d = _mm_cmpeq_epi8(x, dot);
+        stop |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_or_si128(d, _mm_or_si128(_mm_cmpeq_epi8(x, excl), _mm_cmpeq_epi8(x, quest))))
+                << at;
+        end3 |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(d, _mm_cmpeq_epi8(x, x82)),
+                                                                   _mm_or_si128(_mm_cmpeq_epi8(x, xa2), _mm_cmpeq_epi8(x, xa6))))
+                << at;
     }
-    *m = (block_masks){sep, alpha, core, cont, hs, c3m, lat};
+    *m = (block_masks){sep, alpha, core, cont, hs, c3m, lat, stop, end3};
 #else
     memset(m, 0, sizeof *m);
     for (int k = 0; k < 64; k++) {
@@ -134,6 +144,8 @@ static inline void block_of(const unsigned char *p, unsigned char *out, block_ma
         m->hash |= c == '#' ? bit : 0;
         m->c3 |= c == 0xC3 ? bit : 0;
         m->lat |= c >= 0x80 && c <= 0x9E && c != 0x97 ? bit : 0;
+        m->stop |= c == '.' || c == '!' || c == '?' ? bit : 0;
+        m->end3 |= c == '.' || c == 0x82 || c == 0xA2 || c == 0xA6 ? bit : 0;
         out[k] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
 #endif
@@ -174,36 +186,13 @@ static inline uint32_t le3(unsigned b3, unsigned b2, unsigned b1)
 #endif
 }
 
-/* By the last byte of a word: 1 = it ends a sentence by itself, 2 = it may end a three-byte mark ("...",
- * "…", "。", "።"), compared whole off the common path. */
-static const unsigned char end_class[256] = {['.'] = 3, ['!'] = 1, ['?'] = 1, [0x82] = 2, [0xA2] = 2, [0xA6] = 2};
-
-/* What the scan adds up, in locals (in registers: a store through the word array could alias fields of the
- * cp_words). */
-typedef struct {
-    size_t word_bytes, alpha_words, sentence_ends, ellipsis_ends;
-} sums_t;
-
-/* The word text[ws..we) whose alpha bits are fa, written to *o. */
-__attribute__((always_inline)) static inline void emit(cp_word *o, sums_t *sum, const uint64_t *core,
-                                                       const unsigned char *text, const unsigned char *fold,
-                                                       size_t ws, size_t we, uint64_t fa)
+/* The word text[ws..we), written to *o. */
+__attribute__((always_inline)) static inline void emit(cp_word *o, const uint64_t *core, const unsigned char *text,
+                                                       const unsigned char *fold, size_t ws, size_t we)
 {
     size_t ts = first_core(core, ws, we), tn = 0;
     if (ts < we)
         tn = last_core_end(core, ts, we) - ts;
-    unsigned c = end_class[fold[we - 1]];
-    sum->sentence_ends += c & 1;
-    if (__builtin_expect(c >> 1, 0)) {
-        uint32_t x; /* the last three bytes (fold and text agree on them); the front padding covers we < 3 */
-        memcpy(&x, fold + we - 3, 4);
-        x &= le3(0xFF, 0xFF, 0xFF);
-        size_t three = we - ws >= 3;
-        sum->sentence_ends += three & ((x == le3(0xE3, 0x80, 0x82)) | (x == le3(0xE1, 0x8D, 0xA2)));
-        sum->ellipsis_ends += three & ((x == le3('.', '.', '.')) | (x == le3(0xE2, 0x80, 0xA6)));
-    }
-    sum->alpha_words += fa != 0;
-    sum->word_bytes += we - ws;
     o->key = key_of(fold + ts, text + ts, tn);
     o->bytes = we - ws;
 }
@@ -232,10 +221,9 @@ void cp_words_scan(const char *text, size_t len, cp_words *w)
     unsigned char *fold = w->fold_buf + FRONT;
     uint64_t *core = w->core;
     cp_word *out = w->v;
-    sums_t sum = {0, 0, 0, 0};
-    size_t hashes = 0, cont = 0;
+    size_t hashes = 0, cont = 0, in_bytes = 0, no_alpha = 0, stops = 0, ells = 0;
     unsigned char tail[64];
-    uint64_t carry = 0, c3_carry = 0, fa = 0;
+    uint64_t carry = 0, c3_carry = 0, alpha_carry = 0;
     size_t wstart = 0;
     int open = 0;
     for (size_t base = 0; base < len; base += 64) {
@@ -257,40 +245,53 @@ void cp_words_scan(const char *text, size_t len, cp_words *w)
             fold[base + (size_t)__builtin_ctzll(lat)] += 32;
         c3_carry = m.c3 >> 63;
         uint64_t in = ~m.sep & valid, prev = (in << 1) | carry;
-        uint64_t st = in & ~prev, en = ~in & prev;
+        uint64_t st = in & ~prev, en = ~in & prev; /* a word's first byte; the byte after its last */
         carry = in >> 63;
-        unsigned from = 0;
-        for (;;) {
-            if (!open) {
-                if (!st)
-                    break;
-                from = (unsigned)__builtin_ctzll(st);
-                st &= st - 1;
-                open = 1;
-                wstart = base + from;
-                fa = 0;
-            }
-            uint64_t r = ~0ull << from;
+        in_bytes += cp_popcount64(in);
+        /* Words without a letter: from each start, adding 1 carries through the bytes that are no letter;
+         * in such a word the carry reaches the byte after it (an en bit), else it stops at the letter. The
+         * carry out of bit 63 goes on into the next block. */
+        uint64_t na = in & ~m.alpha, sum;
+        int c1 = __builtin_add_overflow(na, st, &sum);
+        int c2 = __builtin_add_overflow(sum, alpha_carry, &sum);
+        alpha_carry = (uint64_t)(c1 | c2);
+        no_alpha += cp_popcount64(sum & en);
+        /* words' last bytes: sentence ends and the three-byte ends, which are rare */
+        uint64_t next_in = base + 64 < len && u[base + 64] != ' ' && u[base + 64] != '\t' && u[base + 64] != '\n';
+        uint64_t last = in & ~((in >> 1) | (next_in << 63));
+        stops += cp_popcount64(last & m.stop);
+        for (uint64_t x3 = last & m.end3; x3; x3 &= x3 - 1) {
+            size_t at = base + (size_t)__builtin_ctzll(x3); /* fold[at - 2] exists: the front padding */
+            uint32_t x = le3(fold[at - 2], fold[at - 1], fold[at]); /* fold and text agree on these bytes */
+            /* the three bytes are no separators, so they lie in one word */
+            stops += (x == le3(0xE3, 0x80, 0x82)) | (x == le3(0xE1, 0x8D, 0xA2));
+            ells += (x == le3('.', '.', '.')) | (x == le3(0xE2, 0x80, 0xA6));
+        }
+        /* the words: starts and ends alternate */
+        if (open && en) {
+            emit(out++, core, u, fold, wstart, base + (size_t)__builtin_ctzll(en));
+            en &= en - 1;
+            open = 0;
+        }
+        for (; st; st &= st - 1) {
+            size_t ws = base + (size_t)__builtin_ctzll(st);
             if (!en) { /* the word goes on in the next block */
-                fa |= m.alpha & r;
-                from = 0;
+                wstart = ws;
+                open = 1;
                 break;
             }
-            unsigned e = (unsigned)__builtin_ctzll(en);
+            emit(out++, core, u, fold, ws, base + (size_t)__builtin_ctzll(en));
             en &= en - 1;
-            fa |= m.alpha & r & ((1ull << e) - 1);
-            open = 0;
-            from = 0;
-            emit(out++, &sum, core, u, fold, wstart, base + e, fa);
         }
     }
     if (open)
-        emit(out++, &sum, core, u, fold, wstart, len, fa);
+        emit(out++, core, u, fold, wstart, len);
+    no_alpha += alpha_carry; /* a last word without a letter up to a multiple of 64 bytes */
     w->n = (size_t)(out - w->v);
-    w->word_bytes = sum.word_bytes;
-    w->alpha_words = sum.alpha_words;
-    w->sentence_ends = sum.sentence_ends;
-    w->ellipsis_ends = sum.ellipsis_ends;
+    w->word_bytes = in_bytes;
+    w->alpha_words = w->n - no_alpha;
+    w->sentence_ends = stops;
+    w->ellipsis_ends = ells;
     w->hashes = hashes;
     w->cont_bytes = cont;
 }
