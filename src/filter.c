@@ -484,10 +484,8 @@ static size_t first_at_least(const size_t *v, size_t m, size_t x)
 static void dup_paras(cp_filter_scratch *s, const char *t, size_t len, size_t *units, size_t *dups,
                       size_t *dup_bytes)
 {
-    size_t n = 0;
-    for (const char *q = t; (q = memchr(q, '\n', (size_t)(t + len - q))); q++)
-        n++;
-    size_t mask = table_reset(s, n / 2 + 1), ui = 0;
+    /* every paragraph holds a non-empty line of its own (two newlines in a row would end it) */
+    size_t mask = table_reset(s, s->nu + 1), ui = 0;
     *units = *dups = *dup_bytes = 0;
     for (size_t p = 0; p < len;) {
         size_t e = len;
