@@ -1,6 +1,7 @@
 /* words: the block tokeniser against a byte-by-byte reference (word bounds, keys, totals) on random texts
  * built to put every corner (Latin-1 capitals after 0xC3, trimmed punctuation, 16/17/128/129-byte words,
- * words across 64-byte blocks, texts of every length mod 64) at every offset; and the key's promises. */
+ * words across 64-byte blocks, texts of every length mod 64) at every offset, through both copies of the
+ * scan (baseline and x86-64-v3); and the key's promises. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,7 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "corpusprep/words.h"
+/* the module itself, to test both copies of the scan (baseline and x86-64-v3) on any machine that can */
+#include "../src/words.c"
 
 typedef struct {
     size_t words, word_bytes, alpha, sent, ell, hashes, cont;
@@ -110,6 +112,14 @@ static void random_texts(void **state)
             off = len;
         cp_words_scan(buf + off, len - off, &w);
         check_against_reference(buf + off, len - off, &w);
+        scan(buf + off, len - off, &w, 0);
+        check_against_reference(buf + off, len - off, &w);
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
+            scan_v3(buf + off, len - off, &w);
+            check_against_reference(buf + off, len - off, &w);
+        }
+#endif
     }
     cp_words_scan("", 0, &w);
     assert_int_equal(w.n, 0);
