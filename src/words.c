@@ -151,6 +151,54 @@ static inline void block_of(const unsigned char *p, unsigned char *out, block_ma
 #endif
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* block_of in 32-byte vectors, for the x86-64-v3 copy of the scan (same masks, same folded bytes). */
+__attribute__((target("avx2"))) static void block_of_avx2(const unsigned char *p, unsigned char *out, block_masks *m)
+{
+    const __m256i sp = _mm256_set1_epi8(' '), tab = _mm256_set1_epi8('\t'), nl = _mm256_set1_epi8('\n'),
+                  low = _mm256_set1_epi8(0x20), a = _mm256_set1_epi8('a'), big_a = _mm256_set1_epi8('A'),
+                  zero = _mm256_set1_epi8('0'), n25 = _mm256_set1_epi8(25), n9 = _mm256_set1_epi8(9),
+                  c0 = _mm256_set1_epi8((char)0xC0), c3 = _mm256_set1_epi8((char)0xC3),
+                  x80 = _mm256_set1_epi8((char)0x80), n1e = _mm256_set1_epi8(0x1E), x97 = _mm256_set1_epi8((char)0x97),
+                  hash = _mm256_set1_epi8('#'), dot = _mm256_set1_epi8('.'), excl = _mm256_set1_epi8('!'),
+                  quest = _mm256_set1_epi8('?'), x82 = _mm256_set1_epi8((char)0x82), xa2 = _mm256_set1_epi8((char)0xA2),
+                  xa6 = _mm256_set1_epi8((char)0xA6);
+    uint64_t r[9] = {0};
+    for (int k = 0; k < 2; k++) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * k));
+        __m256i s = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(x, sp), _mm256_cmpeq_epi8(x, tab)),
+                                    _mm256_cmpeq_epi8(x, nl));
+        __m256i lo = _mm256_sub_epi8(_mm256_or_si256(x, low), a), up = _mm256_sub_epi8(x, big_a),
+                dg = _mm256_sub_epi8(x, zero);
+        __m256i letter = _mm256_cmpeq_epi8(_mm256_min_epu8(lo, n25), lo);
+        __m256i cap = _mm256_cmpeq_epi8(_mm256_min_epu8(up, n25), up);
+        __m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(dg, n9), dg);
+        __m256i lead = _mm256_cmpeq_epi8(_mm256_max_epu8(x, c0), x);
+        __m256i l80 = _mm256_sub_epi8(x, x80);
+        __m256i lt = _mm256_andnot_si256(_mm256_cmpeq_epi8(x, x97), _mm256_cmpeq_epi8(_mm256_min_epu8(l80, n1e), l80));
+        _mm256_storeu_si256((__m256i *)(void *)(out + 32 * k), _mm256_add_epi8(x, _mm256_and_si256(cap, low)));
+        __m256i d = _mm256_cmpeq_epi8(x, dot);
+        int at = 32 * k;
+        uint64_t hi = (uint32_t)_mm256_movemask_epi8(x);
+        r[0] |= (uint64_t)(uint32_t)_mm256_movemask_epi8(s) << at;
+        r[1] |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(letter, lead)) << at;
+        r[2] |= ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(letter, digit)) | hi) << at;
+        r[3] |= (hi & ~(uint64_t)(uint32_t)_mm256_movemask_epi8(lead)) << at;
+        r[4] |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, hash)) << at;
+        r[5] |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, c3)) << at;
+        r[6] |= (uint64_t)(uint32_t)_mm256_movemask_epi8(lt) << at;
+        r[7] |= (uint64_t)(uint32_t)_mm256_movemask_epi8(
+                    _mm256_or_si256(d, _mm256_or_si256(_mm256_cmpeq_epi8(x, excl), _mm256_cmpeq_epi8(x, quest))))
+                << at;
+        r[8] |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+                    _mm256_or_si256(d, _mm256_cmpeq_epi8(x, x82)), _mm256_or_si256(_mm256_cmpeq_epi8(x, xa2), _mm256_cmpeq_epi8(x, xa6))))
+                << at;
+    }
+    *m = (block_masks){r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]};
+}
+#endif
+
 /* The first byte in [from, to) that survives the trim, or to. */
 static inline size_t first_core(const uint64_t *core, size_t from, size_t to)
 {
@@ -239,7 +287,12 @@ __attribute__((always_inline)) static inline void scan(const char *text, size_t 
             valid = (1ull << (len - base)) - 1;
         }
         block_masks m;
-        block_of(blk, fold + base, &m);
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (v3)
+            block_of_avx2(blk, fold + base, &m);
+        else
+#endif
+            block_of(blk, fold + base, &m);
         core[base >> 6] = m.core & valid;
         hashes += POPCOUNT(m.hash & valid);
         cont += POPCOUNT(m.cont & valid);
