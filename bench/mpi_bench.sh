@@ -4,6 +4,8 @@
 # (uncompressed input), bytes exchanged per document (all payload, and the share that crosses to other ranks),
 # and per rank: peak RSS, the largest owner table, the key lists + exchange buffers at their peak (the line key
 # lists, held from the collect pass to their exchange, separately), and what a rank keeps between phases. Figures come from each run's stats.json. Checks that every run kept the same documents.
+# Then the issue-13 figures: each cluster run's total CPU seconds (user + sys over all ranks) over the single
+# process's, beside the targets, and the scratch each rank's spill took (peak, bytes per document).
 # Env: BUILD [build], MPI_BENCH_MB [60] input size in 10^6 bytes, CORES [nproc] threads to share among the ranks,
 # MPIRUN [mpirun.mpich], MPI_BIN [$BUILD/mpich/corpusprep-mpi], CP_SHARED [../shared] (real data when present).
 set -u
@@ -79,6 +81,20 @@ for name, s in rows:
             name, r["rank"], r["peak_rss_mb"], r["owner_table_peak_bytes"] / 1e6, r["key_buffer_peak_bytes"] / 1e6,
             r["line_key_buffer_bytes"] / 1e6, r["decision_bytes"] / 1e6, r["docs_in"], r["collect_seconds"],
             r["resolve_docs_seconds"], r["resolve_lines_seconds"], r["decide_seconds"]))
+# issue 13: a cluster job's total CPU (user + sys, every rank) over the single process's on the same input
+targets = {"k1": 1.15, "k2": 1.15, "k4": 1.3}
+if rows and rows[0][0] == "single":
+    base = rows[0][1]["cpu_seconds"]
+    print("\nCPU ratio, cluster total / single -t %d (%.1f CPU s); targets: <= 1.15 for K = 1, 2 and <= 1.3 for K = 4" %
+          (cores, base))
+    for name, s in rows[1:]:
+        r = s["cpu_seconds"] / base if base > 0 else 0
+        t = targets.get(name)
+        print("  %-3s %.2f  (target %.2f: %s)" % (name, r, t, "met" if r <= t else "NOT met"))
+    for name, s in rows[1:]:
+        c = s["cluster"]
+        print("  %-3s scratch: %.1f MB peak per rank, %.0f bytes of spill per document" % (
+            name, c.get("scratch_peak_bytes_max", 0) / 1e6, c.get("spill_bytes_per_doc", 0)))
 if len(rows) > 1:
     s = rows[-1][1]
     c = s["cluster"]

@@ -86,6 +86,11 @@ static void usage(FILE *fp)
 "  --checkpoint-every X   checkpoint to DIR/_checkpoint/ after X of wall time (30s, 10m, 1h) or X\n"
 "                         uncompressed input bytes (512M, 4G) [10m]; SIGTERM and SIGINT write one\n"
 "                         before exit 130; 0: only then; off: never (partial output removed)\n"
+"Cluster (corpusprep-mpi):\n"
+"  --scratch DIR          where each rank keeps its processed input between the two passes (zstd,\n"
+"                         about 40 %% of the uncompressed input; removed at the end, kept for\n"
+"                         --resume when the job is interrupted in its second pass)\n"
+"                         [$SLURM_TMPDIR, else $TMPDIR, else DIR/_scratch]\n"
 "Run:\n"
 "  -t, --threads N        worker threads; -t 1 uses one core [all cores]\n"
 "  -c, --config FILE      JSON config merged over the defaults, or a built-in preset: news (the\n"
@@ -121,7 +126,8 @@ static json_t *split_list(const char *s)
 enum {
     OPT_TEXT_FIELD = 256, OPT_LANGS, OPT_MIN_LANG_SCORE, OPT_KEEP_REJECTED, OPT_SPLIT_BY, OPT_SHARD_SIZE,
     OPT_LEVEL, OPT_PRINT_CONFIG, OPT_VERSION, OPT_COMPRESS, OPT_FORCE, OPT_MAX_LINE, OPT_NO_DEDUP, OPT_DEDUP_URL,
-    OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED, OPT_NO_REPORT, OPT_EXPLAIN, OPT_PROGRESS_EVERY, OPT_RESUME, OPT_CHECKPOINT_EVERY
+    OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED, OPT_NO_REPORT, OPT_EXPLAIN, OPT_PROGRESS_EVERY, OPT_RESUME, OPT_CHECKPOINT_EVERY,
+    OPT_SCRATCH
 };
 
 /* "10m", "90s", "1h" -> seconds; "4G", "512M", "123" -> input bytes; "0" -> only on a signal; "off" -> none. */
@@ -188,6 +194,7 @@ int main(int argc, char **argv)
         {"no-report", no_argument, 0, OPT_NO_REPORT}, {"explain", required_argument, 0, OPT_EXPLAIN},
         {"progress-every", required_argument, 0, OPT_PROGRESS_EVERY},
         {"resume", no_argument, 0, OPT_RESUME}, {"checkpoint-every", required_argument, 0, OPT_CHECKPOINT_EVERY},
+        {"scratch", required_argument, 0, OPT_SCRATCH},
         {"quiet", no_argument, 0, 'q'},              {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
@@ -198,6 +205,9 @@ int main(int argc, char **argv)
     uint64_t checkpoint_bytes = 0;
     int checkpoints = 1;
     const char *explain = NULL;
+#ifdef CP_MPI
+    const char *scratch = NULL;
+#endif
     double progress_every = 0;
     if (argc == 3 && !strcmp(argv[1], "report")) {
         /* corpusprep report OUTDIR: the HTML report again from the run's stats.json and examples */
@@ -237,6 +247,15 @@ int main(int argc, char **argv)
         case OPT_PRINT_CONFIG: print_config = 1; break;
         case OPT_FORCE: force = 1; break;
         case OPT_RESUME: resume = 1; break;
+        case OPT_SCRATCH:
+#ifdef CP_MPI
+            scratch = optarg;
+            break;
+#else
+            fprintf(stderr, "corpusprep: --scratch is for cluster mode (corpusprep-mpi)\n");
+            json_decref(flags);
+            return 2;
+#endif
         case OPT_CHECKPOINT_EVERY:
             if (parse_checkpoint_every(optarg, &checkpoint_seconds, &checkpoint_bytes, &checkpoints)) {
                 fprintf(stderr, "corpusprep: --checkpoint-every needs a time (30s, 10m, 1h) or a size (4G), not '%s'\n",
@@ -406,13 +425,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "corpusprep: --resume goes on with the run in OUTDIR, --force starts it again: give one\n");
         goto done;
     }
-#ifdef CP_MPI
-    if (resume) { /* issue 13 */
-        fprintf(stderr, "corpusprep-mpi: --resume is not supported in cluster mode yet; rerun with --force, or "
-                        "run the single-process corpusprep, which can resume\n");
-        goto done;
-    }
-#else /* in cluster mode rank 0 prepares OUTDIR */
+#ifndef CP_MPI /* in cluster mode rank 0 prepares OUTDIR */
     int prep = resume ? 0 : cp_output_prepare(outdir, force, err, sizeof err);
     if (prep) {
         fprintf(stderr, "corpusprep: %s\n", err);
@@ -433,7 +446,7 @@ int main(int argc, char **argv)
                            .resume = resume, .checkpoints = checkpoints, .checkpoint_bytes = checkpoint_bytes,
                            .checkpoint_seconds = checkpoint_seconds};
 #ifdef CP_MPI
-    rc = cp_mpi_run(&po, force); /* reports on stderr itself */
+    rc = cp_mpi_run(&po, force, scratch); /* reports on stderr itself */
     goto done;
 #endif
     cp_stats st;

@@ -1,13 +1,16 @@
 /* Cluster mode: one corpusprep run across MPI ranks, with global, deterministic dedup. Only corpusprep-mpi
- * links this file (make MPI=1); every MPI call of the project is here, and only MPI-3.1 calls with int counts.
+ * links this file (make MPI=1); every MPI call of the project is here and in mpi_exchange.c (the all-to-all
+ * rounds), and only MPI-3 calls with int counts.
  *
  * Design. Every dedup decision of the pipeline is "does an earlier document (in global input order, position
  * = CP_POS(global file index, line)) that reached the dedup step carry this key?". So the input files are
  * split among the ranks (by size, deterministically), and each rank runs the ordinary pipeline over its
- * files twice with cluster hooks (pipeline.h):
+ * files in two passes with cluster hooks (pipeline.h), reading its input once:
  *
- *   1 COLLECT_DOCS   every document key (exact, URL, LSH band) and every line key with its position goes to
- *                    a per-owner list; each key is owned by one rank (hash range). Owners get the document
+ *   1 COLLECT_DOCS   P1 (parse, normalise, clean, line hashes, document keys, MinHash) as always; every
+ *                    batch then goes, as P1 left it, to the rank's spill on scratch (spill.c, zstd), and
+ *                    every document key (exact, URL, LSH band) and every line key with its position to a
+ *                    per-owner list; each key is owned by one rank (hash range). Owners get the document
  *                    keys (MPI_Alltoallv), compute the smallest position per key and answer every pair with
  *                    it. From the answers each rank knows, for its own documents, which are duplicates and of
  *                    which position (exact before URL before near, as decide_doc orders them). The ids of
@@ -15,13 +18,21 @@
  *                    take no part in line dedup, so each rank then drops its duplicates' line keys and sends
  *                    the rest to their owners, which answer each with one byte: the line goes (mode "first":
  *                    an earlier position has it; mode "all": at least min_docs documents have it).
- *   2 DECIDE         the pipeline takes every decision from the two tables and writes part-<rank>-<seq>.
+ *   2 DECIDE         the pipeline reads the spill instead of the input, takes every decision from the two
+ *                    tables, then does what depends on them (line removal, langid, filters, output) and writes
+ *                    part-<rank>-<seq>.
  *
  * Between the phases a rank keeps its duplicates (pos, first, kind), the (pos, line) pairs that go, and the
  * ids that dup_of needs. The key lists (16 bytes per key; the line keys of all its documents are the largest)
  * live from the collect pass to their exchange, the owners' tables only during an exchange. Exchanges go in
  * rounds of at most round_bytes per rank (env CORPUSPREP_MPI_ROUND_BYTES, default 64 MiB), which keeps every
- * MPI count and displacement an int whatever the corpus size.
+ * MPI count and displacement an int whatever the corpus size. Waits are non-blocking collectives tested with
+ * sleeps (mpi_exchange.c), so that a rank that waits does not take a core from one that works.
+ *
+ * Resume. With checkpoints on, rank 0 marks OUTDIR/_checkpoint when the job starts, and after the exchange
+ * every rank saves its decisions beside its spill (rank_state.c, cluster_files.c) before any rank writes
+ * output. Those are the job's checkpoint: --resume with every rank's state and a sound spill skips pass 1
+ * and the exchange and writes the output again from the spill; otherwise it runs pass 1 again.
  *
  * The answer equals the single-process run's because both compute the same function of (key, position): the
  * set of documents reaching the dedup step does not depend on other documents, and positions increase in
@@ -33,6 +44,7 @@
  */
 #include "corpusprep/mpi_cluster.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <mpi.h>
@@ -41,110 +53,30 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
 
+#include "corpusprep/checkpoint.h"
 #include "corpusprep/clean.h"
+#include "corpusprep/cluster_files.h"
 #include "corpusprep/dedup.h"
+#include "corpusprep/mpi_exchange.h"
 #include "corpusprep/progress.h"
+#include "corpusprep/rank_state.h"
 #include "corpusprep/report.h"
+#include "corpusprep/spill.h"
 #include "corpusprep/split.h"
 #include "corpusprep/util.h"
 #include "corpusprep/writer.h"
 
 #define ROUND_BYTES_DEFAULT ((size_t)64 << 20)
-
-/* ---- exchange ------------------------------------------------------------------------------------------ */
-
-typedef struct {
-    MPI_Comm comm;
-    int rank, size;
-    size_t round_bytes;
-    uint64_t sent, sent_remote, received; /* payload bytes; remote = to other ranks (the network's share) */
-    uint64_t rounds;
-    double seconds;
-} net_t;
+#define SPILL_LEVEL 1 /* zstd; see README, Cluster mode, for the levels measured */
 
 static void note_peak(size_t *peak, size_t bytes)
 {
     if (bytes > *peak)
         *peak = bytes;
-}
-
-/* All-to-all of variable parts: part[p] (count[p] elements of elem bytes) goes to rank p. Returns what the
- * ranks sent here, rank after rank, rcount[p] elements from rank p (malloc'd, never NULL). Collective. */
-static void *exchange(net_t *x, char *const *part, const size_t *count, size_t elem, size_t *rcount,
-                      size_t *buf_peak)
-{
-    double t0 = cp_now();
-    int K = x->size;
-    uint64_t *sc = cp_xmalloc((size_t)K * sizeof *sc), *rc = cp_xmalloc((size_t)K * sizeof *rc);
-    for (int p = 0; p < K; p++)
-        sc[p] = count[p];
-    MPI_Alltoall(sc, 1, MPI_UINT64_T, rc, 1, MPI_UINT64_T, x->comm);
-    size_t cap = x->round_bytes / elem / (size_t)K; /* elements per peer per round */
-    if (cap < 1)
-        cap = 1;
-    if (cap > (size_t)(INT_MAX / K))
-        cap = (size_t)(INT_MAX / K);
-    size_t total = 0, stotal = 0;
-    uint64_t mine = 0, rounds = 0;
-    size_t *roff = cp_xmalloc((size_t)K * sizeof *roff);
-    for (int p = 0; p < K; p++) {
-        roff[p] = total;
-        rcount[p] = rc[p];
-        total += rc[p];
-        stotal += sc[p];
-        uint64_t n = sc[p] > rc[p] ? sc[p] : rc[p];
-        uint64_t r = (n + cap - 1) / cap;
-        if (r > mine)
-            mine = r;
-        x->sent += sc[p] * elem;
-        if (p != x->rank)
-            x->sent_remote += sc[p] * elem;
-    }
-    x->received += total * elem;
-    MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX, x->comm);
-    x->rounds += rounds;
-    char *recv = cp_xmalloc(total * elem + 1);
-    size_t sb_n = stotal < cap * (size_t)K ? stotal : cap * (size_t)K;
-    size_t rb_n = total < cap * (size_t)K ? total : cap * (size_t)K;
-    char *sbuf = cp_xmalloc(sb_n * elem + 1), *rbuf = cp_xmalloc(rb_n * elem + 1);
-    note_peak(buf_peak, (stotal + total + sb_n + rb_n) * elem);
-    int *scnt = cp_xmalloc(4 * (size_t)K * sizeof(int)), *sdis = scnt + K, *rcnt = scnt + 2 * K,
-        *rdis = scnt + 3 * K;
-    MPI_Datatype t;
-    MPI_Type_contiguous((int)elem, MPI_BYTE, &t);
-    MPI_Type_commit(&t);
-    for (uint64_t r = 0; r < rounds; r++) {
-        size_t so = 0, ro = 0, base = (size_t)r * cap;
-        for (int p = 0; p < K; p++) {
-            size_t n = sc[p] > base ? sc[p] - base : 0, m = rc[p] > base ? rc[p] - base : 0;
-            if (n > cap)
-                n = cap;
-            if (m > cap)
-                m = cap;
-            if (n)
-                memcpy(sbuf + so * elem, part[p] + base * elem, n * elem);
-            scnt[p] = (int)n;
-            sdis[p] = (int)so;
-            rcnt[p] = (int)m;
-            rdis[p] = (int)ro;
-            so += n;
-            ro += m;
-        }
-        MPI_Alltoallv(sbuf, scnt, sdis, t, rbuf, rcnt, rdis, t, x->comm);
-        for (int p = 0; p < K; p++)
-            if (rcnt[p])
-                memcpy(recv + (roff[p] + base) * elem, rbuf + (size_t)rdis[p] * elem, (size_t)rcnt[p] * elem);
-    }
-    MPI_Type_free(&t);
-    free(scnt);
-    free(sbuf);
-    free(rbuf);
-    free(roff);
-    free(sc);
-    free(rc);
-    x->seconds += cp_now() - t0;
-    return recv;
 }
 
 /* ---- key lists, one per owner ------------------------------------------------------------------------- */
@@ -297,7 +229,7 @@ static void prog_end(prog_t *p, MPI_Comm job)
 }
 
 /* Every rank the same: the options and the file list are. Collective. */
-static void prog_setup(prog_t *p, const cp_pipeline_opts *o, const net_t *x)
+static void prog_setup(prog_t *p, const cp_pipeline_opts *o, const cp_net *x)
 {
     memset(p, 0, sizeof *p);
     p->comm = MPI_COMM_NULL;
@@ -335,7 +267,7 @@ typedef struct {
 } idref_t;    /* position -> id (offset in a text buffer) */
 
 typedef struct {
-    net_t net;
+    cp_net net;
     int line_mode;
     unsigned line_min_docs;
     kpv_t *out[4];            /* collect phases: per CP_KEY_* kind, per owner rank */
@@ -361,7 +293,31 @@ typedef struct {
     double pass_seconds[3];   /* this rank's own time in each pipeline pass (CP_PHASE_*), before waiting for others */
     double pass_cpu[3];       /* and the CPU time (all its threads) it took */
     prog_t prog;              /* the job's progress lines */
+    /* one read: the collect pass's batches on scratch */
+    cp_spill_writer *spill_w;
+    cp_spill_reader *spill_r;
+    uint64_t spill_bytes;
+    double spill_write_cpu, spill_read_cpu; /* CPU seconds of this thread in the spill's writer and reader */
 } cl_t;
+
+static int cl_spill(void *ctx, const cp_batch *b, char *err, size_t errlen)
+{
+    cl_t *c = ctx;
+    double t0 = cp_thread_cpu();
+    int rc = cp_spill_put(c->spill_w, b, err, errlen);
+    c->spill_write_cpu += cp_thread_cpu() - t0;
+    return rc;
+}
+
+static int cl_next_batch(void *ctx, cp_batch **b, char *err, size_t errlen)
+{
+    cl_t *c = ctx;
+    cp_test_kill_point("spill-batch"); /* tests: a job killed in its deciding pass (checkpoint.h) */
+    double t0 = cp_thread_cpu();
+    int rc = cp_spill_next(c->spill_r, b, err, errlen);
+    c->spill_read_cpu += cp_thread_cpu() - t0;
+    return rc;
+}
 
 static void cl_collect(void *ctx, int kind, uint64_t key, uint64_t pos)
 {
@@ -441,7 +397,7 @@ enum { ASK_FIRST, ASK_LINE_FIRST, ASK_LINE_COUNT };
  * it). The owner's table lives only here. Collective. */
 static void *ask_owners(cl_t *c, const kpv_t *parts, int how, int kind)
 {
-    net_t *x = &c->net;
+    cp_net *x = &c->net;
     int K = x->size;
     char **sp = cp_xmalloc((size_t)K * sizeof *sp);
     size_t *sn = cp_xmalloc((size_t)K * sizeof *sn), *rn = cp_xmalloc((size_t)K * sizeof *rn);
@@ -453,7 +409,7 @@ static void *ask_owners(cl_t *c, const kpv_t *parts, int how, int kind)
     for (int k = 0; k < 4; k++) /* the lists of the kinds not yet asked about are held too */
         if (c->out[k])
             held += kpv_bytes(c->out[k], K);
-    kp_t *got = exchange(x, sp, sn, sizeof(kp_t), rn, &peak);
+    kp_t *got = cp_exchange(x, sp, sn, sizeof(kp_t), rn, &peak);
     note_peak(&c->buffer_peak, held + peak);
     size_t n = 0;
     for (int p = 0; p < K; p++)
@@ -513,7 +469,7 @@ static void *ask_owners(cl_t *c, const kpv_t *parts, int how, int kind)
     }
     size_t *bn = cp_xmalloc((size_t)K * sizeof *bn);
     peak = 0;
-    void *back = exchange(x, sp, rn, elem, bn, &peak);
+    void *back = cp_exchange(x, sp, rn, elem, bn, &peak);
     note_peak(&c->buffer_peak, held + peak);
     free(ans);
     free(bn);
@@ -587,7 +543,7 @@ static void near_histogram(cl_t *c)
         v[p][n[p]++] = c->dec[i].first;
     }
     size_t *rn = cp_xmalloc((size_t)K * sizeof *rn), total = 0, peak = 0;
-    uint64_t *got = exchange(&c->net, (char *const *)v, n, sizeof(uint64_t), rn, &peak);
+    uint64_t *got = cp_exchange(&c->net, (char *const *)v, n, sizeof(uint64_t), rn, &peak);
     for (int p = 0; p < K; p++) {
         total += rn[p];
         free(v[p]);
@@ -637,7 +593,7 @@ static void resolve_ids(cl_t *c, const cp_segment *seg, size_t nseg)
         n[p] = m;
     }
     size_t *rn = cp_xmalloc((size_t)K * sizeof *rn), peak = 0;
-    uint64_t *asked = exchange(&c->net, (char *const *)req, n, sizeof(uint64_t), rn, &peak);
+    uint64_t *asked = cp_exchange(&c->net, (char *const *)req, n, sizeof(uint64_t), rn, &peak);
     /* answer: per asked position the id's length + 1 (0: unknown), then the ids' bytes */
     size_t total = 0;
     for (int p = 0; p < K; p++)
@@ -668,9 +624,9 @@ static void resolve_ids(cl_t *c, const cp_segment *seg, size_t nseg)
     for (int p = 0; p < K; p++)
         tp[p] = text.data + toff[p];
     size_t *bn = cp_xmalloc((size_t)K * sizeof *bn);
-    uint32_t *lens = exchange(&c->net, lp, rn, sizeof(uint32_t), bn, &peak);
+    uint32_t *lens = cp_exchange(&c->net, lp, rn, sizeof(uint32_t), bn, &peak);
     size_t *cn = cp_xmalloc((size_t)K * sizeof *cn);
-    char *ids = exchange(&c->net, tp, tn, 1, cn, &peak);
+    char *ids = cp_exchange(&c->net, tp, tn, 1, cn, &peak);
     /* the answers come in the order of the requests, rank after rank */
     size_t nreq = 0;
     for (int p = 0; p < K; p++)
@@ -772,7 +728,7 @@ typedef struct {
  * their first line numbers; the counts are summed everywhere. Collective. */
 static void plan_input(cl_t *c, const cp_pipeline_opts *o, plan_t *p)
 {
-    net_t *x = &c->net;
+    cp_net *x = &c->net;
     uint64_t n = 0;
     if (!x->rank) {
         const char *mg = getenv("CORPUSPREP_SPLIT_MIN_BYTES");
@@ -923,7 +879,7 @@ static json_t *near_hist_json(const uint64_t *h)
  * Returns 0, or -1 with a message on rank 0. */
 static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t *mine, char *err, size_t errlen)
 {
-    net_t *x = &c->net;
+    cp_net *x = &c->net;
     json_t *j = cp_stats_to_json(st);
     json_object_set_new(j, "cluster_rank", mine);
     char *text = json_dumps(j, JSON_COMPACT);
@@ -1036,6 +992,14 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
     json_object_set_new(cl, "exchange_bytes_per_doc", json_real(docs > 0 ? sent / docs : 0));
     json_object_set_new(cl, "owner_table_peak_bytes_max", json_integer((json_int_t)table_max));
     json_object_set_new(cl, "line_key_buffer_bytes_max", json_integer((json_int_t)line_keys_max));
+    uint64_t spill_sum = 0, spill_max = 0;
+    for (size_t i = 0; i < json_array_size(per_rank); i++) {
+        uint64_t b = (uint64_t)num(json_array_get(per_rank, i), "scratch_peak_bytes");
+        spill_sum += b;
+        spill_max = b > spill_max ? b : spill_max;
+    }
+    json_object_set_new(cl, "scratch_peak_bytes_max", json_integer((json_int_t)spill_max));
+    json_object_set_new(cl, "spill_bytes_per_doc", json_real(docs > 0 ? spill_sum / docs : 0));
     json_object_set_new(cl, "per_rank", per_rank);
     json_object_set_new(acc, "cluster", cl);
     json_object_set(acc, "config", o->cfg->tree);
@@ -1049,18 +1013,98 @@ static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t 
     return rc;
 }
 
+/* ---- resume: each rank's spill and decisions are the job's checkpoint once the exchange is over ----------- */
+
+/* The rank's state after the exchange: figures as JSON, the decision tables as arrays. */
+static int state_save(const cl_t *c, const char *path, uint64_t fp, const cp_stats *s1, json_t *times, char *err,
+                      size_t errlen)
+{
+    const cp_net *x = &c->net;
+    json_t *j = json_pack("{sosIsIsIsIsfsIsIsIsIsIsf}", "collect_stats", cp_stats_state_to_json(s1), "sent",
+                          (json_int_t)x->sent, "sent_remote", (json_int_t)x->sent_remote, "received",
+                          (json_int_t)x->received, "rounds", (json_int_t)x->rounds, "exchange_seconds", x->seconds,
+                          "table_peak", (json_int_t)c->table_peak, "line_table", (json_int_t)c->line_table,
+                          "line_keys", (json_int_t)c->line_keys, "buffer_peak", (json_int_t)c->buffer_peak,
+                          "spill_bytes", (json_int_t)c->spill_bytes, "spill_write_cpu", c->spill_write_cpu);
+    json_t *d = json_array(), *nh = json_array();
+    for (int k = 0; k < 4; k++)
+        json_array_append_new(d, json_integer((json_int_t)c->distinct[k]));
+    for (int k = 0; k < 13; k++)
+        json_array_append_new(nh, json_integer((json_int_t)c->near_hist[k]));
+    json_object_set_new(j, "distinct", d);
+    json_object_set_new(j, "near_hist", nh);
+    json_object_set(j, "times", times);
+    cp_rank_array a[4] = {{c->dec, c->n_dec * sizeof *c->dec},
+                          {c->gone, c->n_gone * sizeof *c->gone},
+                          {c->ids, c->n_ids * sizeof *c->ids},
+                          {c->id_text.data, c->id_text.len}};
+    int rc = cp_rank_state_save(path, fp, j, a, 4, err, errlen);
+    json_decref(j);
+    return rc;
+}
+
+/* Loads what state_save wrote into c, *s1 and *times (new reference). 0, 1 (no file) or -1 (message). */
+static int state_load(cl_t *c, const char *path, uint64_t fp, cp_stats *s1, json_t **times, char *err,
+                      size_t errlen)
+{
+    json_t *j = NULL;
+    cp_rank_array a[4];
+    memset(a, 0, sizeof a);
+    int rc = cp_rank_state_load(path, fp, &j, a, 4, err, errlen);
+    if (rc)
+        return rc;
+    json_t *d = json_object_get(j, "distinct"), *nh = json_object_get(j, "near_hist");
+    int ok = json_array_size(d) == 4 && json_array_size(nh) == 13 && a[0].bytes % sizeof *c->dec == 0 &&
+             a[1].bytes % sizeof *c->gone == 0 && a[2].bytes % sizeof *c->ids == 0 &&
+             !cp_stats_state_from_json(s1, json_object_get(j, "collect_stats"), err, errlen);
+    if (ok) {
+        cp_net *x = &c->net;
+        x->sent = (uint64_t)json_integer_value(json_object_get(j, "sent"));
+        x->sent_remote = (uint64_t)json_integer_value(json_object_get(j, "sent_remote"));
+        x->received = (uint64_t)json_integer_value(json_object_get(j, "received"));
+        x->rounds = (uint64_t)json_integer_value(json_object_get(j, "rounds"));
+        x->seconds = json_number_value(json_object_get(j, "exchange_seconds"));
+        c->table_peak = (size_t)json_integer_value(json_object_get(j, "table_peak"));
+        c->line_table = (size_t)json_integer_value(json_object_get(j, "line_table"));
+        c->line_keys = (size_t)json_integer_value(json_object_get(j, "line_keys"));
+        c->buffer_peak = (size_t)json_integer_value(json_object_get(j, "buffer_peak"));
+        c->spill_bytes = (uint64_t)json_integer_value(json_object_get(j, "spill_bytes"));
+        c->spill_write_cpu = json_number_value(json_object_get(j, "spill_write_cpu"));
+        for (int k = 0; k < 4; k++)
+            c->distinct[k] = (uint64_t)json_integer_value(json_array_get(d, (size_t)k));
+        for (int k = 0; k < 13; k++)
+            c->near_hist[k] = (uint64_t)json_integer_value(json_array_get(nh, (size_t)k));
+        c->dec = a[0].data;
+        c->n_dec = a[0].bytes / sizeof *c->dec;
+        c->gone = a[1].data;
+        c->n_gone = a[1].bytes / sizeof *c->gone;
+        c->ids = a[2].data;
+        c->n_ids = a[2].bytes / sizeof *c->ids;
+        cp_buf_append(&c->id_text, a[3].data, a[3].bytes);
+        free(a[3].data);
+        *times = json_incref(json_object_get(j, "times"));
+    } else {
+        snprintf(err, errlen, "%s: damaged (its figures do not parse)", path);
+        for (int k = 0; k < 4; k++)
+            free(a[k].data);
+    }
+    json_decref(j);
+    return ok ? 0 : -1;
+}
+
 /* ---- the run ----------------------------------------------------------------------------------------------- */
 
 /* After each pipeline pass: a rank that cannot go on aborts the job; otherwise the ranks agree on whether to
  * go on. Returns 0 (go on), 2 (configuration error, reported once), 130 (interrupted). */
 static int settle(cl_t *c, int rc, const char *err, int *input_failed)
 {
-    net_t *x = &c->net;
+    cp_net *x = &c->net;
     if (rc == -1) {
         fprintf(stderr, "corpusprep: rank %d: error: %s\n", x->rank, err);
         fflush(stderr);
         MPI_Abort(x->comm, 1);
     }
+    cp_idle_barrier(x->comm);
     if (rc == 1)
         *input_failed = 1;
     int mine = rc == 130 ? 2 : rc == -2 ? 1 : 0, all = 0;
@@ -1108,12 +1152,12 @@ static int run_pass(cl_t *c, cp_pipeline_opts *po, cp_cluster_hooks *h, int phas
     return settle(c, rc, err, input_failed);
 }
 
-int cp_mpi_run(const cp_pipeline_opts *o, int force)
+int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
 {
     double start = cp_now();
     cl_t c;
     memset(&c, 0, sizeof c);
-    net_t *x = &c.net;
+    cp_net *x = &c.net;
     x->comm = MPI_COMM_WORLD;
     MPI_Comm_rank(x->comm, &x->rank);
     MPI_Comm_size(x->comm, &x->size);
@@ -1129,7 +1173,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
         return 2;
     }
 
-    /* The same inputs everywhere (a filesystem every node sees), each read twice: no stdin. */
+    /* The same inputs everywhere (a filesystem every node sees), split among the ranks: no stdin. */
     int bad = 0;
     for (size_t i = 0; i < o->nfiles; i++)
         bad |= !strcmp(o->files[i], "-");
@@ -1139,7 +1183,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     if (bad || hmin != hmax || o->nfiles >= (1u << 24)) {
         if (!me)
             fprintf(stderr, "corpusprep: %s\n",
-                    bad ? "cluster mode reads every input twice, so it cannot read standard input; give files"
+                    bad ? "cluster mode splits the input files among the ranks, so it cannot read standard input; give files"
                     : hmin != hmax ? "the ranks found different input files: the inputs must be on a filesystem "
                                      "that every node sees, under the same path"
                                    : "cluster mode takes at most 16777215 input files");
@@ -1148,11 +1192,29 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     plan_t plan = {0};
     plan_input(&c, o, &plan);
 
+    /* Checkpoints (on unless --checkpoint-every off): once the exchange is over, each rank's spill and its
+     * decisions (rank-R.state beside the spill) let --resume skip pass 1 and the exchange. */
+    int resumable = o->checkpoints;
+    uint64_t job_fp = cp_cluster_fingerprint(o, h, K, -1), fp = cp_cluster_fingerprint(o, h, K, me);
+    cp_buf sdir = {0}, spath = {0}, state = {0};
+    cp_cluster_scratch_paths(o->outdir, scratch, me, &sdir, &spath, &state);
     int prep = 0;
-    if (!me && (prep = cp_output_prepare(o->outdir, force, err, sizeof err)))
-        fprintf(stderr, "corpusprep: %s\n", err);
+    if (!me) {
+        if (o->resume)
+            prep = cp_cluster_marker_check(o->outdir, job_fp, K, err, sizeof err);
+        /* a resumed job writes its output again from the start: the interrupted one's partial shards go */
+        if (!prep)
+            prep = cp_output_prepare(o->outdir, force || o->resume, err, sizeof err);
+        if (!prep && resumable && cp_cluster_marker_write(o->outdir, job_fp, K, err, sizeof err))
+            prep = -1;
+        if (prep)
+            fprintf(stderr, "corpusprep: %s\n", err);
+    }
     MPI_Bcast(&prep, 1, MPI_INT, 0, x->comm); /* also the barrier: no rank writes before OUTDIR is ready */
     if (prep) {
+        cp_buf_free(&sdir);
+        cp_buf_free(&spath);
+        cp_buf_free(&state);
         free(plan.seg);
         return prep == -2 ? 2 : 1;
     }
@@ -1185,8 +1247,79 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
         } /* else the pipeline reports the error in phase 1 */
     }
 
+    cp_stats s1, st;
+    memset(&s1, 0, sizeof s1);
+    memset(&st, 0, sizeof st);
+    json_t *times = NULL; /* the collect and exchange timings, kept with the state */
+    /* --resume: every rank must find its decisions and a sound spill, else pass 1 runs again */
+    int skip = 0;
+    if (o->resume) {
+        char why[2048] = "";
+        int ok = !state_load(&c, state.data, fp, &s1, &times, why, sizeof why) &&
+                 (c.spill_r = cp_spill_open(spath.data, fp, why, sizeof why)) != NULL &&
+                 !cp_spill_verify(c.spill_r, why, sizeof why);
+        if (!ok && why[0])
+            fprintf(stderr, "corpusprep: rank %d: %s\n", me, why);
+        MPI_Allreduce(&ok, &skip, 1, MPI_INT, MPI_MIN, x->comm);
+        if (!skip) {
+            cp_spill_close(c.spill_r);
+            c.spill_r = NULL;
+            free(c.dec);
+            free(c.gone);
+            free(c.ids);
+            cp_buf_free(&c.id_text);
+            json_decref(times);
+            times = NULL;
+            cp_stats_free(&s1);
+            memset(&s1, 0, sizeof s1);
+            c.net.sent = c.net.sent_remote = c.net.received = c.net.rounds = 0;
+            c.net.seconds = 0;
+            c.dec = NULL;
+            c.gone = NULL;
+            c.ids = NULL;
+            c.n_dec = c.n_gone = c.n_ids = 0;
+            c.table_peak = c.line_table = c.line_keys = c.buffer_peak = 0;
+            c.spill_bytes = 0;
+            c.spill_write_cpu = 0;
+            memset(c.distinct, 0, sizeof c.distinct);
+            memset(c.near_hist, 0, sizeof c.near_hist);
+        }
+        if (!me)
+            fprintf(stderr, skip ? "corpusprep: resuming: pass 1 and the exchange skipped (each rank's spill and "
+                                   "decisions are in %s)\n"
+                                 : "corpusprep: resuming: the job stopped before its decisions were kept (or a "
+                                   "rank's spill in %s is gone): pass 1 runs again\n",
+                    sdir.data);
+    }
+
+    /* one read: the collect pass writes its batches to this rank's spill, the deciding pass reads them */
+    if (!skip) {
+        unlink(state.data); /* an older run's decisions never go with this run's spill */
+        if (mkdir(sdir.data, 0700) && errno != EEXIST)
+            snprintf(err, sizeof err, "%s: cannot create the scratch folder: %s (--scratch DIR sets it)",
+                     sdir.data, strerror(errno));
+        else
+            c.spill_w = cp_spill_create(spath.data, SPILL_LEVEL, fp, err, sizeof err);
+        int no_spill = !c.spill_w, any_no_spill = 0;
+        MPI_Allreduce(&no_spill, &any_no_spill, 1, MPI_INT, MPI_MAX, x->comm);
+        if (any_no_spill) {
+            if (no_spill)
+                fprintf(stderr, "corpusprep: rank %d: error: %s\n", me, err);
+            cp_spill_abort(c.spill_w);
+            cp_cluster_scratch_remove(&sdir, &spath, &state);
+            cp_buf_free(&sdir);
+            cp_buf_free(&spath);
+            cp_buf_free(&state);
+            free(files);
+            free(index);
+            free(ranges);
+            free(plan.seg);
+            return 1;
+        }
+    }
+
     cp_cluster_hooks hooks = {.ctx = &c, .collect = cl_collect, .collect_id = cl_collect_id, .first = cl_first,
-                              .id_of = cl_id_of};
+                              .id_of = cl_id_of, .spill = cl_spill};
     cp_pipeline_opts po = *o;
     po.files = files;
     po.nfiles = n;
@@ -1201,45 +1334,95 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
     po.progress_every = -1;
     po.on_batch = c.prog.comm != MPI_COMM_NULL ? prog_on_batch : NULL;
     po.on_batch_ctx = &c.prog;
-    for (int k = 0; k < 4; k++)
-        c.out[k] = cp_xcalloc((size_t)K, sizeof(kpv_t));
 
-    int input_failed = 0, rc;
-    cp_stats s1, st;
-    memset(&s1, 0, sizeof s1);
-    memset(&st, 0, sizeof st);
-    double t1 = cp_now();
-    rc = run_pass(&c, &po, &hooks, CP_PHASE_COLLECT_DOCS, &s1, &input_failed);
-    double t_collect = cp_now() - t1, t_resolve1 = 0, t_resolve2 = 0, t_decide = 0;
-    c.line_keys = kpv_bytes(c.out[CP_KEY_LINE], K);
-    if (!rc) {
+    int input_failed = 0, rc = 0, kept = 0, pass = 1;
+    double t1, t_collect = 0, t_resolve1 = 0, t_resolve2 = 0, t_decide = 0;
+    if (!skip) {
+        for (int k = 0; k < 4; k++)
+            c.out[k] = cp_xcalloc((size_t)K, sizeof(kpv_t));
         t1 = cp_now();
-        resolve_documents(&c);
-        if (o->cfg->near_dedup)
-            near_histogram(&c);
-        if (o->cfg->dup_of)
-            resolve_ids(&c, plan.seg, plan.n);
-        t_resolve1 = cp_now() - t1;
-    }
-    free(c.own);
-    c.own = NULL;
-    c.n_own = 0;
-    cp_buf_free(&c.own_text);
-    if (!rc && c.line_mode != CP_LINE_DEDUP_OFF) {
-        t1 = cp_now();
-        drop_duplicate_lines(&c);
-        resolve_lines(&c);
-        t_resolve2 = cp_now() - t1;
+        rc = run_pass(&c, &po, &hooks, CP_PHASE_COLLECT_DOCS, &s1, &input_failed);
+        if (!rc) {
+            /* the spill is complete: a rank that cannot finish it stops the job like any write error */
+            int bad = cp_spill_finish(c.spill_w, resumable, &c.spill_bytes, err, sizeof err);
+            c.spill_w = NULL;
+            if (!bad && !(c.spill_r = cp_spill_open(spath.data, fp, err, sizeof err)))
+                bad = 1;
+            if (bad) {
+                fprintf(stderr, "corpusprep: rank %d: error: %s\n", me, err);
+                fflush(stderr);
+                cp_cluster_scratch_remove(&sdir, &spath, &state);
+                MPI_Abort(x->comm, 1);
+            }
+        }
+        t_collect = cp_now() - t1;
+        c.line_keys = kpv_bytes(c.out[CP_KEY_LINE], K);
+        if (!rc) {
+            t1 = cp_now();
+            resolve_documents(&c);
+            if (o->cfg->near_dedup)
+                near_histogram(&c);
+            if (o->cfg->dup_of)
+                resolve_ids(&c, plan.seg, plan.n);
+            t_resolve1 = cp_now() - t1;
+        }
+        free(c.own);
+        c.own = NULL;
+        c.n_own = 0;
+        cp_buf_free(&c.own_text);
+        if (!rc && c.line_mode != CP_LINE_DEDUP_OFF) {
+            t1 = cp_now();
+            drop_duplicate_lines(&c);
+            resolve_lines(&c);
+            t_resolve2 = cp_now() - t1;
+        }
+        times = json_pack("{sfsfsf}", "collect", t_collect, "resolve_docs", t_resolve1, "resolve_lines", t_resolve2);
+        if (!rc && resumable) {
+            /* the job's checkpoint: every rank's decisions on disk before any rank writes output */
+            int saved = !state_save(&c, state.data, fp, &s1, times, err, sizeof err), all = 0;
+            if (!saved)
+                fprintf(stderr, "corpusprep: rank %d: warning: %s; this job cannot be resumed\n", me, err);
+            MPI_Allreduce(&saved, &all, 1, MPI_INT, MPI_MIN, x->comm);
+            kept = all;
+        }
+    } else {
+        kept = 1;
+        uint64_t mine_in = s1.bytes_in;
+        MPI_Reduce(&mine_in, &c.prog.pass1_bytes, 1, MPI_UINT64_T, MPI_SUM, 0, x->comm); /* pass 2's progress */
+        t_collect = json_number_value(json_object_get(times, "collect"));
+        t_resolve1 = json_number_value(json_object_get(times, "resolve_docs"));
+        t_resolve2 = json_number_value(json_object_get(times, "resolve_lines"));
     }
     if (!rc) {
+        pass = 2;
         t1 = cp_now();
         po.quiet = o->quiet;
-        input_failed = 0; /* the deciding pass reports input failures again */
+        input_failed = 0; /* the deciding pass reports the input failures the spill carries */
+        hooks.spill = NULL;
+        hooks.next_batch = cl_next_batch;
         rc = run_pass(&c, &po, &hooks, CP_PHASE_DECIDE, &st, &input_failed);
         t_decide = cp_now() - t1;
     }
+    cp_spill_abort(c.spill_w); /* an unfinished one (the run stopped in the collect pass) */
+    c.spill_w = NULL;
+    cp_spill_close(c.spill_r);
+    c.spill_r = NULL;
+    /* An interrupted job keeps what --resume needs: the marker always (pass 1 runs again), the spills and
+     * decisions once they were all saved (pass 1 and the exchange are skipped). */
+    int keep_marker = resumable && rc == 130, keep_spill = keep_marker && kept;
+    if (!keep_spill)
+        cp_cluster_scratch_remove(&sdir, &spath, &state);
+    if (rc == 130 && !me) {
+        if (keep_spill)
+            fprintf(stderr, "corpusprep: interrupted in pass 2; the spills and decisions are kept in %s: go on with "
+                            "the same command plus --resume (pass 1 and the exchange are skipped)\n", sdir.data);
+        else if (keep_marker)
+            fprintf(stderr, "corpusprep: interrupted in pass %d; go on with the same command plus --resume (pass 1 "
+                            "runs again)\n", pass);
+    }
     if (!rc) {
         add_stage_seconds(&st, &s1);
+        cp_cluster_add_collect_figures(&st, &s1);
         cp_stats_finish(&st, cp_now() - start);
         size_t decisions = c.n_dec * sizeof *c.dec + c.n_gone * sizeof *c.gone + c.n_ids * sizeof *c.ids +
                            c.id_text.cap;
@@ -1253,6 +1436,10 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
             t_collect, "resolve_docs_seconds", t_resolve1, "resolve_lines_seconds", t_resolve2, "decide_seconds",
             t_decide, "line_table_bytes", (json_int_t)c.line_table, "line_key_buffer_bytes",
             (json_int_t)c.line_keys);
+        json_object_set_new(mine, "scratch_peak_bytes", json_integer((json_int_t)c.spill_bytes));
+        json_object_set_new(mine, "spill_write_cpu_seconds", json_real(c.spill_write_cpu));
+        json_object_set_new(mine, "spill_read_cpu_seconds", json_real(c.spill_read_cpu));
+        json_object_set_new(mine, "resumed_at_pass_2", json_boolean(skip));
         note_plan(mine, &plan, me);
         note_pass_times(mine, &c);
         if (merge_stats(&c, o, &st, mine, err, sizeof err)) {
@@ -1268,6 +1455,15 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force)
             rc = 1;
         }
     }
+    if (!keep_marker) {
+        cp_idle_barrier(x->comm); /* no rank is still in the job when its marker goes */
+        if (!me && resumable && cp_checkpoint_remove_all(o->outdir) && !o->quiet)
+            fprintf(stderr, "corpusprep: warning: cannot remove %s/" CP_CHECKPOINT_DIR "\n", o->outdir);
+    }
+    json_decref(times);
+    cp_buf_free(&sdir);
+    cp_buf_free(&spath);
+    cp_buf_free(&state);
     cp_stats_free(&s1);
     cp_stats_free(&st);
     for (int k = 0; k < 4; k++)

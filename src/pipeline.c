@@ -272,6 +272,37 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
     }
 }
 
+/* P1 of a cluster's deciding pass that reads the spill: P1 ran in the collect pass, which traced nothing. The
+ * id hash again, and for a candidate kept example of the report its trace, rebuilt by running P1 once more on
+ * the raw record (rare: a few documents per run; its counters are not counted twice). */
+static void p1_spilled(run_t *r, cp_doc *d, scratch_t *s)
+{
+    if (!r->tracing)
+        return;
+    d->id_hash = d->id ? XXH3_64bits(d->id, strlen(d->id)) : 0;
+    if (d->reject || !r->rep || d->id_hash > r->rep_limit)
+        return;
+    cp_doc t;
+    memset(&t, 0, sizeof t);
+    t.raw = d->raw;
+    t.raw_len = d->raw_len;
+    t.file = d->file;
+    t.line = d->line;
+    t.seq = d->seq;
+    t.warc = d->warc;
+    t.block_len = d->block_len;
+    cp_clean_stats clean = s->clean;
+    cp_norm_counts nc = s->nc;
+    uint64_t fixes = s->line_utf8_fixes;
+    p1_doc(r, &t, s);
+    s->clean = clean;
+    s->nc = nc;
+    s->line_utf8_fixes = fixes;
+    d->trace = t.trace;
+    t.trace = NULL;
+    cp_doc_release(&t);
+}
+
 static int lang_wanted(const cp_config *cfg, const char *code)
 {
     if (!cfg->n_keep_langs)
@@ -425,9 +456,12 @@ static void decide_doc(run_t *r, cp_doc *d)
         why = "dup_url";
         d->dup_of = first;
     }
-    if (d->bands) {
+    if (r->mh) { /* every document reaching this step has its bands (not kept in a cluster's spill) */
         uint64_t near = CP_LSH_NONE;
-        if (cluster) {
+        if (cluster && h->phase == CP_PHASE_DECIDE) {
+            if (seen_key(r, CP_KEY_BAND, 0, ord, pos, &first)) /* the driver answers per document */
+                near = first;
+        } else if (cluster) {
             for (int b = 0; b < r->nbands; b++)
                 if (seen_key(r, CP_KEY_BAND, d->bands[b], ord, pos, &first) && first < near)
                     near = first;
@@ -684,6 +718,10 @@ static void region_run_stage(void *ctx, int k, long item, int thread)
         for (size_t i = 0; i < b->n; i++)
             s1_doc(r, &b->docs[i]);
         s->t[CP_T_DEDUP_COMMIT] += cp_now() - t0;
+        /* a cluster's collect pass hands the batch, as P1 left it, to its spill before the documents go */
+        if (g->early && !r->counting && r->o->hooks->spill &&
+            r->o->hooks->spill(r->o->hooks->ctx, b, g->err, sizeof g->err))
+            g->rc = -1;
         break;
     case TAIL_P2:
         for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++) {
@@ -734,8 +772,10 @@ static void region_run_filler(void *ctx, long item, int thread)
 {
     region_t *g = ctx;
     cp_batch *b = g->head;
+    const cp_cluster_hooks *h = g->r->o->hooks;
+    int spilled = h && h->next_batch && h->phase == CP_PHASE_DECIDE; /* P1 ran in the collect pass */
     for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++)
-        p1_doc(g->r, &b->docs[i], &g->r->scr[thread]);
+        (spilled ? p1_spilled : p1_doc)(g->r, &b->docs[i], &g->r->scr[thread]);
 }
 
 static void region_thread_begin(void *ctx, int thread)
@@ -1016,30 +1056,43 @@ static int checkpoint_setup(run_t *r, char *err, size_t errlen)
     return o->resume ? checkpoint_resume(r, err, errlen) : 0;
 }
 
-/* One pass over every input: the feeder thread reads, this thread runs the batches. */
+/* One pass over every input: the feeder thread reads, this thread runs the batches. (A cluster's deciding
+ * pass that reads the spill of its collect pass takes its batches from the hooks instead: no reading.) */
 static int run_pass(run_t *r, double start, char *err, size_t errlen)
 {
     r->ck_time_at = cp_now();
     const cp_pipeline_opts *o = r->o;
+    const cp_cluster_hooks *h = o->hooks;
+    int spilled = h && h->next_batch && h->phase == CP_PHASE_DECIDE;
     /* With one thread asked for, reading and processing take turns instead of overlapping: -t 1 means one
      * core, which is what a batch slot with one CPU gives (a second busy thread would only time-share). */
     cp_feeder_opts fo = {.cfg = r->cfg, .files = o->files, .nfiles = o->nfiles, .ranges = o->file_ranges,
                          .start = r->pos,
                          .serial = r->nthreads == 1};
-    cp_feeder *f = cp_feeder_start(&fo, err, errlen);
-    if (!f)
+    cp_feeder *f = NULL;
+    if (!spilled && !(f = cp_feeder_start(&fo, err, errlen)))
         return -1;
     r->tracing = (r->rep || r->ex) && !r->counting && !(o->hooks && o->hooks->phase == CP_PHASE_COLLECT_DOCS);
     int rc = 0;
     cp_batch *started = NULL; /* a batch that ran P1: the next region finishes it */
+    uint64_t read_bytes = 0;
     while (!rc) {
-        cp_batch *b = cp_feeder_next(f, o->interrupted);
-        if (!b) {
+        cp_batch *b = NULL;
+        if (spilled) {
+            int got = h->next_batch(h->ctx, &b, err, errlen);
+            if (got <= 0) {
+                rc = got < 0 ? -1 : 0;
+                break;
+            }
+        } else if (!(b = cp_feeder_next(f, o->interrupted))) {
             rc = 130;
             break;
+        } else {
+            b->read_compressed = cp_feeder_progress_bytes(f);
         }
+        read_bytes = b->read_compressed;
         if (!r->first_batch_compressed)
-            r->first_batch_compressed = cp_feeder_progress_bytes(f);
+            r->first_batch_compressed = read_bytes;
         int last = b->last;
         r->docs_seen += b->n;
         if (!r->counting) { /* counted as it is read, so that progress lines keep up with docs_seen */
@@ -1062,9 +1115,10 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             rc = 130;
             break;
         }
-        cp_progress_update(r->prog, cp_feeder_progress_bytes(f), r->st->bytes_in, r->docs_seen);
+        uint64_t progress_bytes = f ? cp_feeder_progress_bytes(f) : read_bytes;
+        cp_progress_update(r->prog, progress_bytes, r->st->bytes_in, r->docs_seen);
         if (o->on_batch)
-            o->on_batch(o->on_batch_ctx, cp_feeder_progress_bytes(f), r->st->bytes_in, r->docs_seen);
+            o->on_batch(o->on_batch_ctx, progress_bytes, r->st->bytes_in, r->docs_seen);
         if (r->rep && !r->counting && cp_now() - r->last_sample >= 0.25) {
             r->last_sample = cp_now();
             cp_report_sample(r->rep, r->last_sample - start, r->st->bytes_in, r->st->docs_in);
@@ -1080,6 +1134,10 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             rc = -1;
     }
     drop_batch(started);
+    if (!f) {
+        cp_progress_finish(r->prog, read_bytes, r->st->bytes_in, r->docs_seen);
+        return rc;
+    }
     if (rc)
         cp_feeder_stop(f);
     /* interrupted: the reader may sit in read() on a pipe that stays quiet; give it a moment, then cancel it */

@@ -87,7 +87,8 @@ int cp_checkpoint_remove_all(const char *outdir);
 /* Test-only: when the environment variable CP_TEST_KILL_AT is "<event>:<n>", the n-th call with that
  * event raises SIGKILL. Events: batch (after a batch is written), ckpt-write (halfway through writing a
  * checkpoint), ckpt-done (a checkpoint renamed, older ones not yet removed), shard-rename (a shard renamed
- * to its final name). Unset, it costs one comparison. */
+ * to its final name), spill-batch (cluster mode: before each batch its deciding pass reads from the spill).
+ * Unset, it costs one comparison. */
 void cp_test_kill_point(const char *event);
 
 #endif

@@ -94,6 +94,7 @@ typedef struct {
     cp_counters warc_records; /* WARC records read while filling it, by WARC-Type */
     int last;              /* no batch follows */
     cp_input_pos end;      /* where the input stands after this batch */
+    uint64_t read_compressed; /* compressed input bytes read when the batch was taken (progress; cluster spill) */
 } cp_batch;
 
 #endif

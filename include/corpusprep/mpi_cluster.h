@@ -15,10 +15,11 @@
 int cp_mpi_main(int argc, char **argv, int (*cli)(int, char **));
 
 /* The cluster run. o as for cp_pipeline_run with every rank's full, identical, expanded file list (o->rank,
- * o->file_index, o->hooks and o->no_stats_file are set here); force as --force. Rank 0 prepares OUTDIR
+ * o->file_index, o->hooks and o->no_stats_file are set here); force as --force; scratch as --scratch (NULL:
+ * $SLURM_TMPDIR, $TMPDIR, OUTDIR/_scratch), where each rank keeps its spill between the passes. Rank 0 prepares OUTDIR
  * and writes the merged OUTDIR/stats.json and the summary. Reports on stderr itself and returns the exit
  * code, the same on every rank: 0, 1 (some input not read to its end), 2 (usage or configuration), 130
  * (interrupted). A rank that fails otherwise (output not writable...) prints why and aborts the job. */
-int cp_mpi_run(const cp_pipeline_opts *o, int force);
+int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "corpusprep/config.h"
+#include "corpusprep/doc.h"
 #include "corpusprep/reader.h"
 #include "corpusprep/stats.h"
 
@@ -19,7 +20,10 @@
  *                 documents are duplicates from the document keys and drops their line keys itself;
  *   DECIDE        asks it for every decision (mode "all": it should answer line first() with "seen in >=
  *                 min_docs documents") and writes the output.
- * With no hooks the pipeline decides locally, which gives the same answers for one process. */
+ * With no hooks the pipeline decides locally, which gives the same answers for one process.
+ * One read: with spill and next_batch set, COLLECT_DOCS hands over every batch as P1 left it, and DECIDE
+ * takes its batches back from next_batch instead of reading the input, so the input is read and P1 (parse,
+ * normalise, clean, keys, MinHash) runs once. */
 #define CP_POS(file, line) (((uint64_t)(file) << 40) | (uint64_t)(line))
 enum { CP_KEY_LINE, CP_KEY_EXACT, CP_KEY_URL, CP_KEY_BAND }; /* band keys already mix in the band number */
 enum {
@@ -38,6 +42,12 @@ typedef struct {
     int (*first)(void *ctx, int kind, uint64_t key, uint64_t pos, uint64_t *first);
     /* decide: id of the document at pos (for "dup_of"), or NULL */
     const char *(*id_of)(void *ctx, uint64_t pos);
+    /* collect (optional): each batch after P1 and S1, in input order, documents as P1 left them (the
+     * reject of P1 or NULL, cleaned text, line hashes). Returns 0, or -1 with a message (the run stops). */
+    int (*spill)(void *ctx, const cp_batch *b, char *err, size_t errlen);
+    /* decide (optional): the batches spill received, in order, instead of the input: 1 and *b set, 0 at the
+     * end, -1 with a message. The pipeline owns *b (cp_doc_release of each document, then cp_batch_free). */
+    int (*next_batch)(void *ctx, cp_batch **b, char *err, size_t errlen);
 } cp_cluster_hooks;
 
 typedef struct {

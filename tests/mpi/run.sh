@@ -21,6 +21,7 @@ unset SLURM_NTASKS
 
 python3 tests/mpi/make_corpus.py "$T/in" >/dev/null || { echo "FAIL making the corpus"; echo "0 passed, 1 failed"; exit 1; }
 echo '{"clean": {"line_dedup": {"mode": "all"}}}' >"$T/all.json"
+echo '{"input": {"batch_bytes": "64K"}}' >"$T/small.json"
 
 # name | flags (the same for both runs)
 cases='first-url|--keep-rejected --dedup-url
@@ -118,7 +119,6 @@ $M -n 2 "$BIN" --explain 3 -o "$T/out-explain" "$T/in" >"$T/log" 2>&1
 rc=$?
 if [ "$rc" = 2 ] && [ "$(grep -c 'explain is for a single process' "$T/log")" = 1 ]; then pass "--explain refused once: exit 2"
 else fail "--explain in cluster mode: exit $rc" "$T/log"; fi
-echo '{"input": {"batch_bytes": "64K"}}' >"$T/small.json"
 $M -n 3 "$BIN" -q -c "$T/small.json" --progress-every 0.001 -o "$T/out-progress" "$T/in" >"$T/log" 2>&1
 rc=$?
 if [ "$rc" = 0 ] && python3 - "$T/log" "$T/out-progress/stats.json" >"$T/cmp" 2>&1 <<'EOF'
@@ -236,6 +236,103 @@ EOF
     else fail "60 MB file split across 2 ranks: unbalanced" "$T/cmp"; fi
     rm -rf "$T/big" "$T/ref-big" "$T/out-big"
 else fail "60 MB input could not be made"; fi
+
+# Resume (issue 13). Batches of 64 KB, so that each pass has several. The reference is an uninterrupted job
+# with the same ranks: a resumed job's shards must be byte-identical to it, and its records the single process's.
+same_shards() { # ref out
+    [ -n "$(cd "$1" && find . -name 'part-*')" ] || return 1
+    for f in $(cd "$1" && find . -name 'part-*'); do cmp -s "$1/$f" "$2/$f" || return 1; done
+    [ -z "$(find "$2" -name '*.tmp' -o -name _checkpoint -o -name _scratch)" ]
+}
+R="--keep-rejected --dedup-url -c $T/small.json"
+$SINGLE -q $R -o "$T/ref-small" "$T/in" 2>/dev/null
+# shellcheck disable=SC2086
+$M -n 2 "$BIN" -q $R -o "$T/res-ref" "$T/in" >"$T/log" 2>&1 || fail "uninterrupted -n 2 run for the resume tests" "$T/log"
+for mpi in mpich openmpi; do
+    # shellcheck disable=SC2086
+    CP_TEST_KILL_AT=spill-batch:3 timeout 300 mpirun.$mpi -n 2 "$BUILD/$mpi/corpusprep-mpi" -q $R -o "$T/res-$mpi" \
+        "$T/in" >"$T/log" 2>&1
+    k=$?
+    # shellcheck disable=SC2086
+    timeout 300 mpirun.$mpi -n 2 "$BUILD/$mpi/corpusprep-mpi" $R --resume -o "$T/res-$mpi" "$T/in" >"$T/log2" 2>&1
+    rc=$?
+    cat "$T/log2" >>"$T/log"
+    if [ "$k" != 0 ] && [ "$rc" = 0 ] && grep -q "resuming: pass 1 and the exchange skipped" "$T/log2" &&
+       same_shards "$T/res-ref" "$T/res-$mpi" && python3 tests/mpi/compare.py "$T/ref-small" "$T/res-$mpi" >>"$T/log" 2>&1; then
+        pass "$mpi -n 2 killed in pass 2, then --resume: pass 1 skipped, shards identical to an uninterrupted run"
+    else fail "$mpi: kill in pass 2 and --resume (kill exit $k, resume exit $rc)" "$T/log"; fi
+done
+# killed in pass 1: --resume runs pass 1 again
+# shellcheck disable=SC2086
+CP_TEST_KILL_AT=batch:2 $M -n 2 "$BIN" -q $R -o "$T/res-p1" "$T/in" >"$T/log" 2>&1
+# shellcheck disable=SC2086
+$M -n 2 "$BIN" -q $R --resume -o "$T/res-p1" "$T/in" >"$T/log2" 2>&1
+rc=$?
+cat "$T/log2" >>"$T/log"
+if [ "$rc" = 0 ] && grep -q "pass 1 runs again" "$T/log2" && same_shards "$T/res-ref" "$T/res-p1"; then
+    pass "killed in pass 1, then --resume: pass 1 runs again, shards identical"
+else fail "kill in pass 1 and --resume: exit $rc" "$T/log"; fi
+# SIGTERM in pass 2: exit 130 with spills and decisions kept, then --resume
+mkdir -p "$T/long"
+for k in 1 2 3 4 5 6; do for f in "$T"/in/*; do ln -f "$f" "$T/long/$k-$(basename "$f")"; done; done
+# shellcheck disable=SC2086
+$M -n 2 "$BIN" -q -t 1 $R -o "$T/res-long-ref" "$T/long" >/dev/null 2>&1
+# shellcheck disable=SC2086
+$M -n 2 "$BIN" -q -t 1 $R -o "$T/res-term" "$T/long" >"$T/log" 2>&1 &
+pid=$!
+i=0
+while [ -z "$(find "$T/res-term" -name '*.tmp' 2>/dev/null)" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+t=$?
+# shellcheck disable=SC2086
+$M -n 2 "$BIN" -q -t 1 $R --resume -o "$T/res-term" "$T/long" >"$T/log2" 2>&1
+rc=$?
+cat "$T/log2" >>"$T/log"
+# (each rank exits 130; what the launcher returns when it is signalled itself varies: its log is the check)
+if grep -q "interrupted in pass 2; the spills and decisions are kept" "$T/log" && [ "$rc" = 0 ] &&
+   grep -q "pass 1 and the exchange skipped" "$T/log2" && same_shards "$T/res-long-ref" "$T/res-term"; then
+    pass "SIGTERM in pass 2: the job stops, spills and decisions kept; --resume skips pass 1, shards identical"
+else fail "SIGTERM in pass 2 (exit $t) and --resume (exit $rc)" "$T/log"; fi
+# a damaged spill is never used: --resume notices and runs pass 1 again
+# shellcheck disable=SC2086
+CP_TEST_KILL_AT=spill-batch:3 $M -n 2 "$BIN" -q $R -o "$T/res-bad" "$T/in" >/dev/null 2>&1
+sp="$T/res-bad/_scratch/rank-1.spill"
+if [ -e "$sp" ]; then
+    printf 'X' | dd of="$sp" bs=1 seek=200 conv=notrunc 2>/dev/null
+    # shellcheck disable=SC2086
+    $M -n 2 "$BIN" $R --resume -o "$T/res-bad" "$T/in" >"$T/log" 2>&1
+    rc=$?
+    if [ "$rc" = 0 ] && grep -q "pass 1 runs again" "$T/log" && grep -q "rank 1: .*rank-1.spill" "$T/log" &&
+       same_shards "$T/res-ref" "$T/res-bad"; then
+        pass "a damaged spill: --resume names it, runs pass 1 again, shards identical"
+    else fail "damaged spill and --resume: exit $rc" "$T/log"; fi
+else fail "damaged spill: no spill kept after a kill in pass 2" ""; fi
+# refusals, exit 2 as in the single process: nothing to resume, other ranks, other configuration
+# shellcheck disable=SC2086
+CP_TEST_KILL_AT=spill-batch:3 $M -n 2 "$BIN" -q $R -o "$T/res-refuse" "$T/in" >/dev/null 2>&1
+# shellcheck disable=SC2086
+$M -n 3 "$BIN" -q $R --resume -o "$T/res-refuse" "$T/in" >"$T/log" 2>&1
+r3=$?
+# shellcheck disable=SC2086
+$M -n 2 "$BIN" -q $R --dedup-url --no-near-dedup --resume -o "$T/res-refuse" "$T/in" >>"$T/log" 2>&1
+rc2=$?
+$M -n 2 "$BIN" -q --resume -o "$T/res-nothing" "$T/in" >>"$T/log" 2>&1
+rn=$?
+if [ "$r3" = 2 ] && [ "$rc2" = 2 ] && [ "$rn" = 2 ] && grep -q "same -n" "$T/log" &&
+   grep -q "configuration, the input files or the corpusprep build differ" "$T/log" && grep -q "nothing to resume" "$T/log"; then
+    pass "--resume refused with exit 2: other number of ranks, other configuration, nothing to resume"
+else fail "--resume refusals: exits $r3 $rc2 $rn" "$T/log"; fi
+# --scratch: the spills go there and leave nothing behind; --checkpoint-every off keeps nothing on interrupt
+mkdir -p "$T/scratch"
+# shellcheck disable=SC2086
+$M -n 2 "$BIN" -q $R --scratch "$T/scratch" -o "$T/res-scr" "$T/in" >"$T/log" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && [ -z "$(ls -A "$T/scratch")" ] && same_shards "$T/res-ref" "$T/res-scr" &&
+   python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["cluster"]; assert c["scratch_peak_bytes_max"] > 0 and c["spill_bytes_per_doc"] > 0 and all(r["scratch_peak_bytes"] > 0 for r in c["per_rank"]), c' \
+       "$T/res-scr/stats.json" >>"$T/log" 2>&1; then
+    pass "--scratch DIR: spills there, removed at the end; peak scratch per rank in stats.json"
+else fail "--scratch: exit $rc, left: $(ls -A "$T/scratch")" "$T/log"; fi
 
 # Fail fast: Slurm says 3 tasks, MPI has 2 ranks (srun with the wrong --mpi plugin) -> exit 2, nothing written.
 SLURM_NTASKS=3 $M -n 2 "$BIN" -o "$T/out-ntasks" "$T/in" >"$T/log" 2>&1

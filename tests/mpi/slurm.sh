@@ -164,13 +164,44 @@ else
     fail "sbatch corpusprep-requeue.sbatch: SIGTERM and requeue" "$T/requeue.log"
 fi
 
-# corpusprep-mpi cannot resume yet (issue 13): it refuses, exit 2
-if $BUILD/mpich/corpusprep-mpi --resume -o "$T/out/requeue" "$T/in" >"$T/mpi-resume.log" 2>&1; then
-    fail "corpusprep-mpi --resume should refuse" "$T/mpi-resume.log"
-elif [ $? = 2 ] && grep -q "not supported in cluster mode" "$T/mpi-resume.log"; then
-    pass "corpusprep-mpi --resume refuses with exit 2"
+# The same for the cluster (issue 13): corpusprep-mpi-requeue.sbatch, 3 MPICH ranks, the spills on a scratch
+# folder that outlives the job. SIGTERM comes once pass 2 writes (a .tmp shard); the job exits 130 with every
+# rank's spill and decisions kept, requeues itself, resumes without pass 1 and the exchange, and ends with the
+# shards of an uninterrupted 3-rank job.
+echo '{"input": {"batch_bytes": "64K"}}' >"$T/small.json"
+mkdir -p "$T/scratch"
+MPICH_BIN=$(pwd)/$BUILD/mpich/corpusprep-mpi
+# the reference: the same 3-rank job uninterrupted (mpirun; the shards do not depend on the launcher)
+mpirun.mpich -n 3 "$MPICH_BIN" -q -t 1 -c "$T/small.json" --keep-rejected -o "$T/out/mpi-long-ref" "$T/long" \
+    >"$T/mpi-long-ref.log" 2>&1
+ec="$?:0"
+job=$(CORPUSPREP_MPI=$MPICH_BIN sbatch --parsable --nodes=1 --ntasks=3 --ntasks-per-node=3 --cpus-per-task=1 \
+      --output="$T/mpi-requeue.log" configs/slurm/corpusprep-mpi-requeue.sbatch "$T/out/mpi-requeue" "$T/scratch" \
+      "$T/long" -q -t 1 -c "$T/small.json" --keep-rejected)
+i=0
+while [ -z "$(find "$T/out/mpi-requeue" -name '*.tmp' 2>/dev/null)" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+scancel --signal=TERM --batch "$job"
+i=0
+state=
+while [ $i -lt 1200 ]; do
+    state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+    [ "$state" = COMPLETED ] || [ "$state" = FAILED ] || [ "$state" = CANCELLED ] && break
+    sleep 0.5
+    i=$((i + 1))
+done
+same=1
+[ -n "$(cd "$T/out/mpi-long-ref" 2>/dev/null && find . -name 'part-*')" ] || same=0
+for f in $(cd "$T/out/mpi-long-ref" && find . -name 'part-*'); do cmp -s "$T/out/mpi-long-ref/$f" "$T/out/mpi-requeue/$f" || same=0; done
+[ -n "$(find "$T/out/mpi-requeue" -name '*.tmp' -o -name _checkpoint)" ] && same=0
+[ -n "$(ls -A "$T/scratch")" ] && same=0
+if [ "$ec" = "0:0" ] && [ "$state" = COMPLETED ] && [ $same = 1 ] && grep -q "attempt 2, resuming" "$T/mpi-requeue.log" &&
+   grep -q "interrupted in pass 2; the spills and decisions are kept" "$T/mpi-requeue.log" &&
+   grep -q "requeueing job" "$T/mpi-requeue.log" && grep -q "pass 1 and the exchange skipped" "$T/mpi-requeue.log" &&
+   [ -e "$T/out/mpi-requeue/stats.json" ]; then
+    pass "sbatch corpusprep-mpi-requeue.sbatch (3 ranks): SIGTERM in pass 2, requeue, resume without pass 1: same shards"
 else
-    fail "corpusprep-mpi --resume: wrong exit status or message" "$T/mpi-resume.log"
+    echo "reference job: $ec; job state: $state; shards identical, nothing left behind: $same" >>"$T/mpi-requeue.log"
+    fail "sbatch corpusprep-mpi-requeue.sbatch: SIGTERM and requeue" "$T/mpi-requeue.log"
 fi
 
 # The trap: an MPICH build under srun --mpi=pmix starts three one-rank jobs; each must stop with exit 2.
