@@ -320,8 +320,8 @@ __attribute__((always_inline)) static inline void scan(const char *text, size_t 
             size_t at = base + (size_t)__builtin_ctzll(x3); /* fold[at - 2] exists: the front padding */
             uint32_t x = le3(fold[at - 2], fold[at - 1], fold[at]); /* fold and text agree on these bytes */
             /* the three bytes are no separators, so they lie in one word */
-            stops += (x == le3(0xE3, 0x80, 0x82)) | (x == le3(0xE1, 0x8D, 0xA2));
-            ells += (x == le3('.', '.', '.')) | (x == le3(0xE2, 0x80, 0xA6));
+            stops += (x == le3(0xE3, 0x80, 0x82)) + (x == le3(0xE1, 0x8D, 0xA2));
+            ells += (x == le3('.', '.', '.')) + (x == le3(0xE2, 0x80, 0xA6));
         }
         /* the words: starts and ends alternate */
         if (open && en) {
