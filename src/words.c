@@ -317,8 +317,9 @@ __attribute__((always_inline)) static inline void scan(const char *text, size_t 
         uint64_t last = in & ~((in >> 1) | (next_in << 63));
         stops += POPCOUNT(last & m.stop);
         for (uint64_t x3 = last & m.end3; x3; x3 &= x3 - 1) {
-            size_t at = base + (size_t)__builtin_ctzll(x3); /* fold[at - 2] exists: the front padding */
-            uint32_t x = le3(fold[at - 2], fold[at - 1], fold[at]); /* fold and text agree on these bytes */
+            /* f[-2] exists (the front padding); indexing from f keeps the offset signed where at < 2 */
+            const unsigned char *f = fold + base + (size_t)__builtin_ctzll(x3);
+            uint32_t x = le3(f[-2], f[-1], f[0]); /* fold and text agree on these bytes */
             /* the three bytes are no separators, so they lie in one word */
             stops += (x == le3(0xE3, 0x80, 0x82)) + (x == le3(0xE1, 0x8D, 0xA2));
             ells += (x == le3('.', '.', '.')) + (x == le3(0xE2, 0x80, 0xA6));
