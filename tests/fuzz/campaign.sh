@@ -9,7 +9,12 @@ set -u
 : "${FUZZ_BUILD:=build-fuzz}" "${FUZZ_CPU_SECONDS:=3600}" "${FUZZ_SEGMENT:=$FUZZ_CPU_SECONDS}"
 : "${CAMPAIGN_DIR:=$FUZZ_BUILD/campaign}" "${CP_SHARED:=../shared}"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -d "$FUZZ_BUILD/seeds" ] || python3 tests/fuzz/make_corpus.py "$FUZZ_BUILD/seeds" "$CP_SHARED" || exit 1
+# Seeds are built again when a harness has none (a harness added after the seeds were made).
+for h in "$@"; do
+    [ -d "$FUZZ_BUILD/seeds/$h" ] && continue
+    python3 tests/fuzz/make_corpus.py "$FUZZ_BUILD/seeds" "$CP_SHARED" || exit 1
+    break
+done
 tick=$(getconf CLK_TCK)
 
 cpu_of() { # utime + stime of a live process, in seconds
