@@ -332,6 +332,22 @@ static void scan_match(const ac_t *a, const unsigned char *f, size_t n, size_t i
     }
 }
 
+/* Runs the automaton over f[i..n) from state off (after_c3: 256 when f[i - 1] is 0xC3), recording matches. */
+static void scan_run(const ac_t *a, const unsigned char *f, size_t n, size_t i, uint32_t off, unsigned after_c3,
+                     scan_state *st)
+{
+    const uint32_t *tr = a->tr;
+    const unsigned short *fcls = a->fcls;
+    for (; i < n; i++) {
+        unsigned char c = f[i];
+        uint32_t v = tr[off + fcls[after_c3 | c]];
+        after_c3 = c == 0xC3 ? 256 : 0;
+        off = v & ~AC_OUT;
+        if (v & AC_OUT)
+            scan_match(a, f, n, i, off, st);
+    }
+}
+
 /* Scans line f[0..n) (original case: the automaton folds as it goes; word boundaries and decorations
  * read the same on folded and unfolded valid UTF-8, as folding only maps letters to letters).
  * The automaton is one dependent load per byte, so a long line is scanned as two halves side by side (two
@@ -373,14 +389,7 @@ void cp_phrases_scan_line(const cp_phrases *p, const char *line, size_t n, cp_ph
         off = off2;
         after_c3 = after2;
     }
-    for (; i < n; i++) {
-        unsigned char c = f[i];
-        uint32_t v = tr[off + fcls[after_c3 | c]];
-        after_c3 = c == 0xC3 ? 256 : 0;
-        off = v & ~AC_OUT;
-        if (v & AC_OUT)
-            scan_match(a, f, n, i, off, &st);
-    }
+    scan_run(a, f, n, i, off, after_c3, &st);
 }
 
 /* Whether the ASCII phrase t[0..m) (folded, m >= 2) occurs in f[0..n) under the automaton's fold, at any
@@ -448,19 +457,8 @@ void cp_phrases_scan_long_line(const cp_phrases *p, const char *line, size_t n, 
     scan_state st = {out, 0, 0, 0};
     out->any = out->whole = 0;
     out->marker_start = SIZE_MAX;
-    const uint32_t *tr = a->tr;
-    const unsigned short *fcls = a->fcls;
-    uint32_t off = 0;
     size_t i = hi - a->maxplen;
-    unsigned after_c3 = i > 0 && f[i - 1] == 0xC3 ? 256 : 0;
-    for (; i < n; i++) {
-        unsigned char c = f[i];
-        uint32_t v = tr[off + fcls[after_c3 | c]];
-        after_c3 = c == 0xC3 ? 256 : 0;
-        off = v & ~AC_OUT;
-        if (v & AC_OUT)
-            scan_match(a, f, n, i, off, &st);
-    }
+    scan_run(a, f, n, i, 0, i > 0 && f[i - 1] == 0xC3 ? 256 : 0, &st);
 }
 
 cp_phrase_list *cp_phrase_list_create(void)

@@ -131,6 +131,28 @@ for mpi in openmpi mpich; do
     fi
 done
 
+# interrupt_and_compare JOB OUT REF WAIT: once OUT holds a .tmp shard (waiting WAIT tenths of a second at most),
+# SIGTERM to the batch shell only (what --signal=B:TERM@120 sends before the time limit); then wait for the
+# job's end. Sets $state to its final state and $same to 1 when OUT has REF's shards (REF has some) and no
+# .tmp shard or checkpoint is left.
+interrupt_and_compare() {
+    i=0
+    while [ -z "$(find "$2" -name '*.tmp' 2>/dev/null)" ] && [ $i -lt "$4" ]; do sleep 0.1; i=$((i + 1)); done
+    scancel --signal=TERM --batch "$1"
+    i=0
+    state=
+    while [ $i -lt 1200 ]; do
+        state=$(scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+        [ "$state" = COMPLETED ] || [ "$state" = FAILED ] || [ "$state" = CANCELLED ] && break
+        sleep 0.5
+        i=$((i + 1))
+    done
+    same=1
+    [ -n "$(cd "$3" 2>/dev/null && find . -name 'part-*')" ] || same=0
+    for f in $(cd "$3" && find . -name 'part-*'); do cmp -s "$3/$f" "$2/$f" || same=0; done
+    [ -n "$(find "$2" -name '*.tmp' -o -name _checkpoint)" ] && same=0
+}
+
 # The requeue recipe (single process): SIGTERM to the batch shell only, which is what --signal=B:TERM@120
 # sends before the time limit. The job must write a checkpoint, exit 130, requeue itself, resume, and end
 # with the output of an uninterrupted run. The input is the corpus 20 times over (hard links), so that the
@@ -142,20 +164,7 @@ done
 $SINGLE -q -t 1 --keep-rejected -o "$T/long-ref" "$T/long" || fail "single-process reference run (long input)"
 job=$(CORPUSPREP=$(pwd)/$SINGLE sbatch --parsable --cpus-per-task=1 --output="$T/requeue.log" \
       configs/slurm/corpusprep-requeue.sbatch "$T/out/requeue" "$T/long" -q -t 1 --keep-rejected)
-i=0
-while [ -z "$(find "$T/out/requeue" -name '*.tmp' 2>/dev/null)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-scancel --signal=TERM --batch "$job"
-i=0
-state=
-while [ $i -lt 1200 ]; do
-    state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-    [ "$state" = COMPLETED ] || [ "$state" = FAILED ] || [ "$state" = CANCELLED ] && break
-    sleep 0.5
-    i=$((i + 1))
-done
-same=1
-for f in $(cd "$T/long-ref" && find . -name 'part-*'); do cmp -s "$T/long-ref/$f" "$T/out/requeue/$f" || same=0; done
-[ -n "$(find "$T/out/requeue" -name '*.tmp' -o -name _checkpoint)" ] && same=0
+interrupt_and_compare "$job" "$T/out/requeue" "$T/long-ref" 600
 if [ "$state" = COMPLETED ] && [ $same = 1 ] && grep -q "attempt 2, resuming" "$T/requeue.log" &&
    grep -q "requeueing job" "$T/requeue.log" && [ -e "$T/out/requeue/stats.json" ]; then
     pass "sbatch corpusprep-requeue.sbatch: SIGTERM, checkpoint, requeue, resume: same shards as an uninterrupted run"
@@ -178,21 +187,7 @@ ec="$?:0"
 job=$(CORPUSPREP_MPI=$MPICH_BIN sbatch --parsable --nodes=1 --ntasks=3 --ntasks-per-node=3 --cpus-per-task=1 \
       --output="$T/mpi-requeue.log" configs/slurm/corpusprep-mpi-requeue.sbatch "$T/out/mpi-requeue" "$T/scratch" \
       "$T/long" -q -t 1 -c "$T/small.json" --keep-rejected)
-i=0
-while [ -z "$(find "$T/out/mpi-requeue" -name '*.tmp' 2>/dev/null)" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
-scancel --signal=TERM --batch "$job"
-i=0
-state=
-while [ $i -lt 1200 ]; do
-    state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-    [ "$state" = COMPLETED ] || [ "$state" = FAILED ] || [ "$state" = CANCELLED ] && break
-    sleep 0.5
-    i=$((i + 1))
-done
-same=1
-[ -n "$(cd "$T/out/mpi-long-ref" 2>/dev/null && find . -name 'part-*')" ] || same=0
-for f in $(cd "$T/out/mpi-long-ref" && find . -name 'part-*'); do cmp -s "$T/out/mpi-long-ref/$f" "$T/out/mpi-requeue/$f" || same=0; done
-[ -n "$(find "$T/out/mpi-requeue" -name '*.tmp' -o -name _checkpoint)" ] && same=0
+interrupt_and_compare "$job" "$T/out/mpi-requeue" "$T/out/mpi-long-ref" 1200
 [ -n "$(ls -A "$T/scratch")" ] && same=0
 if [ "$ec" = "0:0" ] && [ "$state" = COMPLETED ] && [ $same = 1 ] && grep -q "attempt 2, resuming" "$T/mpi-requeue.log" &&
    grep -q "interrupted in pass 2; the spills and decisions are kept" "$T/mpi-requeue.log" &&
