@@ -20,6 +20,12 @@ tick=$(getconf CLK_TCK)
 cpu_of() { # utime + stime of a live process, in seconds
     awk -v t="$tick" '{ sub(/^.*\) /, ""); print int(($12 + $13) / t) }' "/proc/$1/stat" 2>/dev/null
 }
+cpu_of_replay() { # CPU seconds (user + system) the harness $1 takes on the input $2 alone
+    python3 -c 'import resource, subprocess, sys
+subprocess.run([sys.argv[1], "-timeout=600", sys.argv[2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.2f" % (r.ru_utime + r.ru_stime))' "$1" "$2"
+}
 ledger_sum() { # column $2 of the ledger $1, summed
     [ -f "$1" ] && awk -v c="$2" '!/^#/ { s += $c } END { print s + 0 }' "$1" || echo 0
 }
@@ -69,6 +75,19 @@ for h in "$@"; do
     corp=$(printf '%s\n' "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
     result=ok
     # 72 is libFuzzer's exit code when interrupted, which is how a finished segment ends.
+    # libFuzzer's -timeout is wall time: a fuzzer at low priority that gets no CPU for two seconds reports a
+    # timeout on an input that is not slow. A timeout counts only if the input, replayed, takes the time in CPU.
+    unit=$(sed -n "s/.*Test unit written to \(.*timeout-[0-9a-f]*\).*/\1/p" "$log" | tail -n 1)
+    if [ -n "$unit" ] && grep -q 'ERROR: libFuzzer: timeout' "$log"; then
+        cpu=$(cpu_of_replay "$FUZZ_BUILD/fuzz_$h" "$unit")
+        if [ "$(echo "$cpu" | awk '{ print ($1 < 1.0) }')" = 1 ]; then
+            mkdir -p "$dir/false-timeouts"
+            mv "$unit" "$dir/false-timeouts/"
+            echo "# the next segment's timeout is false: its input replays in $cpu CPU s (the fuzzer was starved of CPU)" >> "$ledger"
+            result="ok(false-timeout)"
+            rc=72
+        fi
+    fi
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 72 ]; then
         result="finding(rc=$rc)"
         failed="$failed $h"
@@ -82,7 +101,7 @@ printf '%-8s %8s %12s %8s %7s %7s %7s  %s\n' harness cpu_s executions exec/s cov
 for h in "$@"; do
     ledger="$CAMPAIGN_DIR/$h/ledger.txt"
     [ -f "$ledger" ] || continue
-    awk -v h="$h" '!/^#/ { n++; s += $2; e += $3; cov = $4; ft = $5; corp = $6; if ($8 != "ok") bad++ }
+    awk -v h="$h" '!/^#/ { n++; s += $2; e += $3; cov = $4; ft = $5; corp = $6; if ($8 !~ /^ok/) bad++ }
         END { printf "%-8s %8d %12d %8d %7s %7s %7s  %d (%d with findings)\n", h, s, e, s ? e / s : 0, cov, ft,
               corp, n, bad }' "$ledger"
 done
