@@ -14,6 +14,7 @@
 
 #include "corpusprep/config.h"
 #include "corpusprep/dedup.h"
+#include "corpusprep/normalize.h"
 #include "corpusprep/phrases.h"
 
 static const char *const rule_names[CP_CLEAN_NRULES] = {
@@ -638,8 +639,10 @@ static int ends_with_mark(const cp_cleaner *c, const char *s, size_t n)
     return 0;
 }
 
-/* Removes C4 citation markers ("[12]", "[]", "[edit]", "[citation needed]") while copying s into out. */
-static size_t strip_citations(const char *s, size_t n, cp_buf *out)
+/* Removes C4 citation markers ("[12]", "[]", "[edit]", "[citation needed]") while copying s into out.
+ * *rejoin is set when a removed marker was followed by a code point from U+0300 up: the only kind that
+ * can compose with (or reorder against) what came before the marker, so the copy may no longer be NFC. */
+static size_t strip_citations(const char *s, size_t n, cp_buf *out, int *rejoin)
 {
     size_t removed = 0, i = 0;
     while (i < n) {
@@ -663,6 +666,8 @@ static size_t strip_citations(const char *s, size_t n, cp_buf *out)
         if (m) {
             removed += m;
             i = p + m;
+            if (i < n && (unsigned char)s[i] >= 0xCC) /* 0xCC leads U+0300; all below are stable */
+                *rejoin = 1;
         } else {
             cp_buf_putc(out, '[');
             i = p + 1;
@@ -1020,7 +1025,10 @@ const char *cp_clean_doc(const cp_cleaner *c, const char *text, size_t len, cp_c
         }
         if (any_bracket && memchr(ln, '[', n)) {
             size_t before = s->work.len;
-            size_t r = strip_citations(ln, n, &s->work);
+            int rejoin = 0;
+            size_t r = strip_citations(ln, n, &s->work, &rejoin);
+            if (rejoin) /* "be\u0323e[1]\u0323" must become U+1EB9, as normalisation would have made it */
+                cp_nfc_in_place(&s->work, before, &s->tmp);
             stats->chars[CP_CLEAN_CITATION] += r;
             l->clen = (uint32_t)(s->work.len - before);
         } else {

@@ -133,7 +133,7 @@ static int nfc_segment(const unsigned char *seg, size_t len, cp_buf *dst)
 
 /* NFC of out[start..) in place, running utf8proc only on the segments around code points that are not
  * stable; tmp is scratch. Returns 1 when the text changed. */
-static int nfc(cp_buf *out, size_t start, cp_buf *tmp)
+int cp_nfc_in_place(cp_buf *out, size_t start, cp_buf *tmp)
 {
     pthread_once(&nfc_once, nfc_table_init);
     const unsigned char *s = (const unsigned char *)out->data + start;
@@ -276,7 +276,7 @@ static void normalize(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm
      * composes with, and NFC never creates controls, line ends or trailing blanks, so one pass is final. */
     size_t start = out->len;
     tidy_lines(src, len, out, c);
-    if (nfc(out, start, tmp))
+    if (cp_nfc_in_place(out, start, tmp))
         c->nfc_changed++;
 }
 

@@ -99,6 +99,27 @@ static void citations(void **state)
     assert_int_equal(f->st.chars[CP_CLEAN_CITATION], 0);
 }
 
+/* Cleaning gets NFC text and must give NFC back: a marker removed between a letter and a combining mark
+ * leaves them side by side, and they compose (the fuzz finding in regress/record/citation-between-letter-
+ * and-mark, a Yoruba line: "be\u0323e[1]\u0323" must read U+1EB9 U+1EB9, as normalisation writes it). */
+static void citations_keep_nfc(void **state)
+{
+    fx_t *f = *state;
+    /* b U+1EB9 e [1] U+0323: the e and the mark compose to U+1EB9 */
+    assert_string_equal(clean(f, "Won ni b\xE1\xBA\xB9" "e[1]\xCC\xA3 ni ilu wa lana."),
+                        "Won ni b\xE1\xBA\xB9\xE1\xBA\xB9 ni ilu wa lana.");
+    assert_int_equal(f->st.chars[CP_CLEAN_CITATION], 3);
+    /* U+00E1 [2] U+0323: the dot below (class 220) goes before the acute (230): U+1EA1 U+0301 */
+    assert_string_equal(clean(f, "Won ni \xC3\xA1[2]\xCC\xA3 ni ilu wa lana."),
+                        "Won ni \xE1\xBA\xA1\xCC\x81 ni ilu wa lana.");
+    /* Hangul: a leading and a vowel jamo join into the syllable U+AC00 */
+    assert_string_equal(clean(f, "Won ni \xE1\x84\x80[edit]\xE1\x85\xA1 ni ilu wa lana."),
+                        "Won ni \xEA\xB0\x80 ni ilu wa lana.");
+    /* a mark that has nothing to compose with stays as it is; so does text after a stable letter */
+    assert_string_equal(clean(f, "Won ni [3]\xCC\x81 ni ilu \xC3\xA9[4]\xC3\xA9 wa lana."),
+                        "Won ni \xCC\x81 ni ilu \xC3\xA9\xC3\xA9 wa lana.");
+}
+
 static void javascript(void **state)
 {
     fx_t *f = *state;
@@ -586,6 +607,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(long_word),   cmocka_unit_test(citations),    cmocka_unit_test(javascript),
+        cmocka_unit_test(citations_keep_nfc),
         cmocka_unit_test(policy),      cmocka_unit_test(lorem_ipsum),  cmocka_unit_test(min_words),
         cmocka_unit_test(terminal_punct), cmocka_unit_test(bp_line),   cmocka_unit_test(bp_banner),
         cmocka_unit_test(bp_caption),  cmocka_unit_test(bp_marker),    cmocka_unit_test(bp_tail),

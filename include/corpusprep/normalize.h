@@ -23,4 +23,9 @@ void cp_normalize_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_nor
  * \u0000, may occur: they are removed as control characters). Skips a validation pass over every byte. */
 void cp_normalize_valid_text(const char *s, size_t n, cp_buf *out, cp_buf *tmp, cp_norm_counts *c);
 
+/* Puts out[start..out->len) into NFC in place (tmp is scratch); 1 when it changed. For a later stage that
+ * cuts text normalisation had made NFC: a cut can bring a combining mark next to a letter it composes
+ * with. Cheap on text of stable code points (ASCII, most letters): utf8proc only runs around the others. */
+int cp_nfc_in_place(cp_buf *out, size_t start, cp_buf *tmp);
+
 #endif
