@@ -8,6 +8,7 @@
 set -u
 : "${FUZZ_BUILD:=build-fuzz}" "${FUZZ_CPU_SECONDS:=3600}" "${FUZZ_SEGMENT:=$FUZZ_CPU_SECONDS}"
 : "${CAMPAIGN_DIR:=$FUZZ_BUILD/campaign}" "${CP_SHARED:=../shared}"
+: "${FUZZ_TIMEOUT:=2}" "${FUZZ_WALL_TIMEOUT:=60}"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Seeds are built again when a harness has none (a harness added after the seeds were made).
 for h in "$@"; do
@@ -20,11 +21,13 @@ tick=$(getconf CLK_TCK)
 cpu_of() { # utime + stime of a live process, in seconds
     awk -v t="$tick" '{ sub(/^.*\) /, ""); print int(($12 + $13) / t) }' "/proc/$1/stat" 2>/dev/null
 }
-cpu_of_replay() { # CPU seconds (user + system) the harness $1 takes on the input $2 alone
+cpu_of_replay() { # CPU seconds (user + system) the harness $1 takes on the input $2 alone (at most about $3)
     python3 -c 'import resource, subprocess, sys
-subprocess.run([sys.argv[1], "-timeout=600", sys.argv[2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+cap = int(sys.argv[3]) + 1
+subprocess.run([sys.argv[1], "-timeout=86400", sys.argv[2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CPU, (cap, cap + 1)))
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print("%.2f" % (r.ru_utime + r.ru_stime))' "$1" "$2"
+print("%.2f" % (r.ru_utime + r.ru_stime))' "$1" "$2" "$3"
 }
 ledger_sum() { # column $2 of the ledger $1, summed
     [ -f "$1" ] && awk -v c="$2" '!/^#/ { s += $c } END { print s + 0 }' "$1" || echo 0
@@ -52,7 +55,12 @@ for h in "$@"; do
     log="$dir/segment-$(date -u +%Y%m%dT%H%M%S).log"
     echo "== fuzz_$h: $left CPU s more (done $done_s of $FUZZ_CPU_SECONDS; log $log)"
     # -max_total_time is only a backstop (wall time, ten times the share); the CPU budget ends the segment.
-    "$FUZZ_BUILD/fuzz_$h" -max_total_time=$((left * 10 + 60)) -timeout=2 -rss_limit_mb=2048 \
+    # libFuzzer's -timeout is wall time, and a fuzzer at low priority may get no CPU for many seconds while other
+    # work runs: a wall limit of FUZZ_WALL_TIMEOUT keeps it from stopping on inputs that are not slow, and every
+    # input slower than FUZZ_TIMEOUT seconds of wall time (-report_slow_units) is replayed below and counted as
+    # a hang when it takes FUZZ_TIMEOUT seconds of CPU alone.
+    "$FUZZ_BUILD/fuzz_$h" -max_total_time=$((left * 10 + 60)) -timeout="$FUZZ_WALL_TIMEOUT" \
+        -report_slow_units="$FUZZ_TIMEOUT" -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$dir/artifacts/" $opts "$dir/corpus" "$FUZZ_BUILD/seeds/$h" \
         > "$log" 2>&1 &
     pid=$!
@@ -75,19 +83,21 @@ for h in "$@"; do
     corp=$(printf '%s\n' "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
     result=ok
     # 72 is libFuzzer's exit code when interrupted, which is how a finished segment ends.
-    # libFuzzer's -timeout is wall time: a fuzzer at low priority that gets no CPU for two seconds reports a
-    # timeout on an input that is not slow. A timeout counts only if the input, replayed, takes the time in CPU.
-    unit=$(sed -n "s/.*Test unit written to \(.*timeout-[0-9a-f]*\).*/\1/p" "$log" | tail -n 1)
-    if [ -n "$unit" ] && grep -q 'ERROR: libFuzzer: timeout' "$log"; then
-        cpu=$(cpu_of_replay "$FUZZ_BUILD/fuzz_$h" "$unit")
-        if [ "$(echo "$cpu" | awk '{ print ($1 < 1.0) }')" = 1 ]; then
+    slow=0
+    for unit in $(sed -n "s/.*Test unit written to \(.*\(timeout\|slow-unit\)-[0-9a-f]*\).*/\1/p" "$log"); do
+        [ -f "$unit" ] || continue
+        cpu=$(cpu_of_replay "$FUZZ_BUILD/fuzz_$h" "$unit" $((FUZZ_TIMEOUT * 5)))
+        if [ "$(echo "$cpu $FUZZ_TIMEOUT" | awk '{ print ($1 >= $2) }')" = 1 ]; then
+            echo "# hang: $unit takes $cpu CPU s alone" >> "$ledger"
+            slow=1
+        else
             mkdir -p "$dir/false-timeouts"
             mv "$unit" "$dir/false-timeouts/"
-            echo "# the next segment's timeout is false: its input replays in $cpu CPU s (the fuzzer was starved of CPU)" >> "$ledger"
-            result="ok(false-timeout)"
-            rc=72
+            echo "# not slow: $(basename "$unit") replays in $cpu CPU s (the fuzzer was starved of CPU)" >> "$ledger"
+            grep -q 'ERROR: libFuzzer: timeout' "$log" && [ "$rc" -ne 0 ] && rc=72
         fi
-    fi
+    done
+    [ "$slow" = 1 ] && { [ "$rc" -eq 0 ] || [ "$rc" -eq 72 ]; } && rc=1
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 72 ]; then
         result="finding(rc=$rc)"
         failed="$failed $h"
