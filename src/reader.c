@@ -20,7 +20,8 @@
  * (its fast path writes ahead), and if zlib stops before the end of what ISA-L delivered, the part not yet
  * split into lines is taken back. The one case this cannot make exact is data that ISA-L decodes further
  * than zlib would before refusing it, by more than one 1 MiB decode buffer: then the lines of the earlier
- * buffers are ISA-L's, the error zlib's. */
+ * buffers are ISA-L's, the error zlib's. Trailing garbage after a member is judged by each path alone, on the
+ * same bytes: both read on until they hold the next member's first four bytes (or the end of the file). */
 #include "corpusprep/reader.h"
 
 #include "corpusprep/util.h"
@@ -164,6 +165,27 @@ static size_t fill_plain(cp_reader *r)
     return (size_t)k;
 }
 
+/* Moves the unread bytes keep[0..n) to the start of the input buffer and reads until it holds at least four
+ * bytes or the file ends. Returns false after an I/O error. */
+static bool top_up_input(cp_reader *r, const unsigned char *keep, size_t n)
+{
+    memmove(r->in, keep, n);
+    r->in_pos = 0;
+    r->in_len = n;
+    while (r->in_len < 4 && !r->in_eof) {
+        ssize_t k = src_read(r, r->in + r->in_len, IN_BYTES - r->in_len);
+        if (k < 0) {
+            set_error(r, "read error: %s", strerror(errno));
+            return false;
+        }
+        r->read_total += (uint64_t)k;
+        r->in_len += (size_t)k;
+        if (k == 0)
+            r->in_eof = true;
+    }
+    return true;
+}
+
 /* zlib: decodes into out[have..OUT_BYTES) and returns the new number of bytes in out. The first skip_out
  * bytes it decodes are dropped (zlib re-decoding what ISA-L delivered, see the top of the file). */
 static size_t fill_gzip_zlib(cp_reader *r, size_t have)
@@ -182,6 +204,14 @@ static size_t fill_gzip_zlib(cp_reader *r, size_t have)
             if (zs->avail_in == 0) { /* in_eof: the file ends on a member boundary */
                 r->src_status = 1;
                 break;
+            }
+            /* The next member's magic may straddle two reads (a pipe hands out any split): decide on all of
+             * it, as ISA-L's path does, or the verdict and bytes_in would depend on the split. */
+            if (zs->avail_in < 4 && !r->in_eof) {
+                if (!top_up_input(r, zs->next_in, zs->avail_in))
+                    break;
+                zs->next_in = r->in;
+                zs->avail_in = (uInt)r->in_len;
             }
             /* Another member must follow; anything else is the "trailing garbage" gzip -d complains of. */
             if (zs->next_in[0] != 0x1f || (zs->avail_in > 1 && zs->next_in[1] != 0x8b)) {
@@ -277,27 +307,6 @@ static bool isal_to_zlib(cp_reader *r)
     if (!start_zlib(r, err, sizeof err)) {
         set_error(r, "%s", err);
         return false;
-    }
-    return true;
-}
-
-/* Moves the unread bytes keep[0..n) to the start of the input buffer and reads until it holds at least four
- * bytes or the file ends. Returns false after an I/O error. */
-static bool top_up_input(cp_reader *r, const unsigned char *keep, size_t n)
-{
-    memmove(r->in, keep, n);
-    r->in_pos = 0;
-    r->in_len = n;
-    while (r->in_len < 4 && !r->in_eof) {
-        ssize_t k = src_read(r, r->in + r->in_len, IN_BYTES - r->in_len);
-        if (k < 0) {
-            set_error(r, "read error: %s", strerror(errno));
-            return false;
-        }
-        r->read_total += (uint64_t)k;
-        r->in_len += (size_t)k;
-        if (k == 0)
-            r->in_eof = true;
     }
     return true;
 }
