@@ -330,7 +330,7 @@ static void test_emit_our_members(void **state)
     (void)state;
     cp_doc d;
     assert_int_equal(parse(&d, "{\"lang\":\"xx\",\"text\":\"t\",\"lang_score\":0.1,\"reject_reason\":\"old\","
-                               "\"dup_of\":\"old\",\"keep\":1}", "f"), 0);
+                               "\"dup_of\":\"old\",\"lang_script\":0,\"keep\":1}", "f"), 0);
     d.has_lang = 1;
     strcpy(d.lang.code, "nl");
     d.lang.score = 0.5;
@@ -345,9 +345,20 @@ static void test_emit_our_members(void **state)
     j = emit(&d, "f", NULL, NULL);
     assert_null(json_object_get(j, "lang"));
     assert_null(json_object_get(j, "lang_score"));
+    assert_null(json_object_get(j, "lang_script"));
     assert_null(json_object_get(j, "reject_reason"));
     assert_null(json_object_get(j, "dup_of"));
     json_decref(j);
+
+    /* with a script: ours replaces the input's, once (emit refuses duplicate keys) */
+    d.has_lang = 1;
+    strcpy(d.lang.script, "Latn");
+    j = emit(&d, "f", NULL, &line);
+    assert_string_equal(line, "{\"text\":\"t\",\"keep\":1,\"lang\":\"nl\",\"lang_score\":0.5000,\"lang_script\":\"Latn\","
+                              "\"id\":\"f:7\"}\n");
+    free(line);
+    json_decref(j);
+    d.lang.script[0] = 0;
 
     /* a reject: reason, and dup_of when given */
     d.has_lang = 1;
