@@ -16,7 +16,11 @@
  * 10 ns per shingle for 112 values at 3.5 GHz; a 32-bit split (vpmuludq x3) measured 1.8x slower, 256-bit
  * vectors 1.3x slower, and a 52-bit split with IFMA (vpmadd52luq/huq) would need as many uops (3 IFMA, a
  * vpshldq, the minimum; counted, not built), so the rest of the stage is what moved: the shingle hash (see shingle_hash), the
- * word scan (AVX-512 masks, no branch on the number of words in a block) and the script counts (a table).
+ * word scan (AVX-512 masks, no branch on the number of words in a block; with VBMI2 the positions of a
+ * block's word starts and ends come out of one vpcompressb each, not a bit at a time: the stage went from
+ * 17.2 to 15.9 ns per shingle on the bench slice, per document the best of 5 passes) and the script counts
+ * (a table). Skipping shingles whose hash repeats earlier in the document (min is idempotent) is not worth a
+ * set lookup: 0.2 % of the bench slice's word 5-grams repeat within their document.
  *
  * Words. One pass over the text in 64-byte blocks turns byte classes into bit masks (AVX-512BW or SSE2; a
  * portable loop elsewhere): word starts and ends come from the separator mask, and the AUTO script counts from the same
@@ -80,7 +84,26 @@ struct cp_minhash {
      * low 6): 1 when all 64 are in a no-space script, 0 when none is, 2 when some are (decode the third) */
     unsigned char nospace3[1024];
     uint64_t *a, *b; /* nvals_padded each */
+    int isa;         /* the code paths this CPU takes: see pick_isa */
 };
+
+/* 0: portable code (the compilers' own vectorisation); 1: AVX-512 F, DQ, VL, BW and CD; 2: those and VBMI2
+ * (the word scan's vpcompressb). Every level gives the same signatures. CP_TEST_MINHASH_ISA=n lowers the level
+ * to n, so that the tests compare every path with the definition on one machine (tests only). */
+static int pick_isa(void)
+{
+    int isa = 0;
+#ifdef CP_X86_DISPATCH
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512cd"))
+        isa = __builtin_cpu_supports("avx512vbmi2") ? 2 : 1;
+#endif
+    const char *cap = getenv("CP_TEST_MINHASH_ISA");
+    if (cap && *cap >= '0' && *cap < '0' + isa)
+        isa = *cap - '0';
+    return isa;
+}
 
 struct cp_minhash_scratch {
     uint64_t *hashes; /* shingle hashes */
@@ -154,6 +177,7 @@ cp_minhash *cp_minhash_create(const cp_minhash_params *p, char *err, size_t errl
     mh->nvals_padded = (mh->nvals + BLOCK - 1) / BLOCK * BLOCK;
     mh->a = cp_xmalloc(sizeof(uint64_t) * (size_t)mh->nvals_padded);
     mh->b = cp_xmalloc(sizeof(uint64_t) * (size_t)mh->nvals_padded);
+    mh->isa = pick_isa();
     uint64_t st = p->seed ^ 0x6D696E6861736831ULL;
     mh->shingle_seed = splitmix64(&st);
     mh->band_seed = splitmix64(&st);
@@ -261,28 +285,41 @@ static inline uint64_t mix16(const unsigned char *p, uint64_t k0, uint64_t k1)
  * 33..64), so that branch mispredicted about every other shingle. Here a shingle of 17..64 bytes that starts
  * at least 16 bytes into base and has 32 readable bytes from its start always computes the four 16-byte
  * steps and masks off the two that a shorter one does not take: the same sum, no branch on the length (the
- * extra reads fall inside base, at most 15 bytes before the shingle and 15 after). The keys combine XXH3's
- * secret with the seed once per cp_minhash. Other lengths take XXH3's own branches, inlined
- * (test_minhash.c checks the signature against XXH3_64bits_withSeed on shingles of every length class). */
-static inline __attribute__((always_inline)) uint64_t shingle_hash(const cp_minhash *mh, const char *base, size_t a, size_t e, size_t blen)
+ * extra reads fall inside base, at most 15 bytes before the shingle and 15 after): hash_17to64_padded. The
+ * keys combine XXH3's secret with the seed once per cp_minhash. Other lengths take XXH3's own branches,
+ * inlined: shingle_hash_other (test_minhash.c checks the signature against XXH3_64bits_withSeed on shingles
+ * of every length class). */
+static inline __attribute__((always_inline)) uint64_t hash_17to64_padded(const cp_minhash *mh,
+                                                                         const unsigned char *p, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)base + a;
-    size_t n = e - a;
-    if (n - 17 <= 64 - 17 && a >= 16 && a + 32 <= blen) {
-        const uint64_t *k = mh->key;
-        uint64_t acc = n * XXH_PRIME64_1 + mix16(p, k[0], k[1]) + mix16(p + n - 16, k[2], k[3]);
-        uint64_t more = mix16(p + 16, k[4], k[5]) + mix16(p + n - 32, k[6], k[7]);
-        uint64_t keep = 0 - (uint64_t)(n > 32);
+    const uint64_t *k = mh->key;
+    uint64_t acc = n * XXH_PRIME64_1 + mix16(p, k[0], k[1]) + mix16(p + n - 16, k[2], k[3]);
+    uint64_t more = mix16(p + 16, k[4], k[5]) + mix16(p + n - 32, k[6], k[7]);
+    uint64_t keep = (uint64_t)((int64_t)(32 - n) >> 63); /* all ones when n > 32 (n <= 64) */
 #if defined(__GNUC__)
-        __asm__("" : "+r"(keep)); /* or GCC turns the mask back into the branch */
+    __asm__("" : "+r"(keep)); /* or GCC turns the mask back into the branch */
 #endif
-        return XXH3_avalanche(acc + (more & keep));
-    }
+    return XXH3_avalanche(acc + (more & keep));
+}
+
+static inline __attribute__((always_inline)) uint64_t shingle_hash_other(const cp_minhash *mh,
+                                                                         const unsigned char *p, size_t n)
+{
     if (n <= 16)
         return XXH3_len_0to16_64b(p, n, XXH3_kSecret, mh->shingle_seed);
     if (n <= 128)
         return XXH3_len_17to128_64b(p, n, XXH3_kSecret, sizeof XXH3_kSecret, mh->shingle_seed);
     return XXH3_64bits_withSeed(p, n, mh->shingle_seed);
+}
+
+static inline __attribute__((always_inline)) uint64_t shingle_hash(const cp_minhash *mh, const char *base, size_t a,
+                                                                   size_t e, size_t blen)
+{
+    const unsigned char *p = (const unsigned char *)base + a;
+    size_t n = e - a;
+    if (n - 17 <= 64 - 17 && a >= 16 && a + 32 <= blen)
+        return hash_17to64_padded(mh, p, n);
+    return shingle_hash_other(mh, p, n);
 }
 
 /* Shingles are spans of n consecutive units (words, or code points of the compacted text) starting at each
@@ -374,7 +411,7 @@ static size_t count_block(const unsigned char *t, size_t b, size_t skip, size_t 
  * unconditionally (out needs room for 12; the extra entries are overwritten or unused), so the number of
  * words in a block, about 9 in news text, is not a branch that mispredicts every other block; more finish in
  * a loop. ctz of x | 1 << 63 is that of x when x != 0 and defined when x == 0. */
-static inline __attribute__((always_inline)) size_t put_bits(size_t *out, size_t b, uint64_t x, int hw_popcount)
+static inline __attribute__((always_inline)) size_t put_bits_with(size_t *out, size_t b, uint64_t x, int hw_popcount)
 {
     size_t cnt = hw_popcount ? (size_t)__builtin_popcountll(x) : (size_t)cp_popcount64(x);
     _Pragma("GCC unroll 12") for (int k = 0; k < 12; k++) {
@@ -386,6 +423,11 @@ static inline __attribute__((always_inline)) size_t put_bits(size_t *out, size_t
         x &= x - 1;
     }
     return cnt;
+}
+
+static inline __attribute__((always_inline)) size_t put_bits(size_t *out, size_t b, uint64_t x)
+{
+    return put_bits_with(out, b, x, 0);
 }
 
 /* The masks of the n <= 64 bytes at p, the bytes past n read as 0 (separators). */
@@ -406,11 +448,12 @@ static inline void masks_padded(const unsigned char *p, size_t n, cp_masks64 *m)
  * compute the masks (masks) and the popcount (hw_popcount). */
 static inline __attribute__((always_inline)) size_t
 scan_words_with(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len, script_counts *sc,
-                void (*masks)(const unsigned char *, size_t, cp_masks64 *), int hw_popcount)
+                void (*masks)(const unsigned char *, size_t, cp_masks64 *),
+                size_t (*put)(size_t *, size_t, uint64_t), int hw_popcount)
 {
     const unsigned char *t = (const unsigned char *)text;
-    /* words are separated by at least one byte; put_bits writes up to 12 entries past the last */
-    reserve_spans(s, len / 2 + 1 + 12);
+    /* words are separated by at least one byte; put writes up to 16 entries past the last */
+    reserve_spans(s, len / 2 + 1 + 16);
     size_t nstart = 0, nend = 0, next_cp = 0;
     uint64_t carry = 0; /* 1 when the byte before the block is part of a word */
     for (size_t b = 0; b < len; b += 64) {
@@ -420,8 +463,8 @@ scan_words_with(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, s
         uint64_t word = ~m.ctl;
         uint64_t prev = (word << 1) | carry;
         carry = word >> 63;
-        nstart += put_bits(s->starts + nstart, b, word & ~prev, hw_popcount);
-        nend += put_bits(s->ends + nend, b, m.ctl & prev, hw_popcount);
+        nstart += put(s->starts + nstart, b, word & ~prev);
+        nend += put(s->ends + nend, b, m.ctl & prev);
         if (sc) {
             size_t next = 0;
             if (!m.b7 && next_cp == b) {
@@ -441,7 +484,7 @@ scan_words_with(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, s
 static size_t scan_words(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len,
                          script_counts *sc)
 {
-    return scan_words_with(mh, s, text, len, sc, masks_padded, 0);
+    return scan_words_with(mh, s, text, len, sc, masks_padded, put_bits, 0);
 }
 
 #ifdef CP_X86_DISPATCH
@@ -461,19 +504,51 @@ V4 static inline void masks_avx512(const unsigned char *p, size_t n, cp_masks64 
     m->b3 = _mm512_mask_test_epi8_mask(m->b7, x, _mm512_set1_epi8(0x08));
 }
 
+V4 static inline __attribute__((always_inline)) size_t put_bits_hw(size_t *out, size_t b, uint64_t x)
+{
+    return put_bits_with(out, b, x, 1);
+}
+
 V4 static size_t scan_words_avx512(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len,
                                    script_counts *sc)
 {
-    return scan_words_with(mh, s, text, len, sc, masks_avx512, 1);
+    return scan_words_with(mh, s, text, len, sc, masks_avx512, put_bits_hw, 1);
 }
 
-/* The CPU model the runtime filled in at start-up: a few loads per document. */
-static int have_avx512(void)
+#define V4B __attribute__((target("arch=x86-64-v4,avx512vbmi2")))
+
+/* put_bits with AVX-512 VBMI2: vpcompressb packs the indices of the set bits into bytes, which are widened
+ * to 64 bits eight at a time and offset by b. The first 16 go unconditionally (out needs room for 16; a
+ * block of news text has about 9 words), more by 8 (out needs room for 7 past the last). */
+V4B static inline __attribute__((always_inline)) size_t put_bits_vbmi2(size_t *out, size_t b, uint64_t x)
 {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512cd");
+    static const unsigned char iota[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                           16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+                                           32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+                                           48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+    size_t cnt = (size_t)__builtin_popcountll(x);
+    __m512i idx = _mm512_maskz_compress_epi8((__mmask64)x, _mm512_loadu_si512((const void *)iota));
+    __m512i vb = _mm512_set1_epi64((long long)b);
+    __m128i lo = _mm512_castsi512_si128(idx);
+    _mm512_storeu_si512((void *)out, _mm512_add_epi64(_mm512_cvtepu8_epi64(lo), vb));
+    _mm512_storeu_si512((void *)(out + 8), _mm512_add_epi64(_mm512_cvtepu8_epi64(_mm_srli_si128(lo, 8)), vb));
+    if (cnt > 16) {
+        unsigned char bytes[64];
+        _mm512_storeu_si512((void *)bytes, idx);
+        for (size_t k = 16; k < cnt; k += 8) {
+            __m128i eight = _mm_loadl_epi64((const __m128i *)(bytes + k));
+            _mm512_storeu_si512((void *)(out + k), _mm512_add_epi64(_mm512_cvtepu8_epi64(eight), vb));
+        }
+    }
+    return cnt;
 }
+
+V4B static size_t scan_words_vbmi2(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, size_t len,
+                                   script_counts *sc)
+{
+    return scan_words_with(mh, s, text, len, sc, masks_avx512, put_bits_vbmi2, 1);
+}
+
 #endif
 
 int cp_minhash_uses_chars(const cp_minhash *mh, const char *text, size_t len)
@@ -528,10 +603,30 @@ typedef struct {
  * shingle first and then 7 passes of 16 values in registers 20.5 ns, this 18.4 ns; the vector work alone
  * is 11 ns either way. Dropped: the minima kept in memory (one pass of any length, no register limit) 1.5x
  * slower; a first pass of 64 values (8 vectors, addends in registers) with the hash, then one of 48, no
- * faster; hashing shingle j+1 between the two halves of shingle j's vector work, no change. */
+ * faster; hashing shingle j+1 between the two halves of shingle j's vector work, no change.
+ * The vector units are the bound and the hash's integer uops partly land on the same ports, so the first
+ * pass spends as few as it can: the shingles whose 17..64 bytes may be read with 16 bytes around them (all
+ * but the first few and the last few of a text: starts only grow) form a middle run that tests the length
+ * and nothing else, and a signature of one pass (the default) does not store the hashes: 2.5 % on the
+ * stage. Dropped (issue 9): two shingles per iteration, 5 % slower (registers spill); the hash of shingle
+ * j+2 computed in iteration j, 2 % slower; the hash broadcast from its stored copy (a load, not a port-5
+ * uop), no change. */
 #ifdef CP_X86_DISPATCH
 #define SHINGLE_HASH(j) shingle_hash(mh, sh->base, sh->starts[j], sh->ends[(j) + sh->width - 1], sh->blen)
-/* One pass over NV vectors of values from vector v0 on. FUSED: hash shingle j first and store it in h[j]. */
+/* Folds hexpr, shingle j's hash, into the NV vectors of minima (stores it in h[j] when FUSED is 1). */
+#define MINS_STEP(NV, FUSED, hexpr)                                                                          \
+    do {                                                                                                     \
+        uint64_t hj_ = (hexpr);                                                                              \
+        if (FUSED == 1)                                                                                      \
+            h[j] = hj_;                                                                                      \
+        __m512i x = _mm512_set1_epi64((long long)hj_);                                                       \
+        _Pragma("GCC unroll 14") for (int k = 0; k < NV; k++) {                                             \
+            __m512i v = _mm512_add_epi64(_mm512_mullo_epi64(aa[k], x), bb[k]);                              \
+            m[k] = _mm512_min_epu64(m[k], v);                                                                \
+        }                                                                                                    \
+    } while (0)
+/* One pass over NV vectors of values from vector v0 on. FUSED 0: read the hashes from h; 1: hash each
+ * shingle and store it in h[j] for the later passes; 2: hash, store nothing (the only pass). */
 #define MINS_PASS(NV, FUSED)                                                                                 \
     V4 static void mins_pass##NV##_##FUSED(const cp_minhash *mh, const shingle_set *sh, uint64_t *restrict h, \
                                             size_t v0, uint64_t *restrict mins)                              \
@@ -542,38 +637,46 @@ typedef struct {
             aa[k] = _mm512_loadu_si512((const void *)(mh->a + 8 * v0 + 8 * k));                             \
             bb[k] = _mm512_loadu_si512((const void *)(mh->b + 8 * v0 + 8 * k));                             \
         }                                                                                                    \
-        for (size_t j = 0; j < sh->count; j++) {                                                             \
-            uint64_t hj;                                                                                     \
-            if (FUSED) {                                                                                     \
-                hj = SHINGLE_HASH(j);                                                                        \
-                h[j] = hj;                                                                                   \
-            } else {                                                                                         \
-                hj = h[j];                                                                                   \
+        if (FUSED) { /* [0, jlo) and [jhi, cnt): shingles too near an end of base for hash_17to64_padded */ \
+            const size_t *st = sh->starts, *en = sh->ends + sh->width - 1, cnt = sh->count, blen = sh->blen;  \
+            const unsigned char *base = (const unsigned char *)sh->base;                                     \
+            size_t jlo = 0, jhi = cnt, j = 0;                                                                \
+            while (jlo < cnt && st[jlo] < 16)                                                                \
+                jlo++;                                                                                       \
+            while (jhi > jlo && st[jhi - 1] + 32 > blen)                                                     \
+                jhi--;                                                                                       \
+            for (; j < jlo; j++)                                                                             \
+                MINS_STEP(NV, FUSED, SHINGLE_HASH(j));                                                       \
+            for (; j < jhi; j++) {                                                                           \
+                size_t n = en[j] - st[j];                                                                    \
+                const unsigned char *p = base + st[j];                                                       \
+                MINS_STEP(NV, FUSED, __builtin_expect(n - 17 <= 64 - 17, 1) ? hash_17to64_padded(mh, p, n)   \
+                                                                          : shingle_hash_other(mh, p, n));   \
             }                                                                                                \
-            __m512i x = _mm512_set1_epi64((long long)hj);                                                    \
-            _Pragma("GCC unroll 14") for (int k = 0; k < NV; k++) {                                         \
-                __m512i v = _mm512_add_epi64(_mm512_mullo_epi64(aa[k], x), bb[k]);                          \
-                m[k] = _mm512_min_epu64(m[k], v);                                                            \
-            }                                                                                                \
+            for (; j < cnt; j++)                                                                             \
+                MINS_STEP(NV, FUSED, SHINGLE_HASH(j));                                                       \
+        } else {                                                                                             \
+            for (size_t j = 0; j < sh->count; j++)                                                           \
+                MINS_STEP(NV, 0, h[j]);                                                                      \
         }                                                                                                    \
         _Pragma("GCC unroll 14") for (int k = 0; k < NV; k++)                                               \
             _mm512_storeu_si512((void *)(mins + 8 * v0 + 8 * k), m[k]);                                      \
     }
 #define MINS_PASSES(X) X(2) X(4) X(6) X(8) X(10) X(12) X(14)
-#define MINS_PASS_BOTH(NV) MINS_PASS(NV, 0) MINS_PASS(NV, 1)
+#define MINS_PASS_BOTH(NV) MINS_PASS(NV, 0) MINS_PASS(NV, 1) MINS_PASS(NV, 2)
 MINS_PASSES(MINS_PASS_BOTH)
 
 typedef void mins_pass_fn(const cp_minhash *, const shingle_set *, uint64_t *restrict, size_t, uint64_t *restrict);
 
 V4 static void mins_avx512(const cp_minhash *mh, cp_minhash_scratch *s, const shingle_set *sh, uint64_t *mins)
 {
-#define MINS_PASS_ENTRY(NV) {mins_pass##NV##_0, mins_pass##NV##_1},
-    static mins_pass_fn *const passes[7][2] = {MINS_PASSES(MINS_PASS_ENTRY)};
+#define MINS_PASS_ENTRY(NV) {mins_pass##NV##_0, mins_pass##NV##_1, mins_pass##NV##_2},
+    static mins_pass_fn *const passes[7][3] = {MINS_PASSES(MINS_PASS_ENTRY)};
     size_t nv = (size_t)mh->nvals_padded / 8; /* even */
     reserve_hashes(s, sh->count); /* the first pass stores them for the others (a store: no vector port) */
     for (size_t v0 = 0; v0 < nv; v0 += 14) {
         size_t k = nv - v0 < 14 ? nv - v0 : 14;
-        passes[k / 2 - 1][v0 == 0](mh, sh, s->hashes, v0, mins);
+        passes[k / 2 - 1][v0 > 0 ? 0 : nv > 14 ? 1 : 2](mh, sh, s->hashes, v0, mins);
     }
 }
 #endif
@@ -609,7 +712,7 @@ static void mins_by_blocks(const cp_minhash *mh, cp_minhash_scratch *s, const sh
 MINS_BLOCKS(mins_blocks8, 8, __attribute__((target_clones("avx2", "default"))))
 static void min_values(const cp_minhash *mh, cp_minhash_scratch *s, const shingle_set *sh, uint64_t *mins)
 {
-    if (have_avx512())
+    if (mh->isa >= 1)
         mins_avx512(mh, s, sh, mins);
     else
         mins_by_blocks(mh, s, sh, mins);
@@ -640,7 +743,7 @@ static size_t compute_mins(const cp_minhash *mh, cp_minhash_scratch *s, const ch
     script_counts sc = {0, 0};
 #ifdef CP_X86_DISPATCH
     size_t (*scan)(const cp_minhash *, cp_minhash_scratch *, const char *, size_t, script_counts *) =
-        have_avx512() ? scan_words_avx512 : scan_words;
+        mh->isa == 2 ? scan_words_vbmi2 : mh->isa == 1 ? scan_words_avx512 : scan_words;
 #else
     size_t (*scan)(const cp_minhash *, cp_minhash_scratch *, const char *, size_t, script_counts *) = scan_words;
 #endif

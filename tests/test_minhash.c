@@ -741,13 +741,16 @@ static void ref_signature(uint64_t seed, int nvals, int ngram, int chars, const 
 /* Random texts whose shingles have every length class XXH3 branches on (0..16, 17..32, 33..64, 65..128,
  * longer) at every distance from the ends of the buffer, in a buffer of exactly the text's size (so that
  * ASan sees any read past it), for signatures of one pass and of several (and of a width that is no
- * multiple of the vector size), in word and character mode. */
-static void test_signature_matches_definition(void **state)
+ * multiple of the vector size), in word and character mode; with runs of one-letter words too (up to 32
+ * words starting in one 64-byte block: the word scan writes 16 positions a block at once, more in steps).
+ * Every code path this CPU can take (CP_TEST_MINHASH_ISA lowers the level; see pick_isa in minhash.c):
+ * portable, AVX-512, AVX-512 with VBMI2. */
+static void signature_matches_definition(const char *isa)
 {
-    (void)state;
     static const int shapes[][3] = {{14, 8, 5}, {3, 5, 1}, {8, 16, 3}, {20, 12, 2}, {1, 1, 9}};
     static const char *pieces[] = {"a", "bc", "def", "word", "shingle", "népszerű", "中国人民", "ภาษา", "\xff",
                                    "\xe4\xb8", "0"};
+    assert_int_equal(setenv("CP_TEST_MINHASH_ISA", isa, 1), 0);
     uint64_t rs = 99;
     for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
         for (int chars = 0; chars <= 1; chars++) {
@@ -775,6 +778,13 @@ static void test_signature_matches_definition(void **state)
                         size_t k = 20 + (size_t)(rng_next(&rs) % 150);
                         for (size_t i = 0; i < k; i++)
                             buf[n++] = (char)('a' + i % 26);
+                    } else if (kind == 1 && rng_next(&rs) % 2) { /* a run of one-letter words */
+                        size_t k = 8 + (size_t)(rng_next(&rs) % 60);
+                        for (size_t i = 0; i < k; i++) {
+                            buf[n++] = (char)('a' + i % 26);
+                            buf[n++] = ' ';
+                        }
+                        buf[n++] = 'z';
                     } else {
                         for (uint64_t q = kind; q > 0; q--) {
                             const char *pc = pieces[rng_next(&rs) % (sizeof pieces / sizeof pieces[0])];
@@ -800,6 +810,50 @@ static void test_signature_matches_definition(void **state)
             cp_minhash_destroy(mh);
         }
     }
+    assert_int_equal(unsetenv("CP_TEST_MINHASH_ISA"), 0);
+}
+
+/* Teardown: back to the CPU's own paths even when a test stopped at a failed assertion. */
+static int isa_reset(void **state)
+{
+    (void)state;
+    return unsetenv("CP_TEST_MINHASH_ISA");
+}
+
+static void test_signature_matches_definition(void **state)
+{
+    (void)state;
+    signature_matches_definition("0");
+    signature_matches_definition("1");
+    signature_matches_definition("2");
+}
+
+/* The densest texts: a word starting at every other byte (32 in each 64-byte block) or in every byte of a
+ * block but separated by control bytes, ending on a block edge or not, on every path. */
+static void test_signature_dense_words(void **state)
+{
+    (void)state;
+    static const char *isa[] = {"0", "1", "2"};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(setenv("CP_TEST_MINHASH_ISA", isa[k], 1), 0);
+        cp_minhash *mh = make(3, CP_SHINGLE_WORDS);
+        cp_minhash_scratch *s = cp_minhash_scratch_create();
+        for (size_t len = 120; len <= 200; len++) {
+            for (int pat = 0; pat < 2; pat++) {
+                char *t = malloc(len);
+                for (size_t i = 0; i < len; i++)
+                    t[i] = pat == 0 ? (i % 2 ? ' ' : (char)('a' + i % 26)) : (i % 3 == 2 ? '\n' : (char)('a' + i % 7));
+                uint64_t got[112], want[112];
+                ref_signature(3, 112, 5, 0, (const unsigned char *)t, len, want);
+                cp_minhash_signature(mh, s, t, len, got);
+                assert_memory_equal(got, want, sizeof got);
+                free(t);
+            }
+        }
+        cp_minhash_scratch_destroy(s);
+        cp_minhash_destroy(mh);
+    }
+    assert_int_equal(unsetenv("CP_TEST_MINHASH_ISA"), 0);
 }
 
 int main(void)
@@ -810,7 +864,8 @@ int main(void)
         cmocka_unit_test(test_keys_pinned),
         cmocka_unit_test(test_keys_pinned_scripts),
         cmocka_unit_test(test_shingle_hash_branches),
-        cmocka_unit_test(test_signature_matches_definition),
+        cmocka_unit_test_teardown(test_signature_matches_definition, isa_reset),
+        cmocka_unit_test_teardown(test_signature_dense_words, isa_reset),
         cmocka_unit_test(test_auto_mode_matches_definition),
         cmocka_unit_test(test_short_and_empty),
         cmocka_unit_test(test_char_shingles),
