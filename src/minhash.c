@@ -17,9 +17,8 @@
  * vectors 1.3x slower, and a 52-bit split with IFMA (vpmadd52luq/huq) would need as many uops (3 IFMA, a
  * vpshldq, the minimum; counted, not built), so the rest of the stage is what moved: the shingle hash (see shingle_hash), the
  * word scan (AVX-512 masks, no branch on the number of words in a block; with VBMI2 the positions of a
- * block's word starts and ends come out of one vpcompressb each, not a bit at a time: the stage went from
- * 17.2 to 15.9 ns per shingle on the bench slice, per document the best of 5 passes) and the script counts
- * (a table). Skipping shingles whose hash repeats earlier in the document (min is idempotent) is not worth a
+ * block's word starts and ends come out of one vpcompressb each, not a bit at a time: about 6 % on the
+ * stage) and the script counts (a table). Skipping shingles whose hash repeats earlier in the document (min is idempotent) is not worth a
  * set lookup: 0.2 % of the bench slice's word 5-grams repeat within their document.
  *
  * Words. One pass over the text in 64-byte blocks turns byte classes into bit masks (AVX-512BW or SSE2; a
