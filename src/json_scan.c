@@ -25,12 +25,24 @@
 #define USE_SSE2 0
 #endif
 
+/* The AVX2 path is compiled in on x86-64 with GCC or clang and taken only when the CPU has AVX2 (checked at
+ * run time), so the same binary runs anywhere; -DCP_JSON_NO_AVX2 leaves it out. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(CP_JSON_NO_AVX2)
+#include <immintrin.h>
+#define HAVE_AVX2 1
+#else
+#define HAVE_AVX2 0
+#endif
+
 #define BAD ((size_t)-1)
+
+static cp_json_path forced_path = CP_JSON_PATH_AUTO;
 
 typedef struct {
     const unsigned char *s;
     size_t n;
     cp_json_error *err;
+    int avx2; /* string bodies take the AVX2 path */
 } scanner;
 
 static size_t fail(scanner *sc, size_t at, const char *why)
@@ -130,13 +142,132 @@ static inline long hex4(const unsigned char *s, size_t n, size_t i)
     return v;
 }
 
+#if HAVE_AVX2
+/* Nibble lookup tables of the UTF-8 check below, as in Keiser and Lemire, "Validating UTF-8 in less than one
+ * instruction per byte" (2021): each pair of bytes (previous, current) is classified by the previous byte's
+ * high and low nibble and the current byte's high nibble; a bit set in all three lookups is an error. */
+enum {
+    U8_TOO_SHORT = 1 << 0,  /* a lead byte not followed by a continuation byte */
+    U8_TOO_LONG = 1 << 1,   /* a continuation byte after an ASCII byte */
+    U8_OVERLONG_3 = 1 << 2, /* E0 followed by 80..9F */
+    U8_TOO_LARGE = 1 << 3,  /* above U+10FFFF: F4 followed by 90..BF, or F5..FF followed by 90..BF */
+    U8_SURROGATE = 1 << 4,  /* ED followed by A0..BF */
+    U8_OVERLONG_2 = 1 << 5, /* C0 or C1 followed by a continuation byte */
+    U8_TOO_LARGE_1000 = 1 << 6, /* F5..FF followed by 80..8F */
+    U8_OVERLONG_4 = 1 << 6,     /* F0 followed by 80..8F (shares the bit: F5..FF and F0 differ in the low nibble) */
+    U8_TWO_CONTS = 1 << 7,      /* two continuation bytes: right only as the third or fourth byte */
+    U8_CARRY = U8_TOO_SHORT | U8_TOO_LONG | U8_TWO_CONTS,
+};
+
+#define U8_TABLE(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15)                              \
+    _mm256_setr_epi8(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a0, a1, a2, a3, a4, a5, a6, \
+                     a7, a8, a9, a10, a11, a12, a13, a14, a15)
+
+/* One byte per position of v, non-zero where v is not valid UTF-8 given the three bytes before each position
+ * (p1, p2, p3: the same 32 bytes loaded one, two and three bytes earlier). A sequence cut by the end of v is
+ * not flagged; the caller sees to that. */
+__attribute__((target("avx2"))) static inline __m256i utf8_errors_avx2(__m256i v, __m256i p1, __m256i p2, __m256i p3)
+{
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    const __m256i b1_high = U8_TABLE(
+        U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,
+        U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,
+        U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE, U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4);
+    const __m256i b1_low = U8_TABLE(
+        U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_CARRY | U8_OVERLONG_2, U8_CARRY, U8_CARRY,
+        U8_CARRY | U8_TOO_LARGE, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_SURROGATE, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000);
+    const __m256i b2_high = U8_TABLE(
+        U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,
+        U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4,
+        U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE,
+        U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE,
+        U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT,
+        U8_TOO_SHORT, U8_TOO_SHORT);
+    __m256i e = _mm256_and_si256(
+        _mm256_and_si256(_mm256_shuffle_epi8(b1_high, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                         _mm256_shuffle_epi8(b1_low, _mm256_and_si256(p1, nib))),
+        _mm256_shuffle_epi8(b2_high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
+    /* third and fourth bytes: two bytes after E0..FF, three after F0..FF, a continuation byte must come */
+    __m256i must = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80))),
+                                   _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80))));
+    return _mm256_xor_si256(e, _mm256_and_si256(must, _mm256_set1_epi8((char)0x80)));
+}
+
+/* The AVX2 form of skip_plain for a string body that checks UTF-8 as it goes, 32 bytes at a time. i is at a
+ * character boundary inside a string body, with i >= 3 (the UTF-8 check reads three bytes back; what lies
+ * there is the end of a valid character or ASCII). Returns the index of the first quote, backslash or
+ * control byte, all bytes before it being valid UTF-8; or, fewer than 32 bytes before the end, the
+ * character boundary it reached. When a block holds a UTF-8 error it returns that block's start and sets
+ * *slow, for the portable code to find and describe the error exactly as it always has. */
+__attribute__((target("avx2"))) static size_t skip_body_avx2(const unsigned char *s, size_t n, size_t i, int *slow)
+{
+    const __m256i quote = _mm256_set1_epi8('"'), bslash = _mm256_set1_epi8('\\'), c1f = _mm256_set1_epi8(0x1F);
+    while (n - i >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+        __m256i sp = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, bslash)),
+                                     _mm256_cmpeq_epi8(_mm256_min_epu8(v, c1f), v));
+        uint32_t special = (uint32_t)_mm256_movemask_epi8(sp), high = (uint32_t)_mm256_movemask_epi8(v);
+        if (!high) {
+            if (special)
+                return i + (size_t)__builtin_ctz(special);
+            i += 32;
+            continue;
+        }
+        __m256i e = utf8_errors_avx2(v, _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 1)),
+                                     _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 2)),
+                                     _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 3)));
+        uint32_t bad = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(e, _mm256_setzero_si256()));
+        /* The bytes up to the special byte or to the last character boundary are taken; errors are looked
+         * at up to and including that byte, where a sequence it cuts short shows. */
+        unsigned end;
+        if (special)
+            end = (unsigned)__builtin_ctz(special);
+        else if (s[i + 31] >= 0xC0)
+            end = 31;
+        else if (s[i + 30] >= 0xE0)
+            end = 30;
+        else if (s[i + 29] >= 0xF0)
+            end = 29;
+        else
+            end = 32;
+        if (bad & (end >= 31 ? ~0u : (2u << end) - 1)) {
+            *slow = 1;
+            return i;
+        }
+        i += end;
+        if (special)
+            return i;
+    }
+    return i;
+}
+#endif
+
+static int use_avx2(void)
+{
+#if HAVE_AVX2
+    return forced_path == CP_JSON_PATH_AUTO && __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
 /* s[i] is '"'. Returns the index just past the closing quote; *escaped becomes 1 if a backslash is met. */
 static size_t scan_string(scanner *sc, size_t i, uint8_t *escaped)
 {
     const unsigned char *s = sc->s;
     size_t n = sc->n;
+    int slow = !sc->avx2;
     i++;
     for (;;) {
+#if HAVE_AVX2
+        if (!slow && i >= 3)
+            i = skip_body_avx2(s, n, i, &slow);
+#endif
         i = skip_plain(s, n, i);
         if (i >= n)
             return fail(sc, n, "unterminated string");
@@ -376,7 +507,7 @@ cp_json_type cp_json_scan(const char *line, size_t n, cp_json_member **members, 
                           cp_json_error *err)
 {
     const unsigned char *s = (const unsigned char *)line;
-    scanner sc = {s, n, err};
+    scanner sc = {s, n, err, use_avx2()};
     uint8_t type = CP_JSON_INVALID, dummy = 0;
     *n_members = 0;
     if (n > UINT32_MAX) { /* member offsets are 32-bit (only with --max-line above 4G) */
@@ -501,6 +632,12 @@ size_t cp_json_unescape(const char *str, size_t n, char *out)
         }
     }
     return o;
+}
+
+const char *cp_json_set_path(cp_json_path p)
+{
+    forced_path = p;
+    return use_avx2() ? "avx2" : USE_SSE2 ? "sse2" : "swar";
 }
 
 int64_t cp_json_integer_value(const char *s, size_t n)

@@ -732,6 +732,102 @@ static void mutate(cp_buf *b)
     b->len += n;
 }
 
+/* ---- the AVX2 path against the portable one ---- */
+
+/* Scans s[0..n) on both paths; 1 when verdict, members and error are the same (reported otherwise). On a
+ * CPU without AVX2 both runs take the portable path and agree trivially; test_paths_agree skips there. */
+static int paths_agree(const char *s, size_t n)
+{
+    cp_json_member *m[2] = {NULL, NULL};
+    uint32_t nm[2], cap[2] = {0, 0};
+    cp_json_error e[2];
+    cp_json_type t[2];
+    for (int k = 0; k < 2; k++) {
+        cp_json_set_path(k ? CP_JSON_PATH_PORTABLE : CP_JSON_PATH_AUTO);
+        memset(&e[k], 0, sizeof e[k]);
+        t[k] = cp_json_scan(s, n, &m[k], &nm[k], &cap[k], &e[k]);
+    }
+    cp_json_set_path(CP_JSON_PATH_AUTO);
+    int ok = t[0] == t[1] && nm[0] == nm[1];
+    for (uint32_t i = 0; ok && i < nm[0]; i++)
+        ok = m[0][i].key_off == m[1][i].key_off && m[0][i].key_len == m[1][i].key_len &&
+             m[0][i].val_off == m[1][i].val_off && m[0][i].val_len == m[1][i].val_len &&
+             m[0][i].type == m[1][i].type && m[0][i].key_escaped == m[1][i].key_escaped &&
+             m[0][i].val_escaped == m[1][i].val_escaped;
+    if (ok && !t[0])
+        ok = e[0].offset == e[1].offset && !strcmp(e[0].reason, e[1].reason);
+    if (!ok)
+        fprintf(stderr, "paths differ (avx2 %d at %zu %s, portable %d at %zu %s) on: %.*s\n", t[0], e[0].offset,
+                t[0] ? "" : e[0].reason, t[1], e[1].offset, t[1] ? "" : e[1].reason, (int)(n < 400 ? n : 400), s);
+    free(m[0]);
+    free(m[1]);
+    return ok;
+}
+
+/* Random string bodies of every kind of byte the AVX2 path judges in blocks of 32: ASCII runs, valid
+ * characters of two to four bytes (their edge values included), every kind of invalid UTF-8 (stray and
+ * missing continuation bytes, overlong forms, surrogates, beyond U+10FFFF, F5..FF), escapes, control
+ * bytes and quotes, at every offset in a block; then cut, so that sequences end at the line's end. */
+static void test_paths_agree(void **state)
+{
+    (void)state;
+    if (strcmp(cp_json_set_path(CP_JSON_PATH_AUTO), "avx2")) {
+        fprintf(stderr, "paths: this CPU has no AVX2, nothing to compare\n");
+        skip();
+    }
+    static const char *const valid[] = {
+        "\xC2\x80", "\xDF\xBF", "\xC3\xA9", "\xE0\xA0\x80", "\xE2\x80\x9C", "\xED\x9F\xBF", "\xEE\x80\x80",
+        "\xEF\xBF\xBF", "\xE4\xB8\xAD", "\xF0\x90\x80\x80", "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF", "\xF3\xA0\x80\x81",
+    };
+    static const char *const invalid[] = {
+        "\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xC2", "\xC3\xC3", "\xE0\x80\x80", "\xE0\x9F\xBF", "\xE2\x82",
+        "\xED\xA0\x80", "\xED\xBF\xBF", "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF", "\xF0\x9F\x98", "\xF4\x90\x80\x80",
+        "\xF5\x80\x80\x80", "\xF8\x88\x80\x80\x80", "\xFF", "\xFE", "\xE2\x80\x9C\x9C", "\xC3\xA9\xA9",
+    };
+    static const char *const other[] = {"\\n", "\\\"", "\\\\", "\\u00e9", "\\uD83D\\uDE00", "\\q", "\x01", "\x1F", "\"", "\x7F", " "};
+    cp_buf b = {0};
+    long lines = 0, bad = 0, invalid_lines = 0;
+    for (long r = 0; r < 300000; r++) {
+        b.len = 0;
+        int obj = (int)(rnd() % 2);
+        cp_buf_puts(&b, obj ? "{\"text\":\"" : "[\"");
+        int n_invalid = rnd() % 4 == 0; /* most lines hold one bad piece or none */
+        size_t pieces = 1 + rnd() % 60;
+        for (size_t p = 0; p < pieces; p++) {
+            unsigned k = (unsigned)(rnd() % 16);
+            if (k < 6) {
+                size_t run = rnd() % 40;
+                for (size_t j = 0; j < run; j++)
+                    cp_buf_putc(&b, (char)('a' + rnd() % 26));
+            } else if (k < 13) {
+                cp_buf_puts(&b, valid[rnd() % (sizeof valid / sizeof *valid)]);
+            } else if (k < 15 || !n_invalid) {
+                if (rnd() % 4 == 0)
+                    cp_buf_puts(&b, other[rnd() % (sizeof other / sizeof *other)]);
+                else
+                    cp_buf_puts(&b, valid[rnd() % (sizeof valid / sizeof *valid)]);
+            } else {
+                cp_buf_puts(&b, invalid[rnd() % (sizeof invalid / sizeof *invalid)]);
+            }
+        }
+        cp_buf_puts(&b, obj ? "\",\"id\":\"\xC3\xA9t\xC3\xA9\"}" : "\"]");
+        if (rnd() % 8 == 0) /* cut anywhere */
+            b.len = (size_t)(rnd() % (b.len + 1));
+        lines++;
+        cp_json_member *m = NULL;
+        uint32_t nm, cap = 0;
+        cp_json_error e;
+        invalid_lines += !cp_json_scan(b.data, b.len, &m, &nm, &cap, &e);
+        free(m);
+        if (!paths_agree(b.data, b.len) && bad++ > 5)
+            break;
+    }
+    fprintf(stderr, "paths: %ld random lines (%ld invalid), %ld differ\n", lines, invalid_lines, bad);
+    cp_buf_free(&b);
+    assert_int_equal(bad, 0);
+    assert_true(invalid_lines > lines / 10 && invalid_lines < lines * 9 / 10); /* both verdicts common */
+}
+
 static void test_differential_jansson(void **state)
 {
     (void)state;
@@ -796,6 +892,8 @@ static void test_differential_jansson(void **state)
         cp_buf_append(&b, seeds.s[k], seeds.n[k]);
         for (int m = 1 + (int)(rnd() % 3); m > 0; m--)
             mutate(&b);
+        if (!paths_agree(b.data, b.len))
+            diffs++;
         extract want, got;
         if (!oracle(b.data, b.len, &want)) {
             nul_keys++; /* no oracle: still no crash and a valid output line */
@@ -838,7 +936,7 @@ int main(void)
         cmocka_unit_test(test_scan_depth),        cmocka_unit_test(test_scan_errors),
         cmocka_unit_test(test_scan_fast_path),    cmocka_unit_test(test_unescape),
         cmocka_unit_test(test_parse_error_messages), cmocka_unit_test(test_jsontestsuite),
-        cmocka_unit_test(test_differential_jansson),
+        cmocka_unit_test(test_paths_agree),       cmocka_unit_test(test_differential_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,14 @@ typedef struct {
 cp_json_type cp_json_scan(const char *s, size_t n, cp_json_member **members, uint32_t *n_members, uint32_t *cap,
                           cp_json_error *err);
 
+/* The fast path for string bodies is picked at run time: AVX2 (32 bytes a step, UTF-8 checked a block at a
+ * time) when the CPU has it, else the portable one (SSE2 or 8-byte SWAR, UTF-8 checked sequence by sequence).
+ * Both give the same verdict, members and error on every line. Tests and benchmarks may force the portable
+ * path to compare them: call this before any thread scans. Returns the path now in use ("avx2", "sse2",
+ * "swar"). */
+typedef enum { CP_JSON_PATH_AUTO = 0, CP_JSON_PATH_PORTABLE } cp_json_path;
+const char *cp_json_set_path(cp_json_path p);
+
 /* Decodes the body of a string that cp_json_scan accepted (the bytes between the quotes, n of them) into
  * out, which must have room for n bytes; returns the decoded length. "\u0000" gives a NUL byte. */
 size_t cp_json_unescape(const char *s, size_t n, char *out);

@@ -3,7 +3,8 @@
  * U+FFFD), decodes with jansson (\u0000 in keys, which only jansson refuses, made \u0001 first) and
  * derives what parse.h promises: the verdict (kept, "parse_error", "not_object", "no_text"), the text (first of the text fields that is a string, byte for byte), the id
  * (non-empty string, integer in decimal, else "<file>:<line>") and the url. cp_emit_doc's line must then be
- * one JSON object holding every other member of the record unchanged. Any difference aborts. */
+ * one JSON object holding every other member of the record unchanged. The scanner's AVX2 and portable paths
+ * must agree too. Any difference aborts. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -74,9 +75,37 @@ static void check_emit(const cp_doc *d, json_t *j, const char *want_reject)
     cp_buf_free(&b);
 }
 
+/* The scanner's run-time fast path (AVX2 where the CPU has it) against its portable path: the same verdict,
+ * members and error, byte for byte. */
+static void check_paths(const char *s, size_t n)
+{
+    cp_json_member *m[2] = {NULL, NULL};
+    uint32_t nm[2], cap[2] = {0, 0};
+    cp_json_error e[2];
+    cp_json_type t[2];
+    for (int k = 0; k < 2; k++) {
+        cp_json_set_path(k ? CP_JSON_PATH_PORTABLE : CP_JSON_PATH_AUTO);
+        memset(&e[k], 0, sizeof e[k]);
+        t[k] = cp_json_scan(s, n, &m[k], &nm[k], &cap[k], &e[k]);
+    }
+    cp_json_set_path(CP_JSON_PATH_AUTO);
+    int same = t[0] == t[1] && nm[0] == nm[1];
+    for (uint32_t i = 0; same && i < nm[0]; i++) /* field by field: the struct has padding */
+        same = m[0][i].key_off == m[1][i].key_off && m[0][i].key_len == m[1][i].key_len &&
+               m[0][i].val_off == m[1][i].val_off && m[0][i].val_len == m[1][i].val_len &&
+               m[0][i].type == m[1][i].type && m[0][i].key_escaped == m[1][i].key_escaped &&
+               m[0][i].val_escaped == m[1][i].val_escaped;
+    if (!same || (!t[0] && (e[0].offset != e[1].offset || strcmp(e[0].reason, e[1].reason))))
+        fz_fail("scanner paths differ: fast %d (error at %zu), portable %d (error at %zu)", t[0], e[0].offset, t[1],
+                e[1].offset);
+    free(m[0]);
+    free(m[1]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *raw = fz_line_copy(data, size, &size);
+    check_paths(raw, size);
 
     cp_doc d;
     memset(&d, 0, sizeof d);
