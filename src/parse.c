@@ -21,21 +21,37 @@ const char *cp_doc_line(const cp_doc *d, size_t *len)
     return d->raw;
 }
 
-/* Members may come from warc.c too, which sets only the spans: look for a backslash rather than trust
- * key_escaped. */
-int cp_member_key_is(const char *line, const cp_member *m, const char *name, size_t nl)
+/* The slow case of key_is: a key longer than the name, which may decode to it through an escape. */
+static int escaped_key_is(const char *k, size_t kl, const char *name, size_t nl)
 {
-    const char *k = line + m->key_off;
-    if (!memchr(k, '\\', m->key_len))
-        return m->key_len == nl && !memcmp(k, name, nl);
-    if (m->key_len < nl) /* decoding never makes a key longer */
+    if (!memchr(k, '\\', kl))
         return 0;
-    char small[64], *buf = m->key_len <= sizeof small ? small : cp_xmalloc(m->key_len);
-    size_t dl = cp_json_unescape(k, m->key_len, buf);
+    char small[64], *buf = kl <= sizeof small ? small : cp_xmalloc(kl);
+    size_t dl = cp_json_unescape(k, kl, buf);
     int eq = dl == nl && !memcmp(buf, name, nl);
     if (buf != small)
         free(buf);
     return eq;
+}
+
+/* Members may come from warc.c too, which sets only the spans: look for a backslash rather than trust
+ * key_escaped. Decoding makes a key with an escape strictly shorter: a key as long as the name matches
+ * only byte for byte (and then only if the name holds no backslash), a shorter one never, a longer one
+ * only through an escape, and its first byte stands for itself unless it starts one. Inline: parse and
+ * emit ask it for every member and several names. */
+static inline int key_is(const char *line, const cp_member *m, const char *name, size_t nl)
+{
+    const char *k = line + m->key_off;
+    if (m->key_len <= nl)
+        return m->key_len == nl && !memcmp(k, name, nl) && !memchr(name, '\\', nl);
+    if (!nl || (k[0] != '\\' && k[0] != name[0]))
+        return 0;
+    return escaped_key_is(k, m->key_len, name, nl);
+}
+
+int cp_member_key_is(const char *line, const cp_member *m, const char *name, size_t nl)
+{
+    return key_is(line, m, name, nl);
 }
 
 /* The decoded value of a string member, NUL-terminated, in a new allocation; *len excludes the NUL. */
@@ -115,9 +131,9 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
     /* Duplicate keys: the last one counts, as it did with jansson (json_object_get). */
     int id_m = -1, url_m = -1;
     for (uint32_t i = 0; i < d->n_members; i++) {
-        if (cp_member_key_is(line, &d->members[i], "id", 2))
+        if (key_is(line, &d->members[i], "id", 2))
             id_m = (int)i;
-        else if (cp_member_key_is(line, &d->members[i], "url", 3))
+        else if (key_is(line, &d->members[i], "url", 3))
             url_m = (int)i;
     }
     const cp_member *id = id_m >= 0 ? &d->members[id_m] : NULL;
@@ -146,7 +162,7 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
     for (size_t f = 0; f < n_text_fields; f++) {
         size_t nl = strlen(text_fields[f]);
         int m = (int)d->n_members - 1;
-        while (m >= 0 && !cp_member_key_is(line, &d->members[m], text_fields[f], nl))
+        while (m >= 0 && !key_is(line, &d->members[m], text_fields[f], nl))
             m--;
         if (m < 0 || d->members[m].type != CP_JSON_STRING)
             continue;
@@ -203,7 +219,7 @@ static int is_ours(const char *line, const cp_member *m)
     } ours[] = {{"text", 4}, {"lang", 4}, {"lang_score", 10}, {"lang_script", 11}, {"reject_reason", 13},
                 {"dup_of", 6}};
     for (size_t o = 0; o < sizeof ours / sizeof *ours; o++)
-        if (cp_member_key_is(line, m, ours[o].name, ours[o].len))
+        if (key_is(line, m, ours[o].name, ours[o].len))
             return 1;
     return 0;
 }
@@ -228,7 +244,7 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
             }
             if (is_ours(line, m))
                 continue;
-            if (cp_member_key_is(line, m, "id", 2)) {
+            if (key_is(line, m, "id", 2)) {
                 if (d->id_generated)
                     continue; /* "", null or a non-integer id: ours replaces it, so dup_of names what is written */
                 has_id = 1;

@@ -285,10 +285,55 @@ static void test_unescape(void **state)
         assert_int_equal(cp_json_unescape(cases[i].in, n, out), cases[i].out_len);
         assert_memory_equal(out, cases[i].out, cases[i].out_len);
     }
+    /* long runs between escapes cross the 16- and 8-byte copy steps at every alignment */
+    for (size_t len = 0; len < 70; len++)
+        for (size_t pos = 0; pos <= len; pos++) {
+            char in[96], out[96], want[96];
+            memset(in, 'a', pos);
+            memcpy(in + pos, "\\n", 2);
+            memset(in + pos + 2, 'b', len - pos);
+            memset(want, 'a', pos);
+            want[pos] = '\n';
+            memset(want + pos + 1, 'b', len - pos);
+            memset(out, 0, sizeof out);
+            assert_int_equal(cp_json_unescape(in, len + 2, out), len + 1);
+            assert_memory_equal(out, want, len + 1);
+            assert_int_equal(out[len + 2], 0); /* nothing written past the n bytes of room */
+            memset(in, 'c', len);
+            assert_int_equal(cp_json_unescape(in, len, out), len);
+            assert_memory_equal(out, in, len);
+        }
     assert_true(cp_json_integer_value("9223372036854775807", 19) == INT64_MAX);
     assert_true(cp_json_integer_value("-9223372036854775808", 20) == INT64_MIN);
     assert_true(cp_json_integer_value("-0", 2) == 0);
     assert_true(cp_json_integer_value("-42", 3) == -42);
+}
+
+/* Keys compared after decoding, whatever their length against the name's. */
+static void test_key_is(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key, *name; /* key as written between its quotes */
+        int want;
+    } cases[] = {
+        {"id", "id", 1},          {"i\\u0064", "id", 1},   {"\\u0069\\u0064", "id", 1}, {"idx", "id", 0},
+        {"i", "id", 0},           {"", "id", 0},           {"i\\u0065", "id", 0},       {"\\n", "\n", 1},
+        {"a\\\\b", "a\\b", 1},    {"a\\\\b", "a\\\\b", 0}, {"text", "text", 1},         {"te\\u0078t", "text", 1},
+        {"t\\u00e9xt", "t\xC3\xA9xt", 1}, {"texts", "text", 0},     {"x\\u0064", "id", 0},     {"\\u0069dd", "id", 0},
+        {"", "", 1},              {"a", "", 0},            {"\\u0041", "", 0},         {"\\u00e9", "\xC3\xA9", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "{\"%s\":1}", cases[i].key);
+        cp_json_member *m;
+        uint32_t nm;
+        cp_json_error e;
+        assert_int_equal(scan(line, (size_t)n, &m, &nm, &e), CP_JSON_OBJECT);
+        if (cp_member_key_is(line, &m[0], cases[i].name, strlen(cases[i].name)) != cases[i].want)
+            fail_msg("key %s against name %s: want %d", cases[i].key, cases[i].name, cases[i].want);
+        free(m);
+    }
 }
 
 /* ---- output checks ---- */
@@ -935,6 +980,7 @@ int main(void)
         cmocka_unit_test(test_scan_verdicts),     cmocka_unit_test(test_scan_members),
         cmocka_unit_test(test_scan_depth),        cmocka_unit_test(test_scan_errors),
         cmocka_unit_test(test_scan_fast_path),    cmocka_unit_test(test_unescape),
+        cmocka_unit_test(test_key_is),
         cmocka_unit_test(test_parse_error_messages), cmocka_unit_test(test_jsontestsuite),
         cmocka_unit_test(test_paths_agree),       cmocka_unit_test(test_differential_jansson),
     };

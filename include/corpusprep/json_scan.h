@@ -58,7 +58,8 @@ typedef enum { CP_JSON_PATH_AUTO = 0, CP_JSON_PATH_PORTABLE } cp_json_path;
 const char *cp_json_set_path(cp_json_path p);
 
 /* Decodes the body of a string that cp_json_scan accepted (the bytes between the quotes, n of them) into
- * out, which must have room for n bytes; returns the decoded length. "\u0000" gives a NUL byte. */
+ * out, which must have room for n bytes (those after the decoded ones may be overwritten); returns the
+ * decoded length. "\u0000" gives a NUL byte. */
 size_t cp_json_unescape(const char *s, size_t n, char *out);
 
 /* The value of an integer that cp_json_scan accepted (CP_JSON_INTEGER), s[0..n) as written. */
