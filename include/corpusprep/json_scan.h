@@ -49,12 +49,12 @@ typedef struct {
 cp_json_type cp_json_scan(const char *s, size_t n, cp_json_member **members, uint32_t *n_members, uint32_t *cap,
                           cp_json_error *err);
 
-/* The fast path for string bodies is picked at run time: AVX2 (32 bytes a step, UTF-8 checked a block at a
- * time) when the CPU has it, else the portable one (SSE2 or 8-byte SWAR, UTF-8 checked sequence by sequence).
- * Both give the same verdict, members and error on every line. Tests and benchmarks may force the portable
- * path to compare them: call this before any thread scans. Returns the path now in use ("avx2", "sse2",
- * "swar"). */
-typedef enum { CP_JSON_PATH_AUTO = 0, CP_JSON_PATH_PORTABLE } cp_json_path;
+/* The fast path for string bodies is picked at run time: AVX-512 (64 bytes a step) or AVX2 (32) when the CPU
+ * has it, the UTF-8 checked a block at a time; else the portable one (SSE2 or 8-byte SWAR, UTF-8 checked
+ * sequence by sequence). All give the same verdict, members and error on every line. Tests and benchmarks
+ * may force a slower path to compare them (AVX2 falls back to portable without it): call this before any
+ * thread scans. Returns the path now in use ("avx512", "avx2", "sse2", "swar"). */
+typedef enum { CP_JSON_PATH_AUTO = 0, CP_JSON_PATH_PORTABLE, CP_JSON_PATH_AVX2 } cp_json_path;
 const char *cp_json_set_path(cp_json_path p);
 
 /* Decodes the body of a string that cp_json_scan accepted (the bytes between the quotes, n of them) into

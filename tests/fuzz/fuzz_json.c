@@ -75,31 +75,34 @@ static void check_emit(const cp_doc *d, json_t *j, const char *want_reject)
     cp_buf_free(&b);
 }
 
-/* The scanner's run-time fast path (AVX2 where the CPU has it) against its portable path: the same verdict,
- * members and error, byte for byte. */
+/* The scanner's run-time fast paths (AVX-512, AVX2, where the CPU has them) against its portable path: the
+ * same verdict, members and error, byte for byte. */
 static void check_paths(const char *s, size_t n)
 {
-    cp_json_member *m[2] = {NULL, NULL};
-    uint32_t nm[2], cap[2] = {0, 0};
-    cp_json_error e[2];
-    cp_json_type t[2];
-    for (int k = 0; k < 2; k++) {
-        cp_json_set_path(k ? CP_JSON_PATH_PORTABLE : CP_JSON_PATH_AUTO);
+    static const cp_json_path paths[3] = {CP_JSON_PATH_PORTABLE, CP_JSON_PATH_AUTO, CP_JSON_PATH_AVX2};
+    cp_json_member *m[3] = {NULL, NULL, NULL};
+    uint32_t nm[3], cap[3] = {0, 0, 0};
+    cp_json_error e[3];
+    cp_json_type t[3];
+    for (int k = 0; k < 3; k++) {
+        cp_json_set_path(paths[k]);
         memset(&e[k], 0, sizeof e[k]);
         t[k] = cp_json_scan(s, n, &m[k], &nm[k], &cap[k], &e[k]);
     }
     cp_json_set_path(CP_JSON_PATH_AUTO);
-    int same = t[0] == t[1] && nm[0] == nm[1];
-    for (uint32_t i = 0; same && i < nm[0]; i++) /* field by field: the struct has padding */
-        same = m[0][i].key_off == m[1][i].key_off && m[0][i].key_len == m[1][i].key_len &&
-               m[0][i].val_off == m[1][i].val_off && m[0][i].val_len == m[1][i].val_len &&
-               m[0][i].type == m[1][i].type && m[0][i].key_escaped == m[1][i].key_escaped &&
-               m[0][i].val_escaped == m[1][i].val_escaped;
-    if (!same || (!t[0] && (e[0].offset != e[1].offset || strcmp(e[0].reason, e[1].reason))))
-        fz_fail("scanner paths differ: fast %d (error at %zu), portable %d (error at %zu)", t[0], e[0].offset, t[1],
-                e[1].offset);
-    free(m[0]);
-    free(m[1]);
+    for (int k = 1; k < 3; k++) {
+        int same = t[0] == t[k] && nm[0] == nm[k];
+        for (uint32_t i = 0; same && i < nm[0]; i++) /* field by field: the struct has padding */
+            same = m[0][i].key_off == m[k][i].key_off && m[0][i].key_len == m[k][i].key_len &&
+                   m[0][i].val_off == m[k][i].val_off && m[0][i].val_len == m[k][i].val_len &&
+                   m[0][i].type == m[k][i].type && m[0][i].key_escaped == m[k][i].key_escaped &&
+                   m[0][i].val_escaped == m[k][i].val_escaped;
+        if (!same || (!t[0] && (e[0].offset != e[k].offset || strcmp(e[0].reason, e[k].reason))))
+            fz_fail("scanner paths differ: fast path %d says %d (error at %zu), portable %d (error at %zu)", k, t[k],
+                    e[k].offset, t[0], e[0].offset);
+    }
+    for (int k = 0; k < 3; k++)
+        free(m[k]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
