@@ -159,9 +159,28 @@ enum {
     U8_CARRY = U8_TOO_SHORT | U8_TOO_LONG | U8_TWO_CONTS,
 };
 
-#define U8_TABLE(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15)                              \
-    _mm256_setr_epi8(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a0, a1, a2, a3, a4, a5, a6, \
-                     a7, a8, a9, a10, a11, a12, a13, a14, a15)
+/* Indexed by the previous byte's high nibble, its low nibble, and the current byte's high nibble. */
+static const unsigned char u8_prev_high[16] = {
+    U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,
+    U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,
+    U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE, U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4};
+static const unsigned char u8_prev_low[16] = {
+    U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_CARRY | U8_OVERLONG_2, U8_CARRY, U8_CARRY,
+    U8_CARRY | U8_TOO_LARGE, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+    U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+    U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+    U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+    U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_SURROGATE, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+    U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000};
+static const unsigned char u8_cur_high[16] = {
+    U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,
+    U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4,
+    U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE,
+    U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE,
+    U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,
+    U8_TOO_SHORT};
+
+#define LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
 
 /* One byte per position of v, non-zero where v is not valid UTF-8 given the three bytes before each position
  * (p1, p2, p3: the same 32 bytes loaded one, two and three bytes earlier). A sequence cut by the end of v is
@@ -169,25 +188,9 @@ enum {
 __attribute__((target("avx2"))) static inline __m256i utf8_errors_avx2(__m256i v, __m256i p1, __m256i p2, __m256i p3)
 {
     const __m256i nib = _mm256_set1_epi8(0x0F);
-    const __m256i b1_high = U8_TABLE(
-        U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,
-        U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TOO_SHORT | U8_OVERLONG_2, U8_TOO_SHORT,
-        U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE, U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4);
-    const __m256i b1_low = U8_TABLE(
-        U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_CARRY | U8_OVERLONG_2, U8_CARRY, U8_CARRY,
-        U8_CARRY | U8_TOO_LARGE, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_SURROGATE, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-        U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000);
-    const __m256i b2_high = U8_TABLE(
-        U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,
-        U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4,
-        U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE,
-        U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE,
-        U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT,
-        U8_TOO_SHORT, U8_TOO_SHORT);
+    const __m256i b1_high = _mm256_broadcastsi128_si256(LOAD128(u8_prev_high));
+    const __m256i b1_low = _mm256_broadcastsi128_si256(LOAD128(u8_prev_low));
+    const __m256i b2_high = _mm256_broadcastsi128_si256(LOAD128(u8_cur_high));
     __m256i e = _mm256_and_si256(
         _mm256_and_si256(_mm256_shuffle_epi8(b1_high, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
                          _mm256_shuffle_epi8(b1_low, _mm256_and_si256(p1, nib))),
@@ -247,33 +250,15 @@ __attribute__((target("avx2"))) static size_t skip_body_avx2(const unsigned char
 }
 
 /* The AVX-512 form of skip_body_avx2 (same contract), 64 bytes a step; the last 32 to 63 bytes of the line
- * are left to the AVX2 one. The nibble tables are the AVX2 ones, repeated in the four 128-bit lanes. */
+ * are left to the AVX2 one. The nibble tables are repeated in the four 128-bit lanes. */
 __attribute__((target("avx512f,avx512bw"))) static size_t skip_body_avx512(const unsigned char *s, size_t n,
                                                                            size_t i, int *slow)
 {
     const __m512i quote = _mm512_set1_epi8('"'), bslash = _mm512_set1_epi8('\\'), c1f = _mm512_set1_epi8(0x1F);
     const __m512i nib = _mm512_set1_epi8(0x0F);
-    __m256i t;
-    t = U8_TABLE(U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,
-                 U8_TOO_LONG, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TOO_SHORT | U8_OVERLONG_2,
-                 U8_TOO_SHORT, U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE,
-                 U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4);
-    const __m512i b1_high = _mm512_inserti64x4(_mm512_castsi256_si512(t), t, 1);
-    t = U8_TABLE(U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4, U8_CARRY | U8_OVERLONG_2, U8_CARRY,
-                 U8_CARRY, U8_CARRY | U8_TOO_LARGE, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-                 U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-                 U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-                 U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
-                 U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_SURROGATE,
-                 U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000, U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000);
-    const __m512i b1_low = _mm512_inserti64x4(_mm512_castsi256_si512(t), t, 1);
-    t = U8_TABLE(U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,
-                 U8_TOO_SHORT, U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE_1000 | U8_OVERLONG_4,
-                 U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE,
-                 U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE,
-                 U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE, U8_TOO_SHORT, U8_TOO_SHORT,
-                 U8_TOO_SHORT, U8_TOO_SHORT);
-    const __m512i b2_high = _mm512_inserti64x4(_mm512_castsi256_si512(t), t, 1);
+    const __m512i b1_high = _mm512_broadcast_i32x4(LOAD128(u8_prev_high));
+    const __m512i b1_low = _mm512_broadcast_i32x4(LOAD128(u8_prev_low));
+    const __m512i b2_high = _mm512_broadcast_i32x4(LOAD128(u8_cur_high));
     while (n - i >= 64) {
         __m512i v = _mm512_loadu_si512((const void *)(s + i));
         uint64_t special = _mm512_cmpeq_epi8_mask(v, quote) | _mm512_cmpeq_epi8_mask(v, bslash) |
@@ -338,8 +323,10 @@ static size_t scan_string(scanner *sc, size_t i, uint8_t *escaped)
 {
     const unsigned char *s = sc->s;
     size_t n = sc->n;
-    int slow = sc->path == PATH_PORTABLE;
     i++;
+#if HAVE_AVX2
+    int slow = sc->path == PATH_PORTABLE;
+#endif
     for (;;) {
 #if HAVE_AVX2
         if (!slow && i >= 3)

@@ -825,7 +825,7 @@ static void test_paths_agree(void **state)
     (void)state;
     const char *fast = cp_json_set_path(CP_JSON_PATH_AUTO);
     if (strncmp(fast, "avx", 3)) {
-        fprintf(stderr, "paths: this CPU has no AVX2, nothing to compare\n");
+        fprintf(stderr, "paths: no AVX2 path here (CPU or build), nothing to compare\n");
         skip();
     }
     static const char *const valid[] = {
