@@ -182,6 +182,26 @@ static const unsigned char u8_cur_high[16] = {
 
 #define LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
 
+/* How many bytes of a block b[0..w) holding non-ASCII bytes the fast paths take, given the positions of its
+ * special bytes (quote, backslash, control) and of its UTF-8 errors: up to the first special byte, or else
+ * up to the last character boundary (a sequence cut by the block's end is left for the next block). Errors
+ * count up to and including that byte, where a sequence it cuts short shows; -1 when there is one. */
+static inline int block_end(const unsigned char *b, unsigned w, uint64_t special, uint64_t bad)
+{
+    unsigned end;
+    if (special)
+        end = (unsigned)__builtin_ctzll(special);
+    else if (b[w - 1] >= 0xC0)
+        end = w - 1;
+    else if (b[w - 2] >= 0xE0)
+        end = w - 2;
+    else if (b[w - 3] >= 0xF0)
+        end = w - 3;
+    else
+        end = w;
+    return bad & (end >= 63 ? ~0ull : (2ull << end) - 1) ? -1 : (int)end;
+}
+
 /* One byte per position of v, non-zero where v is not valid UTF-8 given the three bytes before each position
  * (p1, p2, p3: the same 32 bytes loaded one, two and three bytes earlier). A sequence cut by the end of v is
  * not flagged; the caller sees to that. */
@@ -225,24 +245,12 @@ __attribute__((target("avx2"))) static size_t skip_body_avx2(const unsigned char
                                      _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 2)),
                                      _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 3)));
         uint32_t bad = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(e, _mm256_setzero_si256()));
-        /* The bytes up to the special byte or to the last character boundary are taken; errors are looked
-         * at up to and including that byte, where a sequence it cuts short shows. */
-        unsigned end;
-        if (special)
-            end = (unsigned)__builtin_ctz(special);
-        else if (s[i + 31] >= 0xC0)
-            end = 31;
-        else if (s[i + 30] >= 0xE0)
-            end = 30;
-        else if (s[i + 29] >= 0xF0)
-            end = 29;
-        else
-            end = 32;
-        if (bad & (end >= 31 ? ~0u : (2u << end) - 1)) {
+        int end = block_end(s + i, 32, special, bad);
+        if (end < 0) {
             *slow = 1;
             return i;
         }
-        i += end;
+        i += (size_t)end;
         if (special)
             return i;
     }
@@ -279,23 +287,12 @@ __attribute__((target("avx512f,avx512bw"))) static size_t skip_body_avx512(const
         __m512i must = _mm512_or_si512(_mm512_subs_epu8(p2, _mm512_set1_epi8((char)(0xE0 - 0x80))),
                                        _mm512_subs_epu8(p3, _mm512_set1_epi8((char)(0xF0 - 0x80))));
         e = _mm512_xor_si512(e, _mm512_and_si512(must, _mm512_set1_epi8((char)0x80)));
-        uint64_t bad = _mm512_test_epi8_mask(e, e);
-        unsigned end;
-        if (special)
-            end = (unsigned)__builtin_ctzll(special);
-        else if (s[i + 63] >= 0xC0)
-            end = 63;
-        else if (s[i + 62] >= 0xE0)
-            end = 62;
-        else if (s[i + 61] >= 0xF0)
-            end = 61;
-        else
-            end = 64;
-        if (bad & (end >= 63 ? ~0ull : (2ull << end) - 1)) {
+        int end = block_end(s + i, 64, special, _mm512_test_epi8_mask(e, e));
+        if (end < 0) {
             *slow = 1;
             return i;
         }
-        i += end;
+        i += (size_t)end;
         if (special)
             return i;
     }

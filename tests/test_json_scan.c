@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cli_util.h"
+#include "scan_paths.h"
 #include "corpusprep/json_scan.h"
 #include "corpusprep/parse.h"
 #include "corpusprep/reader.h"
@@ -779,41 +780,14 @@ static void mutate(cp_buf *b)
 
 /* ---- the AVX2 path against the portable one ---- */
 
-/* Scans s[0..n) on the portable path and on each fast path (AVX-512 and AVX2 when the CPU has them); 1 when
- * verdict, members and error are the same on all (reported otherwise). On a CPU without AVX2 every run takes
- * the portable path and they agree trivially; test_paths_agree skips there. */
+/* 1 when the fast paths agree with the portable one on s[0..n) (reported otherwise). */
 static int paths_agree(const char *s, size_t n)
 {
-    static const cp_json_path paths[3] = {CP_JSON_PATH_PORTABLE, CP_JSON_PATH_AUTO, CP_JSON_PATH_AVX2};
-    cp_json_member *m[3] = {NULL, NULL, NULL};
-    uint32_t nm[3], cap[3] = {0, 0, 0};
-    cp_json_error e[3];
-    cp_json_type t[3];
-    for (int k = 0; k < 3; k++) {
-        cp_json_set_path(paths[k]);
-        memset(&e[k], 0, sizeof e[k]);
-        t[k] = cp_json_scan(s, n, &m[k], &nm[k], &cap[k], &e[k]);
-    }
-    cp_json_set_path(CP_JSON_PATH_AUTO);
-    int ok = 1;
-    for (int k = 1; k < 3; k++) {
-        int same = t[0] == t[k] && nm[0] == nm[k];
-        for (uint32_t i = 0; same && i < nm[0]; i++)
-            same = m[0][i].key_off == m[k][i].key_off && m[0][i].key_len == m[k][i].key_len &&
-                   m[0][i].val_off == m[k][i].val_off && m[0][i].val_len == m[k][i].val_len &&
-                   m[0][i].type == m[k][i].type && m[0][i].key_escaped == m[k][i].key_escaped &&
-                   m[0][i].val_escaped == m[k][i].val_escaped;
-        if (same && !t[0])
-            same = e[0].offset == e[k].offset && !strcmp(e[0].reason, e[k].reason);
-        if (!same)
-            fprintf(stderr, "paths differ (fast path %d: %d at %zu %s; portable %d at %zu %s) on: %.*s\n", k, t[k],
-                    e[k].offset, t[k] ? "" : e[k].reason, t[0], e[0].offset, t[0] ? "" : e[0].reason,
-                    (int)(n < 400 ? n : 400), s);
-        ok &= same;
-    }
-    for (int k = 0; k < 3; k++)
-        free(m[k]);
-    return ok;
+    char why[256];
+    if (!scan_paths_differ(s, n, why, sizeof why))
+        return 1;
+    fprintf(stderr, "paths differ (%s) on: %.*s\n", why, (int)(n < 400 ? n : 400), s);
+    return 0;
 }
 
 /* Random string bodies of every kind of byte the fast paths judge in blocks of 32 or 64: ASCII runs, valid

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "corpusprep/parse.h"
+#include "../scan_paths.h"
 #include "fuzz_common.h"
 
 static char *fields[] = {"text", "content"};
@@ -75,40 +76,12 @@ static void check_emit(const cp_doc *d, json_t *j, const char *want_reject)
     cp_buf_free(&b);
 }
 
-/* The scanner's run-time fast paths (AVX-512, AVX2, where the CPU has them) against its portable path: the
- * same verdict, members and error, byte for byte. */
-static void check_paths(const char *s, size_t n)
-{
-    static const cp_json_path paths[3] = {CP_JSON_PATH_PORTABLE, CP_JSON_PATH_AUTO, CP_JSON_PATH_AVX2};
-    cp_json_member *m[3] = {NULL, NULL, NULL};
-    uint32_t nm[3], cap[3] = {0, 0, 0};
-    cp_json_error e[3];
-    cp_json_type t[3];
-    for (int k = 0; k < 3; k++) {
-        cp_json_set_path(paths[k]);
-        memset(&e[k], 0, sizeof e[k]);
-        t[k] = cp_json_scan(s, n, &m[k], &nm[k], &cap[k], &e[k]);
-    }
-    cp_json_set_path(CP_JSON_PATH_AUTO);
-    for (int k = 1; k < 3; k++) {
-        int same = t[0] == t[k] && nm[0] == nm[k];
-        for (uint32_t i = 0; same && i < nm[0]; i++) /* field by field: the struct has padding */
-            same = m[0][i].key_off == m[k][i].key_off && m[0][i].key_len == m[k][i].key_len &&
-                   m[0][i].val_off == m[k][i].val_off && m[0][i].val_len == m[k][i].val_len &&
-                   m[0][i].type == m[k][i].type && m[0][i].key_escaped == m[k][i].key_escaped &&
-                   m[0][i].val_escaped == m[k][i].val_escaped;
-        if (!same || (!t[0] && (e[0].offset != e[k].offset || strcmp(e[0].reason, e[k].reason))))
-            fz_fail("scanner paths differ: fast path %d says %d (error at %zu), portable %d (error at %zu)", k, t[k],
-                    e[k].offset, t[0], e[0].offset);
-    }
-    for (int k = 0; k < 3; k++)
-        free(m[k]);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *raw = fz_line_copy(data, size, &size);
-    check_paths(raw, size);
+    char why[256];
+    if (scan_paths_differ(raw, size, why, sizeof why))
+        fz_fail("scanner paths differ: %s", why);
 
     cp_doc d;
     memset(&d, 0, sizeof d);
