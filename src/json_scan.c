@@ -202,24 +202,9 @@ static inline int block_end(const unsigned char *b, unsigned w, uint64_t special
     return bad & (end >= 63 ? ~0ull : (2ull << end) - 1) ? -1 : (int)end;
 }
 
-/* One byte per position of v, non-zero where v is not valid UTF-8 given the three bytes before each position
- * (p1, p2, p3: the same 32 bytes loaded one, two and three bytes earlier). A sequence cut by the end of v is
- * not flagged; the caller sees to that. */
-__attribute__((target("avx2"))) static inline __m256i utf8_errors_avx2(__m256i v, __m256i p1, __m256i p2, __m256i p3)
-{
-    const __m256i nib = _mm256_set1_epi8(0x0F);
-    const __m256i b1_high = _mm256_broadcastsi128_si256(LOAD128(u8_prev_high));
-    const __m256i b1_low = _mm256_broadcastsi128_si256(LOAD128(u8_prev_low));
-    const __m256i b2_high = _mm256_broadcastsi128_si256(LOAD128(u8_cur_high));
-    __m256i e = _mm256_and_si256(
-        _mm256_and_si256(_mm256_shuffle_epi8(b1_high, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
-                         _mm256_shuffle_epi8(b1_low, _mm256_and_si256(p1, nib))),
-        _mm256_shuffle_epi8(b2_high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
-    /* third and fourth bytes: two bytes after E0..FF, three after F0..FF, a continuation byte must come */
-    __m256i must = _mm256_or_si256(_mm256_subs_epu8(p2, _mm256_set1_epi8((char)(0xE0 - 0x80))),
-                                   _mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xF0 - 0x80))));
-    return _mm256_xor_si256(e, _mm256_and_si256(must, _mm256_set1_epi8((char)0x80)));
-}
+/* GCC rebuilds a broadcast constant inside the loop from an immediate (three instructions a use) rather than
+ * keep it in a register; an empty asm that claims to change it makes it opaque, so it is built once. */
+#define KEEP_IN_REGISTER(v) __asm__("" : "+x"(v))
 
 /* The AVX2 form of skip_plain for a string body that checks UTF-8 as it goes, 32 bytes at a time. i is at a
  * character boundary inside a string body, with i >= 3 (the UTF-8 check reads three bytes back; what lies
@@ -229,7 +214,21 @@ __attribute__((target("avx2"))) static inline __m256i utf8_errors_avx2(__m256i v
  * *slow, for the portable code to find and describe the error exactly as it always has. */
 __attribute__((target("avx2"))) static size_t skip_body_avx2(const unsigned char *s, size_t n, size_t i, int *slow)
 {
-    const __m256i quote = _mm256_set1_epi8('"'), bslash = _mm256_set1_epi8('\\'), c1f = _mm256_set1_epi8(0x1F);
+    if (n - i < 32)
+        return i;
+    __m256i quote = _mm256_set1_epi8('"'), bslash = _mm256_set1_epi8('\\'), c1f = _mm256_set1_epi8(0x1F);
+    __m256i nib = _mm256_set1_epi8(0x0F), third = _mm256_set1_epi8((char)(0xE0 - 0x80)),
+            fourth = _mm256_set1_epi8((char)(0xF0 - 0x80)), top = _mm256_set1_epi8((char)0x80);
+    KEEP_IN_REGISTER(quote);
+    KEEP_IN_REGISTER(bslash);
+    KEEP_IN_REGISTER(c1f);
+    KEEP_IN_REGISTER(nib);
+    KEEP_IN_REGISTER(third);
+    KEEP_IN_REGISTER(fourth);
+    KEEP_IN_REGISTER(top);
+    const __m256i b1_high = _mm256_broadcastsi128_si256(LOAD128(u8_prev_high));
+    const __m256i b1_low = _mm256_broadcastsi128_si256(LOAD128(u8_prev_low));
+    const __m256i b2_high = _mm256_broadcastsi128_si256(LOAD128(u8_cur_high));
     while (n - i >= 32) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
         __m256i sp = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, bslash)),
@@ -241,9 +240,19 @@ __attribute__((target("avx2"))) static size_t skip_body_avx2(const unsigned char
             i += 32;
             continue;
         }
-        __m256i e = utf8_errors_avx2(v, _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 1)),
-                                     _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 2)),
-                                     _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 3)));
+        /* The UTF-8 check: p1, p2, p3 are the block loaded one, two and three bytes earlier, so that each
+         * position sees the bytes before it. A bit set in all three lookups on (previous byte, this byte) is
+         * an error; and two bytes after E0..FF or three after F0..FF a continuation byte must come (where the
+         * lookups flag two continuation bytes in a row, the xor clears it). */
+        __m256i p1 = _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 1)),
+                p2 = _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 2)),
+                p3 = _mm256_loadu_si256((const __m256i *)(const void *)(s + i - 3));
+        __m256i e = _mm256_and_si256(
+            _mm256_and_si256(_mm256_shuffle_epi8(b1_high, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib)),
+                             _mm256_shuffle_epi8(b1_low, _mm256_and_si256(p1, nib))),
+            _mm256_shuffle_epi8(b2_high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
+        __m256i must = _mm256_or_si256(_mm256_subs_epu8(p2, third), _mm256_subs_epu8(p3, fourth));
+        e = _mm256_xor_si256(e, _mm256_and_si256(must, top));
         uint32_t bad = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(e, _mm256_setzero_si256()));
         int end = block_end(s + i, 32, special, bad);
         if (end < 0) {
@@ -262,8 +271,10 @@ __attribute__((target("avx2"))) static size_t skip_body_avx2(const unsigned char
 __attribute__((target("avx512f,avx512bw"))) static size_t skip_body_avx512(const unsigned char *s, size_t n,
                                                                            size_t i, int *slow)
 {
+    /* (GCC keeps these in registers by itself here: there are 32 of them) */
     const __m512i quote = _mm512_set1_epi8('"'), bslash = _mm512_set1_epi8('\\'), c1f = _mm512_set1_epi8(0x1F);
-    const __m512i nib = _mm512_set1_epi8(0x0F);
+    const __m512i nib = _mm512_set1_epi8(0x0F), third = _mm512_set1_epi8((char)(0xE0 - 0x80)),
+                  fourth = _mm512_set1_epi8((char)(0xF0 - 0x80)), top = _mm512_set1_epi8((char)0x80);
     const __m512i b1_high = _mm512_broadcast_i32x4(LOAD128(u8_prev_high));
     const __m512i b1_low = _mm512_broadcast_i32x4(LOAD128(u8_prev_low));
     const __m512i b2_high = _mm512_broadcast_i32x4(LOAD128(u8_cur_high));
@@ -284,9 +295,8 @@ __attribute__((target("avx512f,avx512bw"))) static size_t skip_body_avx512(const
             _mm512_and_si512(_mm512_shuffle_epi8(b1_high, _mm512_and_si512(_mm512_srli_epi16(p1, 4), nib)),
                              _mm512_shuffle_epi8(b1_low, _mm512_and_si512(p1, nib))),
             _mm512_shuffle_epi8(b2_high, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib)));
-        __m512i must = _mm512_or_si512(_mm512_subs_epu8(p2, _mm512_set1_epi8((char)(0xE0 - 0x80))),
-                                       _mm512_subs_epu8(p3, _mm512_set1_epi8((char)(0xF0 - 0x80))));
-        e = _mm512_xor_si512(e, _mm512_and_si512(must, _mm512_set1_epi8((char)0x80)));
+        __m512i must = _mm512_or_si512(_mm512_subs_epu8(p2, third), _mm512_subs_epu8(p3, fourth));
+        e = _mm512_xor_si512(e, _mm512_and_si512(must, top));
         int end = block_end(s + i, 64, special, _mm512_test_epi8_mask(e, e));
         if (end < 0) {
             *slow = 1;
