@@ -670,51 +670,20 @@ static size_t put_utf8(char *out, unsigned long cp)
     return 4;
 }
 
-/* Copies s[i..) to out[o..) up to the first backslash or the end; returns its index. Texts have an escape
- * every few hundred bytes (a newline), so a memchr and a memcpy call per run cost more than copying in
- * place, 16 or 8 bytes a step: the stores stay inside out[0..n) because o <= i. */
+/* Copies s[i..) to out[o..) up to the first backslash or the end; returns its index. */
 static inline size_t copy_plain(const unsigned char *s, size_t n, size_t i, char *out, size_t *o)
 {
-    size_t d = i - *o;
-#if USE_SSE2
-    const __m128i bslash = _mm_set1_epi8('\\');
-    while (n - i >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        _mm_storeu_si128((__m128i *)(void *)(out + i - d), v);
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bslash));
-        if (mask) {
-            i += (size_t)__builtin_ctz(mask);
-            *o = i - d;
-            return i;
-        }
-        i += 16;
-    }
-#else
-    while (n - i >= 8) {
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        memcpy(out + i - d, &x, 8);
-        uint64_t m = cp_bytes_eq(x, '\\');
-        if (m) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            i += (size_t)(__builtin_ctzll(m) >> 3);
-#else
-            i += (size_t)(__builtin_clzll(m) >> 3);
-#endif
-            *o = i - d;
-            return i;
-        }
-        i += 8;
-    }
-#endif
-    for (; i < n && s[i] != '\\'; i++)
-        out[i - d] = (char)s[i];
-    *o = i - d;
-    return i;
+    const unsigned char *b = memchr(s + i, '\\', n - i);
+    size_t j = b ? (size_t)(b - s) : n;
+    memcpy(out + *o, s + i, j - i);
+    *o += j - i;
+    return j;
 }
 
 #if HAVE_AVX2
-/* copy_plain, 32 bytes a step. */
+/* copy_plain, 32 bytes a step: texts have an escape every few hundred bytes (a newline), and a memchr and a
+ * memcpy call per run cost more than copying in place. The stores stay inside out[0..n) because o <= i;
+ * the last 31 bytes or fewer go to copy_plain. */
 __attribute__((target("avx2"))) static size_t copy_plain_avx2(const unsigned char *s, size_t n, size_t i, char *out,
                                                               size_t *o)
 {
