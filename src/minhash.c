@@ -360,6 +360,18 @@ static int decide_chars(const cp_minhash *mh, const script_counts *sc)
     return sc->total > 0 && (double)sc->nospace >= mh->p.char_share * (double)sc->total;
 }
 
+/* 1 when counts sc of a prefix of the text already decide words, whatever the rest bytes that follow hold;
+ * then decide_chars of these counts also says words. A no-space code point takes at least 3 bytes (only
+ * lead bytes >= 0xE0 reach U+0E00; utf8_next decodes shorter units below U+0800), so the rest adds x <= rest/3
+ * of them and at least x to the total, and nospace - share * total can grow by at most (1 - share) * rest/3.
+ * When that still leaves it 2 below zero, the final comparison (doubles, exact for these integers but for
+ * the product's rounding) is false. Cheap enough per 64-byte block; it saves about half of the counting on
+ * a text without no-space scripts. */
+static int words_certain(const script_counts *sc, double share, size_t rest)
+{
+    return (double)sc->nospace + (1.0 - share) * ((double)rest / 3.0) + 2.0 <= share * (double)sc->total;
+}
+
 /* The AUTO counts of one full 64-byte block at t+b whose first code point starts at b + skip (skip < 4: the
  * bytes before it belong to the previous block's last code point). When every byte the decoder of utf8_next
  * would swallow as a continuation is one (10xxxxxx) and no other byte is, its units are exactly the
@@ -473,6 +485,9 @@ scan_words_with(const cp_minhash *mh, cp_minhash_scratch *s, const char *text, s
                 next = count_block(t, b, next_cp - b, len, &m, mh->nospace3, sc);
             }
             next_cp = next ? next : count_scripts(t, next_cp, b + n, len, sc);
+            /* Stop counting once the rest of the text cannot turn the decision to characters: see words_certain */
+            if (words_certain(sc, mh->p.char_share, len - next_cp))
+                sc = NULL;
         }
     }
     if (nend < nstart) /* the text ends inside a word at a multiple of 64 bytes */

@@ -259,6 +259,42 @@ static void test_auto_mode_matches_definition(void **state)
     cp_minhash_destroy(c);
 }
 
+/* The word scan stops counting scripts once the rest of the text cannot make it character mode: a text that
+ * starts with Latin words and ends with Han just enough (or one short) to reach the 0.3 share must still
+ * come out as the definition says, with the Han tail starting at every distance from a block edge. */
+static void test_auto_mode_late_han(void **state)
+{
+    (void)state;
+    cp_minhash *mh = make(1, CP_SHINGLE_AUTO), *w = make(1, CP_SHINGLE_WORDS), *c = make(1, CP_SHINGLE_CHARS);
+    cp_minhash_scratch *s = cp_minhash_scratch_create();
+    int seen[2] = {0, 0};
+    for (size_t latin = 40; latin < 700; latin += 7) {
+        /* Latin letters counted: 7 of every 8 bytes ("abcdefg "); Han needed: 0.3 * total, 3 bytes each */
+        size_t letters = latin / 8 * 7 + (latin % 8 < 7 ? latin % 8 : 7);
+        size_t need = (size_t)(0.3 * (double)letters / 0.7) + 1;
+        for (size_t han = need > 3 ? need - 3 : 0; han <= need + 2; han++) {
+            size_t n = latin + 3 * han;
+            char *t = malloc(n + 1);
+            for (size_t i = 0; i < latin; i++)
+                t[i] = i % 8 == 7 ? ' ' : (char)('a' + i % 8);
+            for (size_t k = 0; k < han; k++)
+                memcpy(t + latin + 3 * k, "\xe4\xb8\xad", 3);
+            int want = ref_uses_chars((const unsigned char *)t, n);
+            seen[want]++;
+            uint64_t ka[14], kb[14];
+            cp_minhash_bands(mh, s, t, n, ka);
+            cp_minhash_bands(want ? c : w, s, t, n, kb);
+            assert_memory_equal(ka, kb, sizeof ka);
+            free(t);
+        }
+    }
+    assert_true(seen[0] > 100 && seen[1] > 100);
+    cp_minhash_scratch_destroy(s);
+    cp_minhash_destroy(mh);
+    cp_minhash_destroy(w);
+    cp_minhash_destroy(c);
+}
+
 static void test_short_and_empty(void **state)
 {
     (void)state;
@@ -867,6 +903,7 @@ int main(void)
         cmocka_unit_test_teardown(test_signature_matches_definition, isa_reset),
         cmocka_unit_test_teardown(test_signature_dense_words, isa_reset),
         cmocka_unit_test(test_auto_mode_matches_definition),
+        cmocka_unit_test(test_auto_mode_late_han),
         cmocka_unit_test(test_short_and_empty),
         cmocka_unit_test(test_char_shingles),
         cmocka_unit_test(test_bad_params),
