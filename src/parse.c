@@ -13,6 +13,10 @@
 
 const char *cp_doc_line(const cp_doc *d, size_t *len)
 {
+    if (d->line_elided) {
+        *len = d->line_elided_len;
+        return d->line_elided;
+    }
     if (d->line_fixed) {
         *len = strlen(d->line_fixed); /* the repaired line has no NUL bytes */
         return d->line_fixed;
@@ -286,12 +290,13 @@ void cp_doc_release(cp_doc *d)
     free(d->id);
     free(d->parse_error);
     free(d->text);
+    free(d->norm_text);
     free(d->bands);
     free(d->drop);
     cp_line_hashes_free(&d->lines);
     d->drop = NULL;
-    d->line_fixed = d->parse_error = d->text = d->id = d->url_buf = NULL;
-    d->url = NULL;
+    d->line_fixed = d->parse_error = d->text = d->norm_text = d->id = d->url_buf = NULL;
+    d->url = d->line_elided = NULL;
     d->members = NULL;
     d->bands = NULL;
 }

@@ -150,6 +150,8 @@ typedef struct {
     cp_report *rep;           /* NULL with --no-report */
     cp_explain *ex;           /* NULL without --explain */
     int tracing;              /* this pass decides and writes (not a counting or collect pass) */
+    int keep_norm;            /* a cluster's collect pass that spills, with the report on: cp_doc.norm_text */
+    int spilled;              /* a cluster's deciding pass: the batches come from the spill */
     const char *line_fate;    /* "line_dedup:first" / "line_dedup:all" */
     cp_progress *prog;
     uint64_t docs_seen;       /* documents of this pass so far, for the progress line */
@@ -244,6 +246,8 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
             d->trace->clean_reject = d->reject;
         else if (d->trace)
             d->trace->nfates = cp_clean_fates(s->cs, d->trace->norm, &d->trace->fates, &d->trace->cap_fates);
+        if (r->keep_norm && !d->reject && (s->a.len != d->text_len || memcmp(s->a.data, d->text, d->text_len)))
+            d->norm_text = cp_xstrndup(d->text, d->text_len);
         take_text(d, &s->a);
         d->clean_len = d->reject ? 0 : d->text_len;
         if (!d->reject && r->line_mode != CP_LINE_DEDUP_OFF)
@@ -272,35 +276,36 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
     }
 }
 
-/* P1 of a cluster's deciding pass that reads the spill: P1 ran in the collect pass, which traced nothing. The
- * id hash again, and for a candidate kept example of the report its trace, rebuilt by running P1 once more on
- * the raw record (rare: a few documents per run; its counters are not counted twice). */
-static void p1_spilled(run_t *r, cp_doc *d, scratch_t *s)
+/* P1 of a cluster's deciding pass that reads the spill: P1 ran in the collect pass, which traced nothing;
+ * only the id hash again. A report example's trace is rebuilt in S2 (spilled_trace). */
+static void p1_spilled(run_t *r, cp_doc *d)
 {
-    if (!r->tracing)
+    if (r->tracing)
+        d->id_hash = d->id ? XXH3_64bits(d->id, strlen(d->id)) : 0;
+}
+
+/* S2 of a cluster's deciding pass, before the report takes a kept document: the trace p1_doc would have
+ * made for it, from the normalised text (spilled when cleaning changed it) and the fates of its lines, by
+ * cleaning that text once more (its counters are not counted twice). Built here, where the report's limit
+ * already holds every earlier document, and not in P1, where a region's limit is set before the previous
+ * batch reached the report (every document of the first two batches would be a candidate): a few
+ * documents per rank. */
+static void spilled_trace(run_t *r, cp_doc *d, scratch_t *s)
+{
+    if (d->reject || d->trace || d->id_hash > cp_report_lines_limit(r->rep))
         return;
-    d->id_hash = d->id ? XXH3_64bits(d->id, strlen(d->id)) : 0;
-    if (d->reject || !r->rep || d->id_hash > r->rep_limit)
-        return;
-    cp_doc t;
-    memset(&t, 0, sizeof t);
-    t.raw = d->raw;
-    t.raw_len = d->raw_len;
-    t.file = d->file;
-    t.line = d->line;
-    t.seq = d->seq;
-    t.warc = d->warc;
-    t.block_len = d->block_len;
-    cp_clean_stats clean = s->clean;
-    cp_norm_counts nc = s->nc;
-    uint64_t fixes = s->line_utf8_fixes;
-    p1_doc(r, &t, s);
-    s->clean = clean;
-    s->nc = nc;
-    s->line_utf8_fixes = fixes;
-    d->trace = t.trace;
-    t.trace = NULL;
-    cp_doc_release(&t);
+    const char *norm = d->norm_text ? d->norm_text : d->text;
+    size_t len = d->norm_text ? d->norm_len : d->text_len;
+    d->trace = cp_xdoc_create(0, norm ? norm : "", norm ? len : 0);
+    if (r->cl && norm) {
+        cp_clean_stats cs;
+        const char *rj = cp_clean_doc(r->cl, d->trace->norm, len, s->cs, &s->a, &cs);
+        if (rj) /* cannot be: this text passed cleaning in the collect pass */
+            d->trace->clean_reject = rj;
+        else
+            d->trace->nfates = cp_clean_fates(s->cs, d->trace->norm, &d->trace->fates, &d->trace->cap_fates);
+        s->a.len = 0;
+    }
 }
 
 static int lang_wanted(const cp_config *cfg, const char *code)
@@ -377,9 +382,11 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
 /* S2 for the report and --explain: the document joins their figures and picks, then its trace goes. */
 static const char *dup_of_id(const run_t *r, const cp_doc *d);
 static uint64_t doc_pos(const run_t *r, const cp_doc *d);
-static void report_doc(run_t *r, cp_doc *d)
+static void report_doc(run_t *r, cp_doc *d, scratch_t *s)
 {
     const char *of = dup_of_id(r, d);
+    if (r->rep && r->spilled)
+        spilled_trace(r, d, s);
     if (r->rep)
         cp_report_add(r->rep, d, doc_pos(r, d), file_name(r, d->file), of, r->line_fate);
     if (r->ex && d->trace)
@@ -550,7 +557,7 @@ static const char *dup_of_id(const run_t *r, const cp_doc *d)
     return of;
 }
 
-static void s2_doc(run_t *r, cp_doc *d)
+static void s2_doc(run_t *r, cp_doc *d, scratch_t *s)
 {
     cp_stats *st = r->st;
     st->docs_in++;
@@ -577,7 +584,7 @@ static void s2_doc(run_t *r, cp_doc *d)
         cp_counters_add(&st->langs, d->lang.code, 1, d->text_len);
     }
     if (r->tracing && (r->rep || r->ex))
-        report_doc(r, d);
+        report_doc(r, d, s);
 }
 
 /* Sizes the near-dup index from the first batch: documents per input byte times the input's size. The
@@ -728,10 +735,11 @@ static void region_run_stage(void *ctx, int k, long item, int thread)
             cp_doc *d = &b->docs[i];
             p2_doc(r, d, s);
             /* the keys served S1 and the line hashes P2: gone before the batch waits for its output, unless
-             * --explain reads the lines' fates in S2 */
+             * --explain or the report reads the lines' fates in S2 (a cluster's report builds its traces
+             * there: the lines stay until S2 has seen them) */
             free(d->bands);
             d->bands = NULL;
-            if (!d->trace) {
+            if (!d->trace && !(r->spilled && r->rep && !d->reject)) {
                 free(d->drop);
                 d->drop = NULL;
                 cp_line_hashes_free(&d->lines);
@@ -740,7 +748,7 @@ static void region_run_stage(void *ctx, int k, long item, int thread)
         break;
     case TAIL_S2:
         for (size_t i = 0; i < b->n; i++)
-            s2_doc(r, &b->docs[i]);
+            s2_doc(r, &b->docs[i], s);
         g->chunks = plan_output(r, b);
         s->t[CP_T_DEDUP_COMMIT] += cp_now() - t0;
         break;
@@ -775,7 +783,10 @@ static void region_run_filler(void *ctx, long item, int thread)
     const cp_cluster_hooks *h = g->r->o->hooks;
     int spilled = h && h->next_batch && h->phase == CP_PHASE_DECIDE; /* P1 ran in the collect pass */
     for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++)
-        (spilled ? p1_spilled : p1_doc)(g->r, &b->docs[i], &g->r->scr[thread]);
+        if (spilled)
+            p1_spilled(g->r, &b->docs[i]);
+        else
+            p1_doc(g->r, &b->docs[i], &g->r->scr[thread]);
 }
 
 static void region_thread_begin(void *ctx, int thread)
@@ -1073,6 +1084,8 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
     if (!spilled && !(f = cp_feeder_start(&fo, err, errlen)))
         return -1;
     r->tracing = (r->rep || r->ex) && !r->counting && !(o->hooks && o->hooks->phase == CP_PHASE_COLLECT_DOCS);
+    r->keep_norm = r->rep && !r->counting && h && h->phase == CP_PHASE_COLLECT_DOCS && h->spill;
+    r->spilled = spilled;
     int rc = 0;
     cp_batch *started = NULL; /* a batch that ran P1: the next region finishes it */
     uint64_t read_bytes = 0;

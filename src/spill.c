@@ -22,7 +22,7 @@
 #include "corpusprep/util.h"
 
 #define MAGIC "CPSPILL\n"
-#define VERSION 2u
+#define VERSION 3u /* 3: a record's text value elided from its line; the normalised text; frame checksums */
 #define MAX_PARTS 64
 #define BOM 0x0102030405060708ull
 #define TAG_BLOCK 0x4b4c4255u /* "UBLK" */
@@ -34,7 +34,7 @@ typedef struct {
 } block_head;
 
 typedef struct {
-    uint64_t zlen, raw_len, hash; /* frame bytes; uncompressed bytes; XXH3-64 of them */
+    uint64_t zlen, raw_len, hash; /* frame bytes; uncompressed bytes; XXH3-64 of the frame */
     uint64_t ndocs;               /* documents in the part (0: the batch's own figures) */
 } part_head;
 
@@ -98,6 +98,13 @@ static int write_all(cp_spill_writer *w, const void *p, size_t n, char *err, siz
     return 0;
 }
 
+/* The frame's bytes, not the uncompressed ones (a third as many to hash, checked before inflating), seeded
+ * with the head's other fields, so that a damaged head is noticed by cp_spill_verify too. */
+static uint64_t part_hash(const part_head *h, const void *frame)
+{
+    return XXH3_64bits_withSeed(frame, h->zlen, h->raw_len ^ (h->ndocs * 0x9e3779b97f4a7c15ull));
+}
+
 static void compress_part(part_t *p, int level)
 {
     if (!p->zc)
@@ -110,7 +117,7 @@ static void compress_part(part_t *p, int level)
     p->failed = ZSTD_isError(zn);
     p->h.zlen = p->failed ? 0 : zn;
     p->h.raw_len = p->raw.len;
-    p->h.hash = XXH3_64bits(in, p->raw.len);
+    p->h.hash = p->failed ? 0 : part_hash(&p->h, p->z.data);
 }
 
 /* Writes parts [0, n) (compressed) as one block. */
@@ -161,23 +168,105 @@ cp_spill_writer *cp_spill_create(const char *path, int level, uint64_t fingerpri
     return w;
 }
 
+/* A JSON record's line without its text member's value, "" in its place, and its members moved to match:
+ * the second pass writes that member from the cleaned text, so the value (half of a record's bytes) need not
+ * be compressed, stored and decompressed. The spill keeps the normalised text instead where the report may
+ * need it (cp_doc.norm_text). */
+static void put_elided(cp_buf *b, const cp_doc *d, const char *line, size_t len)
+{
+    const cp_member *t = &d->members[d->text_member];
+    uint32_t cut = t->val_off, gone = t->val_len - 2;
+    put_u64(b, len - gone);
+    put(b, line, cut);
+    put(b, "\"\"", 2);
+    put(b, line + cut + t->val_len, len - cut - t->val_len);
+    put_u64(b, d->line_utf8_fixes);
+    put_u32(b, d->n_members);
+    put_u32(b, (uint32_t)d->text_member);
+    for (uint32_t i = 0; i < d->n_members; i++) {
+        cp_member m = d->members[i];
+        if ((int)i == d->text_member) {
+            m.val_len = 2;
+            m.val_escaped = 0;
+        } else if (m.key_off > cut) { /* members follow each other: a later one lies wholly after the value */
+            m.key_off -= gone;
+            m.val_off -= gone;
+        }
+        put(b, &m, sizeof m);
+    }
+}
+
+/* Lines of a text, one after the other: split at every newline, so n newlines give n + 1 lines. */
+typedef struct {
+    const char *p, *end;
+    int left; /* a line remains */
+} lines_t;
+
+static int next_line(lines_t *l, const char **s, size_t *n)
+{
+    if (!l->left)
+        return 0;
+    const char *e = memchr(l->p, '\n', (size_t)(l->end - l->p));
+    *s = l->p;
+    *n = (size_t)((e ? e : l->end) - l->p);
+    l->left = e != NULL;
+    l->p = e ? e + 1 : l->end;
+    return 1;
+}
+
+/* The normalised text (what the report's line-by-line examples show) as its lines, each either a copy of
+ * one of the cleaned text's next few lines (cleaning keeps most lines as they are) or its bytes (what
+ * cleaning removed or changed): op k > 0 copies the k-th next cleaned line, op 0 is followed by a length
+ * and the bytes. The spill then holds the text once and what cleaning took out. */
+#define NORM_LOOKAHEAD 4
+static void put_norm(cp_buf *b, const char *norm, size_t nlen, const char *text, size_t tlen)
+{
+    lines_t nl = {norm, norm + nlen, 1}, tl = {text ? text : "", text ? text + tlen : "", 1};
+    const char *s, *t;
+    size_t n, m;
+    while (next_line(&nl, &s, &n)) {
+        lines_t look = tl;
+        uint32_t op = 0;
+        for (uint32_t k = 1; k <= NORM_LOOKAHEAD && next_line(&look, &t, &m); k++)
+            if (m == n && !memcmp(t, s, n)) {
+                op = k;
+                tl = look;
+                break;
+            }
+        put_u32(b, op);
+        if (!op) {
+            put_u64(b, n);
+            put(b, s, n);
+        }
+    }
+}
+
 static void put_doc(cp_buf *b, const cp_doc *d)
 {
-    uint32_t flags = (d->raw ? 1u : 0) | (d->warc ? 2u : 0) | (d->object ? 4u : 0) | (d->id_generated ? 8u : 0) |
-                     (d->has_url_key ? 16u : 0);
+    /* WARC records keep their bytes (their text is the block, not a member) */
+    int elide = d->object && !d->warc && d->text && d->text_member >= 0 && (uint32_t)d->text_member < d->n_members;
+    uint32_t flags = (d->raw && !elide ? 1u : 0) | (d->warc ? 2u : 0) | (d->object ? 4u : 0) |
+                     (d->id_generated ? 8u : 0) | (d->has_url_key ? 16u : 0) | (elide ? 32u : 0) |
+                     (d->norm_text && !d->reject ? 64u : 0);
     put_u32(b, flags);
     put_u32(b, d->file);
     put_u64(b, d->line);
     put_u64(b, d->seq);
     put_u64(b, d->raw_len);
     put_u64(b, d->block_len);
-    if (d->raw)
-        put(b, d->raw, d->raw_len + (d->warc ? d->block_len : 0)); /* a WARC record's block follows raw */
-    put_str(b, d->line_fixed, d->line_fixed ? strlen(d->line_fixed) : 0);
-    put_u64(b, d->line_utf8_fixes);
-    put_u32(b, d->n_members);
-    put_u32(b, (uint32_t)d->text_member);
-    put(b, d->members, d->n_members * sizeof *d->members);
+    if (elide) {
+        size_t len;
+        const char *line = cp_doc_line(d, &len);
+        put_elided(b, d, line, len);
+    } else {
+        if (d->raw)
+            put(b, d->raw, d->raw_len + (d->warc ? d->block_len : 0)); /* a WARC record's block follows raw */
+        put_str(b, d->line_fixed, d->line_fixed ? strlen(d->line_fixed) : 0);
+        put_u64(b, d->line_utf8_fixes);
+        put_u32(b, d->n_members);
+        put_u32(b, (uint32_t)d->text_member);
+        put(b, d->members, d->n_members * sizeof *d->members);
+    }
     put_str(b, d->id, d->id ? strlen(d->id) : 0);
     put_str(b, d->url, d->url_len);
     put_str(b, d->parse_error, d->parse_error ? strlen(d->parse_error) : 0);
@@ -190,6 +279,8 @@ static void put_doc(cp_buf *b, const cp_doc *d)
     put_u64(b, d->h_url);
     put_u64(b, d->lines.n);
     put(b, d->lines.v, d->lines.n * sizeof *d->lines.v);
+    if (flags & 64)
+        put_norm(b, d->norm_text, d->norm_len, d->text, d->text_len);
 }
 
 int cp_spill_put(cp_spill_writer *w, const cp_batch *b, char *err, size_t errlen)
@@ -379,18 +470,27 @@ static uint32_t read_block(cp_spill_reader *r, int *nparts, char *err, size_t er
     cp_buf_reserve(&r->z, frames);
     if (read_exact(r, r->z.data, frames, err, errlen))
         return 0;
+    /* checked before anything is sized by the heads' lengths */
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < bh.nparts; at += r->part[i++].h.zlen)
+        if (part_hash(&r->part[i].h, r->z.data + at) != r->part[i].h.hash) {
+            snprintf(err, errlen, "%s: spill block %" PRIu64 " fails its checksum (damaged); run the job again",
+                     r->path, r->batches + 1);
+            return 0;
+        }
     *nparts = (int)bh.nparts;
     return bh.tag;
 }
 
-/* Decompresses a part's frame (at z) into out (raw_len + 1 bytes) and checks it; 0 or -1. */
+/* Decompresses a part's frame (at z, its checksum checked by read_block) into out (raw_len + 1 bytes); 0 or
+ * -1. */
 static int inflate_part(part_t *p, const char *z, char *out)
 {
+    out[p->h.raw_len] = 0;
     if (!p->zd)
         p->zd = ZSTD_createDCtx();
     size_t n = ZSTD_decompressDCtx(p->zd, out, p->h.raw_len + 1, z, p->h.zlen);
-    out[p->h.raw_len] = 0;
-    return ZSTD_isError(n) || n != p->h.raw_len || XXH3_64bits(out, n) != p->h.hash ? -1 : 0;
+    return ZSTD_isError(n) || n != p->h.raw_len ? -1 : 0;
 }
 
 cp_spill_reader *cp_spill_open(const char *path, uint64_t fingerprint, char *err, size_t errlen)
@@ -455,6 +555,44 @@ cp_spill_reader *cp_spill_open(const char *path, uint64_t fingerprint, char *err
     return NULL;
 }
 
+/* put_norm's lines back into d->norm_text (d->norm_len bytes), from d->text. */
+static void get_norm(cur_t *c, cp_doc *d)
+{
+    char *out = cp_xmalloc(d->norm_len + 1);
+    size_t at = 0;
+    lines_t tl = {d->text ? d->text : "", d->text ? d->text + d->text_len : "", 1};
+    for (int first = 1; !c->bad && (first || at < d->norm_len); first = 0) {
+        if (!first)
+            out[at++] = '\n';
+        uint32_t op = get_u32(c);
+        const char *s = NULL;
+        size_t n = 0;
+        if (!op) {
+            n = get_u64(c);
+            s = n <= d->norm_len - at ? take(c, n) : NULL;
+        } else {
+            for (uint32_t k = 0; k < op && op <= NORM_LOOKAHEAD; k++)
+                if (!next_line(&tl, &s, &n))
+                    s = NULL;
+            if (op > NORM_LOOKAHEAD || n > d->norm_len - at)
+                s = NULL;
+        }
+        if (!s) {
+            c->bad = 1;
+            break;
+        }
+        memcpy(out + at, s, n);
+        at += n;
+    }
+    if (c->bad || at != d->norm_len) {
+        c->bad = 1;
+        free(out);
+        return;
+    }
+    out[at] = 0;
+    d->norm_text = out;
+}
+
 static int get_doc(cur_t *c, cp_doc *d)
 {
     memset(d, 0, sizeof *d);
@@ -468,12 +606,18 @@ static int get_doc(cur_t *c, cp_doc *d)
     d->object = !!(flags & 4);
     d->id_generated = !!(flags & 8);
     d->has_url_key = !!(flags & 16);
-    if (flags & 1) {
-        /* raw stays in the decompressed block, which becomes the batch's arena */
-        d->raw = take(c, d->raw_len + (d->warc ? d->block_len : 0));
-    }
     size_t n;
-    d->line_fixed = get_str(c, &n);
+    if (flags & 32) {
+        /* the elided line stays in the decompressed block, which becomes the batch's arena, as raw does */
+        d->line_elided_len = get_u64(c);
+        d->line_elided = take(c, d->line_elided_len);
+        if (!d->object || d->warc)
+            c->bad = 1;
+    } else {
+        if (flags & 1)
+            d->raw = take(c, d->raw_len + (d->warc ? d->block_len : 0));
+        d->line_fixed = get_str(c, &n);
+    }
     d->line_utf8_fixes = get_u64(c);
     d->n_members = get_u32(c);
     d->text_member = (int)get_u32(c);
@@ -504,6 +648,21 @@ static int get_doc(cur_t *c, cp_doc *d)
         d->lines.n = d->lines.cap = nl;
     } else if (nl) {
         c->bad = 1;
+    }
+    if (flags & 64)
+        get_norm(c, d);
+    /* a record's members index the line they were scanned from: they must lie inside it */
+    if (d->object && !d->warc && !c->bad) {
+        size_t len = 0;
+        if (d->raw || d->line_elided)
+            cp_doc_line(d, &len);
+        for (uint32_t i = 0; i < d->n_members; i++) {
+            const cp_member *m = &d->members[i];
+            if ((uint64_t)m->key_off + m->key_len > len || (uint64_t)m->val_off + m->val_len > len || !m->key_off)
+                c->bad = 1;
+        }
+        if (d->text_member >= (int)d->n_members)
+            c->bad = 1;
     }
     return c->bad ? -1 : 0;
 }

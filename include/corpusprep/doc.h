@@ -40,12 +40,19 @@ typedef struct {
     size_t url_len;
     char *url_buf;         /* the decoded url, when it needed decoding */
     char *parse_error;     /* why the line is not JSON ("column N: reason"), for parse_error rejects */
+    const char *line_elided; /* a cluster's second pass (spill.h): the line as the spill keeps it, the text
+                                member's value replaced by "" (members point into it; raw is then NULL). The
+                                output writes the text member from `text`, so it never needs that value */
+    size_t line_elided_len;
 
     /* normalise + clean */
     char *text;            /* the text every later stage sees, NUL-terminated, valid UTF-8 */
     size_t text_len;
     size_t text_cap;       /* bytes allocated for text, when known (0: text_len + 1) */
     size_t text_in_len;    /* length of the text field as read */
+    char *norm_text;       /* a cluster's collect pass, with the report on: the normalised text (norm_len
+                              bytes) when cleaning changed it, so that the second pass rebuilds a report
+                              example's trace from the spill (NULL: it equals text) */
     cp_line_hashes lines;  /* corpus-wide line dedup: the document's lines worth hashing */
     unsigned char *drop;   /* per line of `lines`: removed by line dedup (ordered step), or NULL */
 

@@ -23,7 +23,8 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
 void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, cp_buf *out);
 
 /* Shared by the output formats (this file's cp_emit_doc, dolma.c), which splice the record from its bytes:
- * the line d's members point into (the repaired copy when parse made one, else d->raw) and its length. */
+ * the line d's members point into (a cluster's spilled line when the spill elided the text, else the
+ * repaired copy when parse made one, else d->raw) and its length. */
 const char *cp_doc_line(const cp_doc *d, size_t *len);
 
 /* Does member m's key, decoded, equal name[0..nl)? line is the one m was scanned from (cp_doc_line). */

@@ -4,9 +4,14 @@
  *
  * Format (host byte order; the file never leaves the machine or the job): a header (magic, version, byte-order
  * mark, the writer's fingerprint), then one block per batch (length, uncompressed length, XXH3-64 of the
- * uncompressed bytes, one zstd frame), then an end block with the number of batches and documents. A reader
- * refuses a bad header, a block whose checksum or length does not match, and a file without its end block:
- * a damaged or cut spill is an error, never used. */
+ * frame, one zstd frame), then an end block with the number of batches and documents. A reader refuses a bad
+ * header, another format version, a block whose checksum or length does not match, and a file without its
+ * end block: a damaged, cut or older spill is an error, never used.
+ *
+ * What a document keeps is what the second pass reads: a JSON record's line without its text member's value
+ * (the output writes that member from the cleaned text), the cleaned text, and, with the report on, the
+ * normalised text as its difference from the cleaned one (the report's examples show it line by line); a
+ * record that did not parse, or a WARC record, keeps its bytes. */
 #ifndef CORPUSPREP_SPILL_H
 #define CORPUSPREP_SPILL_H
 
