@@ -17,7 +17,8 @@ typedef cp_json_member cp_member;
 
 typedef struct {
     /* reader */
-    const char *raw;       /* the line (not NUL-terminated) in the batch arena; NULL for line_too_long */
+    const char *raw;       /* the line (not NUL-terminated) in the batch arena; NULL for line_too_long, and
+                              for a record a cluster's spill kept without its text (see line_elided) */
     size_t raw_len;
     uint32_t file;         /* index into the run's file list */
     uint64_t line;         /* 1-based line number in that file */
