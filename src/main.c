@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libdeflate.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -209,6 +212,14 @@ int main(int argc, char **argv)
     const char *scratch = NULL;
 #endif
     double progress_every = 0;
+#ifdef __GLIBC__
+    /* Each worker thread has its own malloc arena, and a batch's documents are made on one thread and freed
+     * on another, so the arenas' tops grow and shrink by a batch's worth all the time: hundreds of mprotect and
+     * brk calls, each change of mapping an interrupt to the other core. A 64 MiB pad lets a heap keep what it
+     * grew (address space, not memory: untouched pages cost nothing). Measured: -t 2 2-3 % less wall, peak
+     * RSS unchanged (README, Performance). */
+    mallopt(M_TOP_PAD, 64 << 20);
+#endif
     if (argc == 3 && !strcmp(argv[1], "report")) {
         /* corpusprep report OUTDIR: the HTML report again from the run's stats.json and examples */
         if (cp_report_rebuild(argv[2], err, sizeof err)) {
