@@ -168,11 +168,13 @@ fuzz-cov: deps
 # ---- cluster mode (issue 5) ----
 # `make MPI=1` also builds $(BUILD)/corpusprep-mpi with the MPI compiler wrapper MPICC (the cluster's own MPI;
 # here mpicc.mpich or mpicc.openmpi pick one when both are installed). Only main.c (with -DCP_MPI) and
-# src/mpi_cluster.c + src/mpi_exchange.c see MPI; they link the same library. MPI_OUT keeps builds against different MPIs apart.
+# src/mpi_*.c see MPI (the cluster run, its exchange, input plan, progress lines and stats); they link the same
+# library. MPI_OUT keeps builds against different MPIs apart.
 MPICC    ?= mpicc
 MPI_OUT  ?= $(BUILD)
 MPI_BIN   = $(MPI_OUT)/corpusprep-mpi
-MPI_OBJ   = $(MPI_OUT)/obj-mpi/main.o $(MPI_OUT)/obj-mpi/mpi_cluster.o $(MPI_OUT)/obj-mpi/mpi_exchange.o
+MPI_OBJ   = $(addprefix $(MPI_OUT)/obj-mpi/,main.o mpi_cluster.o mpi_exchange.o mpi_plan.o mpi_progress.o \
+            mpi_stats.o)
 DEB_MPI   = mpich libmpich-dev openmpi-bin libopenmpi-dev
 DEB_SLURM = slurmctld slurmd slurm-client munge
 ifneq ($(MPI),)

@@ -1,6 +1,7 @@
 /* Cluster mode: one corpusprep run across MPI ranks, with global, deterministic dedup. Only corpusprep-mpi
- * links this file (make MPI=1); every MPI call of the project is here and in mpi_exchange.c (the all-to-all
- * rounds), and only MPI-3 calls with int counts.
+ * links this file (make MPI=1); every MPI call of the project is in the src/mpi_*.c files: here, mpi_exchange.c
+ * (the all-to-all rounds), mpi_plan.c (who reads what), mpi_progress.c (the job log) and mpi_stats.c (the merged
+ * stats.json), and only MPI-3 calls with int counts.
  *
  * Design. Every dedup decision of the pipeline is "does an earlier document (in global input order, position
  * = CP_POS(global file index, line)) that reached the dedup step carry this key?". So the input files are
@@ -60,6 +61,9 @@
 #include "corpusprep/checkpoint.h"
 #include "corpusprep/clean.h"
 #include "corpusprep/cluster_files.h"
+#include "corpusprep/mpi_plan.h"
+#include "corpusprep/mpi_progress.h"
+#include "corpusprep/mpi_stats.h"
 #include "corpusprep/dedup.h"
 #include "corpusprep/mpi_exchange.h"
 #include "corpusprep/progress.h"
@@ -131,130 +135,6 @@ static int owner_of(uint64_t key, int size)
     return (int)(((mix64(key) >> 32) * (uint64_t)size) >> 32);
 }
 
-/* ---- progress in the job log ----------------------------------------------------------------------------- */
-
-/* Rank 0 prints the job's figures, summed over the ranks by a non-blocking MPI_Iallreduce that each rank starts
- * between two batches once the interval has passed and tests between later batches: no rank waits for another
- * while a pass runs, and MPI stays on the main thread (the pipeline calls on_batch from it). The reductions run
- * on a duplicate of the job's communicator, so that they never have to be ordered against the exchange's
- * collectives. At the end of a pass the ranks agree (on the job's communicator) on how many each started, start
- * the missing ones, wait for them, and sum their final figures once more: the last line holds the pass's real
- * totals. Pass 1 measures compressed input bytes against the job's input size; pass 2 measures uncompressed
- * bytes against pass 1's total of them. */
-typedef struct {
-    MPI_Comm comm;            /* MPI_COMM_NULL: progress is off */
-    int rank, ranks;
-    double every, last;       /* seconds between lines; when the last reduction started */
-    MPI_Request req;
-    int active;               /* a reduction is in flight */
-    uint64_t started;         /* reductions started in this pass */
-    uint64_t mine[3], send[3], sum[3]; /* compressed bytes read, uncompressed bytes, documents */
-    int measure;              /* which of the three the pass is measured in */
-    uint64_t job_bytes;       /* compressed bytes of the job's input */
-    uint64_t pass1_bytes;     /* rank 0: the job's uncompressed bytes, after pass 1 */
-    cp_progress *line;        /* rank 0 */
-    char label[96];
-} prog_t;
-
-static void prog_start(prog_t *p)
-{
-    memcpy(p->send, p->mine, sizeof p->send);
-    MPI_Iallreduce(p->send, p->sum, 3, MPI_UINT64_T, MPI_SUM, p->comm, &p->req);
-    p->active = 1;
-    p->started++;
-    p->last = cp_now();
-}
-
-static void prog_on_batch(void *ctx, uint64_t done_compressed, uint64_t bytes, uint64_t docs)
-{
-    prog_t *p = ctx;
-    p->mine[0] = done_compressed;
-    p->mine[1] = bytes;
-    p->mine[2] = docs;
-    if (p->active) {
-        int done = 0;
-        MPI_Test(&p->req, &done, MPI_STATUS_IGNORE);
-        if (!done)
-            return;
-        p->active = 0;
-        if (!p->rank)
-            cp_progress_print(p->line, p->sum[p->measure], p->sum[1], p->sum[2]);
-    }
-    if (cp_now() - p->last >= p->every)
-        prog_start(p);
-}
-
-/* Before a pipeline pass. */
-static void prog_begin(prog_t *p, int phase)
-{
-    if (p->comm == MPI_COMM_NULL)
-        return;
-    p->started = 0;
-    p->active = 0;
-    p->last = cp_now();
-    memset(p->mine, 0, sizeof p->mine);
-    int first = phase == CP_PHASE_COLLECT_DOCS;
-    p->measure = first ? 0 : 1;
-    snprintf(p->label, sizeof p->label, "%s, %d ranks", first ? "pass 1 of 2 (keys)" : "pass 2 of 2 (decide and write)",
-             p->ranks);
-    if (!p->rank) {
-        cp_progress_destroy(p->line);
-        p->line = cp_progress_create(p->every, first ? p->job_bytes : p->pass1_bytes, p->last);
-        cp_progress_set_label(p->line, p->label);
-    }
-}
-
-/* After a pipeline pass, on every rank (collective): the reductions matched up, and a last line with the pass's
- * totals. */
-static void prog_end(prog_t *p, MPI_Comm job)
-{
-    if (p->comm == MPI_COMM_NULL)
-        return;
-    uint64_t most = 0, total[3] = {0};
-    MPI_Allreduce(&p->started, &most, 1, MPI_UINT64_T, MPI_MAX, job);
-    for (;;) {
-        if (p->active)
-            MPI_Wait(&p->req, MPI_STATUS_IGNORE);
-        p->active = 0;
-        if (p->started >= most)
-            break;
-        prog_start(p);
-    }
-    MPI_Reduce(p->mine, total, 3, MPI_UINT64_T, MPI_SUM, 0, p->comm);
-    if (p->rank)
-        return;
-    cp_progress_print(p->line, total[p->measure], total[1], total[2]);
-    if (p->measure == 0)
-        p->pass1_bytes = total[1];
-}
-
-/* Every rank the same: the options and the file list are. Collective. */
-static void prog_setup(prog_t *p, const cp_pipeline_opts *o, const cp_net *x)
-{
-    memset(p, 0, sizeof *p);
-    p->comm = MPI_COMM_NULL;
-    p->rank = x->rank;
-    p->ranks = x->size;
-    p->every = o->progress_every < 0 || (o->quiet && !o->progress_every) ? -1
-               : o->progress_every > 0                                    ? o->progress_every
-                                                                          : 60;
-    if (p->every <= 0)
-        return;
-    for (size_t i = 0; i < o->nfiles; i++) {
-        struct stat sb;
-        if (stat(o->files[i], &sb) == 0)
-            p->job_bytes += (uint64_t)sb.st_size;
-    }
-    MPI_Comm_dup(x->comm, &p->comm);
-}
-
-static void prog_free(prog_t *p)
-{
-    cp_progress_destroy(p->line);
-    if (p->comm != MPI_COMM_NULL)
-        MPI_Comm_free(&p->comm);
-}
-
 /* ---- the cluster run's state ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -292,7 +172,7 @@ typedef struct {
     uint64_t near_hist[13];
     double pass_seconds[3];   /* this rank's own time in each pipeline pass (CP_PHASE_*), before waiting for others */
     double pass_cpu[3];       /* and the CPU time (all its threads) it took */
-    prog_t prog;              /* the job's progress lines */
+    cp_mpi_progress *prog; /* the job's progress lines */
     /* one read: the collect pass's batches on scratch */
     cp_spill_writer *spill_w;
     cp_spill_reader *spill_r;
@@ -713,61 +593,6 @@ static void resolve_lines(cl_t *c)
     c->n_gone = m;
 }
 
-/* ---- input plan (split.h) ------------------------------------------------------------------------------ */
-
-#define SPLIT_MIN_GAIN_DEFAULT ((uint64_t)4 << 20)
-
-typedef struct {
-    cp_segment *seg;          /* every rank's segments, in (file, offset) order, first lines known */
-    size_t n;
-    double census_seconds;    /* this rank's counting of its segments' lines */
-} plan_t;
-
-/* Rank 0 plans (files whole, or cut where one huge file would leave ranks idle) and says what it cut; every
- * rank gets the plan; each rank counts the lines of its segments that later segments of the same file need for
- * their first line numbers; the counts are summed everywhere. Collective. */
-static void plan_input(cl_t *c, const cp_pipeline_opts *o, plan_t *p)
-{
-    cp_net *x = &c->net;
-    uint64_t n = 0;
-    if (!x->rank) {
-        const char *mg = getenv("CORPUSPREP_SPLIT_MIN_BYTES");
-        uint64_t min_gain = mg && *mg ? strtoull(mg, NULL, 10) : SPLIT_MIN_GAIN_DEFAULT;
-        cp_buf log = {0};
-        p->seg = cp_split_plan(o->files, o->nfiles, x->size, min_gain, &p->n, &log);
-        n = p->n;
-        for (char *line = log.data, *end; !o->quiet && line && *line; line = end + 1) {
-            end = strchr(line, '\n');
-            fprintf(stderr, "corpusprep: %.*s\n", (int)(end - line), line);
-        }
-        cp_buf_free(&log);
-    }
-    MPI_Bcast(&n, 1, MPI_UINT64_T, 0, x->comm);
-    if (x->rank) {
-        p->seg = cp_xmalloc((size_t)n * sizeof *p->seg + 1);
-        p->n = (size_t)n;
-    }
-    MPI_Bcast(p->seg, (int)(n * sizeof *p->seg), MPI_BYTE, 0, x->comm);
-    int cut = 0;
-    for (size_t i = 0; i < p->n; i++)
-        cut |= p->seg[i].length != 0;
-    if (!cut)
-        return; /* whole files: every first line is 1 */
-    double t0 = cp_now();
-    uint64_t *lines = cp_xcalloc(p->n + 1, sizeof *lines);
-    for (size_t i = 0; i < p->n; i++) {
-        char err[512];
-        /* a damaged segment counts its lines up to the damage; reading it in the run reports the damage */
-        if (p->seg[i].rank == x->rank && p->seg[i].length)
-            cp_split_count_lines(o->files[p->seg[i].file], &p->seg[i], o->cfg->max_line_bytes, &lines[i], err,
-                                 sizeof err);
-    }
-    p->census_seconds = cp_now() - t0;
-    MPI_Allreduce(MPI_IN_PLACE, lines, (int)p->n, MPI_UINT64_T, MPI_SUM, x->comm);
-    cp_split_number_lines(p->seg, p->n, lines);
-    free(lines);
-}
-
 static uint64_t list_hash(char *const *files, size_t nfiles)
 {
     uint64_t h = 1469598103934665603ull ^ nfiles;
@@ -780,20 +605,6 @@ static uint64_t list_hash(char *const *files, size_t nfiles)
     return h;
 }
 
-/* This rank's share of the plan, for stats.json's per-rank figures. */
-static void note_plan(json_t *mine, const plan_t *p, int rank)
-{
-    json_int_t segments = 0, parts = 0;
-    for (size_t i = 0; i < p->n; i++)
-        if (p->seg[i].rank == rank) {
-            segments++;
-            parts += p->seg[i].offset || p->seg[i].length; /* a part of a file, not a whole one */
-        }
-    json_object_set_new(mine, "inputs", json_integer(segments));
-    json_object_set_new(mine, "file_parts", json_integer(parts));
-    json_object_set_new(mine, "split_count_seconds", json_real(p->census_seconds));
-}
-
 /* Each pass's time on this rank alone: the *_seconds beside them include waiting for the slowest rank. */
 static void note_pass_times(json_t *mine, const cl_t *c)
 {
@@ -801,216 +612,6 @@ static void note_pass_times(json_t *mine, const cl_t *c)
     json_object_set_new(mine, "decide_pass_own_seconds", json_real(c->pass_seconds[CP_PHASE_DECIDE]));
     json_object_set_new(mine, "collect_pass_cpu_seconds", json_real(c->pass_cpu[CP_PHASE_COLLECT_DOCS]));
     json_object_set_new(mine, "decide_pass_cpu_seconds", json_real(c->pass_cpu[CP_PHASE_DECIDE]));
-}
-
-/* ---- stats ----------------------------------------------------------------------------------------------- */
-
-/* Adds the numbers of add into acc, recursively; other values keep acc's. */
-static void json_sum_into(json_t *acc, json_t *add, int top)
-{
-    static const char *const keep[] = {"wall_seconds", "peak_rss_mb", "threads", "mb_per_s", "mb_per_cpu_s",
-                                       "docs_per_s", "config", NULL};
-    const char *k;
-    json_t *v;
-    json_object_foreach(add, k, v) {
-        int skip = 0;
-        for (int i = 0; top && keep[i]; i++)
-            skip |= !strcmp(k, keep[i]);
-        if (skip)
-            continue;
-        json_t *a = json_object_get(acc, k);
-        if (!a)
-            json_object_set_new(acc, k, json_deep_copy(v));
-        else if (json_is_object(a) && json_is_object(v))
-            json_sum_into(a, v, 0);
-        else if (json_is_integer(a) && json_is_integer(v))
-            json_integer_set(a, json_integer_value(a) + json_integer_value(v));
-        else if (json_is_number(a) && json_is_number(v))
-            json_object_set_new(acc, k, json_real(json_number_value(a) + json_number_value(v)));
-    }
-}
-
-static double num(json_t *o, const char *k)
-{
-    return json_number_value(json_object_get(o, k));
-}
-
-/* The summary on stderr, from the merged stats.json object. */
-static void print_summary(json_t *s, json_t *cl)
-{
-    cp_stats st;
-    memset(&st, 0, sizeof st);
-    st.files = (uint64_t)num(s, "files");
-    st.files_failed = (uint64_t)num(s, "files_failed");
-    st.docs_in = (uint64_t)num(s, "docs_in");
-    st.docs_kept = (uint64_t)num(s, "docs_kept");
-    st.bytes_in = (uint64_t)num(s, "bytes_in_uncompressed");
-    st.bytes_in_compressed = (uint64_t)num(s, "bytes_in_compressed");
-    st.bytes_out = (uint64_t)num(s, "bytes_out");
-    st.shards = (uint64_t)num(s, "shards");
-    st.wall_seconds = num(s, "wall_seconds");
-    st.cpu_user = num(s, "cpu_seconds");
-    st.peak_rss_kb = (long)(num(s, "peak_rss_mb") * 1024);
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(s, "docs_rejected"), k, v) cp_counters_add(&st.rejected, k,
-                                                                                    (uint64_t)json_integer_value(v), 0);
-    json_object_foreach(json_object_get(s, "langs"), k, v) cp_counters_add(&st.langs, k,
-                                                                            (uint64_t)json_integer_value(v), 0);
-    cp_stats_print(&st);
-    cp_stats_free(&st);
-    fprintf(stderr, "  cluster: %d ranks, %.1f MB exchanged between ranks (%.0f bytes per document), largest "
-                    "dedup table %.1f MB on one rank, peak RSS %.1f MB on the largest rank\n",
-            (int)num(cl, "ranks"), num(cl, "exchange_network_bytes") / 1e6, num(cl, "exchange_network_bytes_per_doc"),
-            num(cl, "owner_table_peak_bytes_max") / 1e6, num(s, "peak_rss_mb"));
-}
-
-static json_t *near_hist_json(const uint64_t *h)
-{
-    static const char *const names[13] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11-100", "101+"};
-    json_t *o = json_object();
-    for (int k = 2; k < 13; k++)
-        if (h[k])
-            json_object_set_new(o, names[k], json_integer((json_int_t)h[k]));
-    return o;
-}
-
-/* Every rank's stats to rank 0 (as JSON text), which writes the merged OUTDIR/stats.json. Collective.
- * Returns 0, or -1 with a message on rank 0. */
-static int merge_stats(cl_t *c, const cp_pipeline_opts *o, cp_stats *st, json_t *mine, char *err, size_t errlen)
-{
-    cp_net *x = &c->net;
-    json_t *j = cp_stats_to_json(st);
-    json_object_set_new(j, "cluster_rank", mine);
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    int len = (int)strlen(text) + 1;
-    int *lens = NULL, *displs = NULL;
-    char *all = NULL;
-    if (!x->rank) {
-        lens = cp_xmalloc((size_t)x->size * sizeof *lens);
-        displs = cp_xmalloc((size_t)x->size * sizeof *displs);
-    }
-    MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, x->comm);
-    if (!x->rank) {
-        size_t total = 0;
-        for (int p = 0; p < x->size; p++) {
-            displs[p] = (int)total;
-            total += (size_t)lens[p];
-        }
-        all = cp_xmalloc(total);
-    }
-    MPI_Gatherv(text, len, MPI_CHAR, all, lens, displs, MPI_CHAR, 0, x->comm);
-    free(text);
-    uint64_t distinct[4];
-    MPI_Reduce(c->distinct, distinct, 4, MPI_UINT64_T, MPI_SUM, 0, x->comm);
-    if (x->rank)
-        return 0;
-
-    json_t *acc = NULL, *per_rank = json_array(), *examples = NULL;
-    double wall = 0, rss = 0;
-    uint64_t net = 0, sent = 0, table_sum = 0, table_max = 0, line_table = 0, line_keys_max = 0;
-    for (int p = 0; p < x->size; p++) {
-        json_error_t je;
-        json_t *r = json_loads(all + displs[p], 0, &je);
-        if (!r) {
-            snprintf(err, errlen, "stats of rank %d unreadable: %s", p, je.text);
-            json_decref(acc);
-            json_decref(per_rank);
-            json_decref(examples);
-            free(all);
-            free(lens);
-            free(displs);
-            return -1;
-        }
-        json_t *cr = json_object_get(r, "cluster_rank");
-        json_object_set_new(cr, "peak_rss_mb", json_real(num(r, "peak_rss_mb")));
-        json_object_set_new(cr, "docs_in", json_integer((json_int_t)num(r, "docs_in")));
-        json_object_set_new(cr, "bytes_in_uncompressed", json_integer((json_int_t)num(r, "bytes_in_uncompressed")));
-        json_array_append(per_rank, cr);
-        net += (uint64_t)num(cr, "exchange_network_bytes_sent");
-        sent += (uint64_t)num(cr, "exchange_bytes_sent");
-        uint64_t t = (uint64_t)num(cr, "owner_table_peak_bytes");
-        table_sum += t;
-        table_max = t > table_max ? t : table_max;
-        line_table += (uint64_t)num(cr, "line_table_bytes");
-        uint64_t lk = (uint64_t)num(cr, "line_key_buffer_bytes");
-        line_keys_max = lk > line_keys_max ? lk : line_keys_max;
-        if (num(r, "wall_seconds") > wall)
-            wall = num(r, "wall_seconds");
-        if (num(r, "peak_rss_mb") > rss)
-            rss = num(r, "peak_rss_mb");
-        json_object_del(r, "cluster_rank");
-        /* the report's examples: each rank's lowest hashes, merged into the job's lowest */
-        json_t *rex = json_object_get(r, "report_examples");
-        if (rex && !examples)
-            examples = json_incref(rex);
-        else if (rex)
-            cp_report_merge_examples(examples, rex);
-        json_object_del(r, "report_examples");
-        if (!acc) {
-            acc = r;
-        } else {
-            json_sum_into(acc, r, 1);
-            json_decref(r);
-        }
-    }
-    free(all);
-    free(lens);
-    free(displs);
-    static const char *const local_only[] = {"dedup_exact_keys", "dedup_table_bytes", "near_dup_clusters",
-                                             "near_dup_index_bytes", "near_dup_bytes_per_doc", NULL};
-    for (int i = 0; local_only[i]; i++)
-        json_object_del(acc, local_only[i]);
-    double docs = num(acc, "docs_in"), mb = num(acc, "bytes_in_uncompressed") / 1e6, cpu = num(acc, "cpu_seconds");
-    json_object_set_new(acc, "files", json_integer((json_int_t)o->nfiles)); /* a file in parts counts once */
-    json_object_set_new(acc, "wall_seconds", json_real(wall));
-    json_object_set_new(acc, "peak_rss_mb", json_real(rss));
-    json_object_set_new(acc, "mb_per_s", json_real(wall > 0 ? mb / wall : 0));
-    json_object_set_new(acc, "mb_per_cpu_s", json_real(cpu > 0 ? mb / cpu : 0));
-    json_object_set_new(acc, "docs_per_s", json_real(wall > 0 ? docs / wall : 0));
-    json_object_set_new(acc, "dedup_exact_keys", json_integer((json_int_t)distinct[CP_KEY_EXACT]));
-    json_object_set_new(acc, "dedup_table_bytes", json_integer((json_int_t)table_sum));
-    json_object_set_new(acc, "line_dedup_distinct_lines", json_integer((json_int_t)distinct[CP_KEY_LINE]));
-    json_object_set_new(acc, "line_dedup_table_bytes", json_integer((json_int_t)line_table));
-    if (o->cfg->near_dedup)
-        json_object_set_new(acc, "near_dup_clusters", near_hist_json(c->near_hist));
-    json_t *cl = json_object();
-    char lib[MPI_MAX_LIBRARY_VERSION_STRING];
-    int liblen = 0;
-    MPI_Get_library_version(lib, &liblen);
-    lib[strcspn(lib, "\n\r,")] = 0;
-    json_object_set_new(cl, "ranks", json_integer(x->size));
-    json_object_set_new(cl, "mpi_library", json_string(lib));
-    json_object_set_new(cl, "distinct_keys",
-                        json_pack("{sIsIsIsI}", "exact", (json_int_t)distinct[CP_KEY_EXACT], "url",
-                                  (json_int_t)distinct[CP_KEY_URL], "band", (json_int_t)distinct[CP_KEY_BAND],
-                                  "line", (json_int_t)distinct[CP_KEY_LINE]));
-    json_object_set_new(cl, "exchange_bytes", json_integer((json_int_t)sent));
-    json_object_set_new(cl, "exchange_network_bytes", json_integer((json_int_t)net));
-    json_object_set_new(cl, "exchange_network_bytes_per_doc", json_real(docs > 0 ? net / docs : 0));
-    json_object_set_new(cl, "exchange_bytes_per_doc", json_real(docs > 0 ? sent / docs : 0));
-    json_object_set_new(cl, "owner_table_peak_bytes_max", json_integer((json_int_t)table_max));
-    json_object_set_new(cl, "line_key_buffer_bytes_max", json_integer((json_int_t)line_keys_max));
-    uint64_t spill_sum = 0, spill_max = 0;
-    for (size_t i = 0; i < json_array_size(per_rank); i++) {
-        uint64_t b = (uint64_t)num(json_array_get(per_rank, i), "scratch_peak_bytes");
-        spill_sum += b;
-        spill_max = b > spill_max ? b : spill_max;
-    }
-    json_object_set_new(cl, "scratch_peak_bytes_max", json_integer((json_int_t)spill_max));
-    json_object_set_new(cl, "spill_bytes_per_doc", json_real(docs > 0 ? spill_sum / docs : 0));
-    json_object_set_new(cl, "per_rank", per_rank);
-    json_object_set_new(acc, "cluster", cl);
-    json_object_set(acc, "config", o->cfg->tree);
-    int rc = cp_write_json_atomic(o->outdir, "stats.json", acc, err, errlen);
-    if (!rc && !o->no_report)
-        rc = cp_report_write(o->outdir, acc, examples, err, errlen); /* the same page as a single process's */
-    if (!rc && !o->quiet)
-        print_summary(acc, cl);
-    json_decref(examples);
-    json_decref(acc);
-    return rc;
 }
 
 /* ---- resume: each rank's spill and decisions are the job's checkpoint once the exchange is over ----------- */
@@ -1143,12 +744,12 @@ static int run_pass(cl_t *c, cp_pipeline_opts *po, cp_cluster_hooks *h, int phas
 {
     char err[2048] = "";
     h->phase = phase;
-    prog_begin(&c->prog, phase);
+    cp_mpi_progress_begin(c->prog, phase);
     double t0 = cp_now(), cpu0 = process_cpu();
     int rc = cp_pipeline_run(po, st, err, sizeof err);
     c->pass_seconds[phase] += cp_now() - t0;
     c->pass_cpu[phase] += process_cpu() - cpu0;
-    prog_end(&c->prog, c->net.comm);
+    cp_mpi_progress_end(c->prog, c->net.comm);
     return settle(c, rc, err, input_failed);
 }
 
@@ -1189,8 +790,8 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
                                    : "cluster mode takes at most 16777215 input files");
         return 2;
     }
-    plan_t plan = {0};
-    plan_input(&c, o, &plan);
+    cp_mpi_plan plan = {0};
+    cp_mpi_plan_input(x, o, &plan);
 
     /* Checkpoints (on unless --checkpoint-every off): once the exchange is over, each rank's spill and its
      * decisions (rank-R.state beside the spill) let --resume skip pass 1 and the exchange. */
@@ -1330,10 +931,10 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
     po.rank = me;
     po.quiet = 1; /* the collect passes stay silent; the deciding pass speaks as asked */
     /* progress: the job's figures, as log lines from rank 0 (mpirun's stderr is rarely a terminal) */
-    prog_setup(&c.prog, o, x);
+    c.prog = cp_mpi_progress_create(o, x);
     po.progress_every = -1;
-    po.on_batch = c.prog.comm != MPI_COMM_NULL ? prog_on_batch : NULL;
-    po.on_batch_ctx = &c.prog;
+    po.on_batch = cp_mpi_progress_on(c.prog) ? cp_mpi_progress_on_batch : NULL;
+    po.on_batch_ctx = c.prog;
 
     int input_failed = 0, rc = 0, kept = 0, pass = 1;
     double t1, t_collect = 0, t_resolve1 = 0, t_resolve2 = 0, t_decide = 0;
@@ -1388,7 +989,9 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
     } else {
         kept = 1;
         uint64_t mine_in = s1.bytes_in;
-        MPI_Reduce(&mine_in, &c.prog.pass1_bytes, 1, MPI_UINT64_T, MPI_SUM, 0, x->comm); /* pass 2's progress */
+        uint64_t job_in = 0;
+        MPI_Reduce(&mine_in, &job_in, 1, MPI_UINT64_T, MPI_SUM, 0, x->comm); /* pass 2's progress */
+        cp_mpi_progress_set_pass1_bytes(c.prog, job_in);
         t_collect = json_number_value(json_object_get(times, "collect"));
         t_resolve1 = json_number_value(json_object_get(times, "resolve_docs"));
         t_resolve2 = json_number_value(json_object_get(times, "resolve_lines"));
@@ -1440,9 +1043,9 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
         json_object_set_new(mine, "spill_write_cpu_seconds", json_real(c.spill_write_cpu));
         json_object_set_new(mine, "spill_read_cpu_seconds", json_real(c.spill_read_cpu));
         json_object_set_new(mine, "resumed_at_pass_2", json_boolean(skip));
-        note_plan(mine, &plan, me);
+        cp_mpi_plan_note(mine, &plan, me);
         note_pass_times(mine, &c);
-        if (merge_stats(&c, o, &st, mine, err, sizeof err)) {
+        if (cp_mpi_merge_stats(x, c.distinct, c.near_hist, o, &st, mine, err, sizeof err)) {
             fprintf(stderr, "corpusprep: error: %s\n", err);
             fflush(stderr);
             MPI_Abort(x->comm, 1);
@@ -1476,7 +1079,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
     free(index);
     free(ranges);
     free(plan.seg);
-    prog_free(&c.prog);
+    cp_mpi_progress_destroy(c.prog);
     return rc;
 }
 
