@@ -56,24 +56,6 @@ static void put_string(cp_buf *b, const char *s, size_t n)
     cp_buf_free(&fixed);
 }
 
-/* The id as the record has it. d->id is a C string, so an id holding "\u0000" ends there: when the id came from
- * a string member with escapes, decode that member again, whole (the last "id" member, as parse.c reads it). */
-static void put_id(cp_buf *b, const cp_doc *d, const char *line)
-{
-    const cp_member *id = NULL;
-    for (uint32_t i = 0; i < d->n_members && !d->id_generated; i++)
-        if (cp_member_key_is(line, &d->members[i], "id", 2))
-            id = &d->members[i];
-    if (!id || id->val_len < 2 || line[id->val_off] != '"' || !memchr(line + id->val_off, '\\', id->val_len)) {
-        put_string(b, d->id, strlen(d->id));
-        return;
-    }
-    char *v = cp_xmalloc(id->val_len);
-    size_t n = cp_json_unescape(line + id->val_off + 1, id->val_len - 2, v);
-    cp_json_escape(b, v, n);
-    free(v);
-}
-
 static const char *const created_keys[] = {"created", "date", "date_published", "date_publish", "published",
                                             "timestamp", NULL};
 
@@ -83,7 +65,7 @@ void cp_dolma_emit(const cp_doc *d, const char *source, const char *added, cp_bu
     const char *line = cp_doc_line(d, &len);
     cp_buf_reserve(b, len + d->text_len + 256);
     cp_buf_puts(b, "{\"id\":");
-    put_id(b, d, line);
+    cp_json_escape(b, d->id, d->id_len); /* whole, a "\u0000" in it too (put_string's repair drops NULs) */
     cp_buf_puts(b, ",\"text\":");
     cp_json_escape(b, d->text, d->text_len);
     cp_buf_puts(b, ",\"source\":");

@@ -185,7 +185,7 @@ void cp_explain_destroy(cp_explain *e)
 
 int cp_explain_wants(const cp_explain *e, const char *id, const char *file, uint64_t line, uint64_t id_hash)
 {
-    return cp_explain_wants_limited(e, id, file, line, id_hash, e->threshold);
+    return cp_explain_wants_limited(e, id, id ? strlen(id) : 0, file, line, id_hash, e->threshold);
 }
 
 uint64_t cp_explain_limit(const cp_explain *e)
@@ -193,15 +193,15 @@ uint64_t cp_explain_limit(const cp_explain *e)
     return e->threshold;
 }
 
-int cp_explain_wants_limited(const cp_explain *e, const char *id, const char *file, uint64_t line, uint64_t id_hash,
-                             uint64_t limit)
+int cp_explain_wants_limited(const cp_explain *e, const char *id, size_t id_len, const char *file, uint64_t line,
+                             uint64_t id_hash, uint64_t limit)
 {
     switch (e->mode) {
     case BY_LOWEST:
         return id_hash <= limit;
     case BY_ID:
         for (size_t i = 0; id && i < e->nids; i++)
-            if (!strcmp(e->ids[i], id))
+            if (strlen(e->ids[i]) == id_len && !memcmp(e->ids[i], id, id_len)) /* "a" is not "a\u0000b" */
                 return 1;
         return 0;
     default:
@@ -219,11 +219,12 @@ static json_t *num_or_null(double v)
     return isnan(v) ? json_null() : json_real(v);
 }
 
-static json_t *record_json(const cp_doc *d, const char *file, const char *dup_of, const char *line_dedup_fate)
+static json_t *record_json(const cp_doc *d, const char *file, const char *dup_of, size_t dup_of_len,
+                           const char *line_dedup_fate)
 {
     const cp_xdoc *x = d->trace;
     json_t *r = json_object();
-    json_object_set_new(r, "id", d->id ? json_string(d->id) : json_null());
+    json_object_set_new(r, "id", d->id ? json_stringn(d->id, d->id_len) : json_null());
     char src[64];
     snprintf(src, sizeof src, ":%" PRIu64, d->line);
     cp_buf b = {0};
@@ -233,7 +234,7 @@ static json_t *record_json(const cp_doc *d, const char *file, const char *dup_of
     cp_buf_free(&b);
     json_object_set_new(r, "decision", json_string(d->reject ? d->reject : "kept"));
     if (dup_of)
-        json_object_set_new(r, "dup_of", json_string(dup_of));
+        json_object_set_new(r, "dup_of", json_stringn(dup_of, dup_of_len));
     if (d->parse_error) /* why the line is not a record (ASCII, from the parser) */
         json_object_set_new(r, "error", text_json(d->parse_error, strlen(d->parse_error), 300));
     json_object_set_new(r, "lines", cp_xdoc_lines(x, d, line_dedup_fate, 0));
@@ -258,7 +259,7 @@ static json_t *record_json(const cp_doc *d, const char *file, const char *dup_of
     return r;
 }
 
-void cp_explain_add(cp_explain *e, const cp_doc *d, const char *file, const char *dup_of,
+void cp_explain_add(cp_explain *e, const cp_doc *d, const char *file, const char *dup_of, size_t dup_of_len,
                     const char *line_dedup_fate)
 {
     if (!d->trace || !d->trace->full)
@@ -274,7 +275,7 @@ void cp_explain_add(cp_explain *e, const cp_doc *d, const char *file, const char
         free(e->rec[hi].json);
         e->rec[hi] = e->rec[--e->n];
     }
-    json_t *r = record_json(d, file, dup_of, line_dedup_fate);
+    json_t *r = record_json(d, file, dup_of, dup_of_len, line_dedup_fate);
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 16;
         e->rec = cp_xrealloc(e->rec, e->cap * sizeof *e->rec);

@@ -144,7 +144,8 @@ typedef struct {
 
 typedef struct {
     uint64_t pos, off;
-} idref_t;    /* position -> id (offset in a text buffer) */
+} idref_t;    /* position -> id: offset in a text buffer that holds the ids in position order, each followed by
+                 a NUL (an id may hold NUL bytes itself: the next one's offset tells where it ends) */
 
 typedef struct {
     cp_net net;
@@ -207,7 +208,7 @@ static void cl_collect(void *ctx, int kind, uint64_t key, uint64_t pos)
     kpv_push(&c->out[kind][owner_of(key, c->net.size)], key, pos);
 }
 
-static void cl_collect_id(void *ctx, uint64_t pos, const char *id)
+static void cl_collect_id(void *ctx, uint64_t pos, const char *id, size_t len)
 {
     cl_t *c = ctx;
     if (c->n_own == c->cap_own) {
@@ -215,7 +216,7 @@ static void cl_collect_id(void *ctx, uint64_t pos, const char *id)
         c->own = cp_xrealloc(c->own, c->cap_own * sizeof *c->own);
     }
     c->own[c->n_own++] = (idref_t){pos, c->own_text.len};
-    cp_buf_append(&c->own_text, id, strlen(id) + 1);
+    cp_buf_append(&c->own_text, id, len + 1);
 }
 
 static int cmp_dec(const void *a, const void *b)
@@ -259,12 +260,21 @@ static int cl_first(void *ctx, int kind, uint64_t key, uint64_t pos, uint64_t *f
     return 1;
 }
 
-static const char *cl_id_of(void *ctx, uint64_t pos)
+/* The id at pos in a list of n sorted by position over text (see idref_t), and *len; or NULL. */
+static const char *find_id(const idref_t *v, size_t n, const cp_buf *text, uint64_t pos, size_t *len)
+{
+    idref_t k = {pos, 0};
+    const idref_t *r = n ? bsearch(&k, v, n, sizeof k, cmp_idref) : NULL;
+    if (!r)
+        return NULL;
+    *len = (r + 1 < v + n ? r[1].off : text->len) - r->off - 1;
+    return text->data + r->off;
+}
+
+static const char *cl_id_of(void *ctx, uint64_t pos, size_t *len)
 {
     cl_t *c = ctx;
-    idref_t k = {pos, 0};
-    const idref_t *r = c->n_ids ? bsearch(&k, c->ids, c->n_ids, sizeof k, cmp_idref) : NULL;
-    return r ? c->id_text.data + r->off : NULL;
+    return find_id(c->ids, c->n_ids, &c->id_text, pos, len);
 }
 
 /* ---- owners ---------------------------------------------------------------------------------------------- */
@@ -488,16 +498,11 @@ static void resolve_ids(cl_t *c, const cp_segment *seg, size_t nseg)
         toff[p] = text.len;
         lp[p] = (char *)(len + i);
         for (size_t j = 0; j < rn[p]; j++, i++) {
-            idref_t k = {asked[i], 0};
-            const idref_t *r = c->n_own ? bsearch(&k, c->own, c->n_own, sizeof k, cmp_idref) : NULL;
-            if (!r) {
-                len[i] = 0;
-                continue;
-            }
-            const char *id = c->own_text.data + r->off;
-            size_t l = strlen(id);
-            len[i] = (uint32_t)l + 1;
-            cp_buf_append(&text, id, l);
+            size_t l = 0;
+            const char *id = find_id(c->own, c->n_own, &c->own_text, asked[i], &l);
+            len[i] = id ? (uint32_t)l + 1 : 0;
+            if (id)
+                cp_buf_append(&text, id, l);
         }
         tn[p] = text.len - toff[p];
     }
@@ -507,25 +512,31 @@ static void resolve_ids(cl_t *c, const cp_segment *seg, size_t nseg)
     uint32_t *lens = cp_exchange(&c->net, lp, rn, sizeof(uint32_t), bn, &peak);
     size_t *cn = cp_xmalloc((size_t)K * sizeof *cn);
     char *ids = cp_exchange(&c->net, tp, tn, 1, cn, &peak);
-    /* the answers come in the order of the requests, rank after rank */
+    /* the answers come in the order of the requests, rank after rank; id_text takes them in position order
+     * (see idref_t), so each ref holds its answer's number until the refs are sorted */
     size_t nreq = 0;
     for (int p = 0; p < K; p++)
         nreq += n[p];
     c->ids = cp_xmalloc((nreq + 1) * sizeof *c->ids);
     c->n_ids = 0;
-    size_t at = 0;
+    size_t *start = cp_xmalloc((nreq + 1) * sizeof *start), at = 0;
     i = 0;
     for (int p = 0; p < K; p++)
         for (size_t j = 0; j < n[p]; j++, i++) {
-            if (!lens[i])
-                continue;
-            size_t l = lens[i] - 1;
-            c->ids[c->n_ids++] = (idref_t){req[p][j], c->id_text.len};
-            cp_buf_append(&c->id_text, ids + at, l);
-            cp_buf_putc(&c->id_text, 0);
-            at += l;
+            start[i] = at;
+            if (lens[i]) {
+                c->ids[c->n_ids++] = (idref_t){req[p][j], i};
+                at += lens[i] - 1;
+            }
         }
     qsort(c->ids, c->n_ids, sizeof *c->ids, cmp_idref);
+    for (size_t k = 0; k < c->n_ids; k++) {
+        size_t a = c->ids[k].off;
+        c->ids[k].off = c->id_text.len;
+        cp_buf_append(&c->id_text, ids + start[a], lens[a] - 1);
+        cp_buf_putc(&c->id_text, 0);
+    }
+    free(start);
     for (int p = 0; p < K; p++)
         free(req[p]);
     free(req);
@@ -644,6 +655,17 @@ static int state_save(const cl_t *c, const char *path, uint64_t fp, const cp_sta
     return rc;
 }
 
+/* Whether refs over text keep idref_t's layout (a state an older build wrote may not: find_id would misread). */
+static int ids_sound(const idref_t *v, size_t n, const char *text, size_t len)
+{
+    for (size_t k = 0; k < n; k++) {
+        uint64_t end = k + 1 < n ? v[k + 1].off : len;
+        if (v[k].off >= end || end > len || text[end - 1])
+            return 0;
+    }
+    return 1;
+}
+
 /* Loads what state_save wrote into c, *s1 and *times (new reference). 0, 1 (no file) or -1 (message). */
 static int state_load(cl_t *c, const char *path, uint64_t fp, cp_stats *s1, json_t **times, char *err,
                       size_t errlen)
@@ -657,6 +679,7 @@ static int state_load(cl_t *c, const char *path, uint64_t fp, cp_stats *s1, json
     json_t *d = json_object_get(j, "distinct"), *nh = json_object_get(j, "near_hist");
     int ok = json_array_size(d) == 4 && json_array_size(nh) == 13 && a[0].bytes % sizeof *c->dec == 0 &&
              a[1].bytes % sizeof *c->gone == 0 && a[2].bytes % sizeof *c->ids == 0 &&
+             ids_sound(a[2].data, a[2].bytes / sizeof *c->ids, a[3].data, a[3].bytes) &&
              !cp_stats_state_from_json(s1, json_object_get(j, "collect_stats"), err, errlen);
     if (ok) {
         cp_net *x = &c->net;

@@ -117,7 +117,7 @@ int cp_mpi_merge_stats(const cp_net *x, const uint64_t distinct_mine[4], const u
     uint64_t net = 0, sent = 0, table_sum = 0, table_max = 0, line_table = 0, line_keys_max = 0;
     for (int p = 0; p < x->size; p++) {
         json_error_t je;
-        json_t *r = json_loads(all + displs[p], 0, &je);
+        json_t *r = json_loads(all + displs[p], JSON_ALLOW_NUL, &je); /* report examples' ids may hold \u0000 */
         if (!r) {
             snprintf(err, errlen, "stats of rank %d unreadable: %s", p, je.text);
             json_decref(acc);

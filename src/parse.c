@@ -142,14 +142,15 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
     }
     const cp_member *id = id_m >= 0 ? &d->members[id_m] : NULL;
     if (id && id->type == CP_JSON_STRING && id->val_len > 2) { /* a non-empty string */
-        size_t n;
-        d->id = string_value(line, id, &n);
+        d->id = string_value(line, id, &d->id_len);
     } else if (id && id->type == CP_JSON_INTEGER) {
         cp_buf b = {0};
         cp_buf_printf(&b, "%" PRId64, cp_json_integer_value(line + id->val_off, id->val_len));
         d->id = b.data;
+        d->id_len = b.len;
     } else {
         d->id = make_source(file_name, d->line);
+        d->id_len = strlen(d->id);
         d->id_generated = 1;
     }
     if (url_m >= 0 && d->members[url_m].type == CP_JSON_STRING) {
@@ -228,7 +229,7 @@ static int is_ours(const char *line, const cp_member *m)
     return 0;
 }
 
-void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, cp_buf *b)
+void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, size_t dup_of_len, cp_buf *b)
 {
     if (!d->object) {
         emit_raw_reject(d, file_name, b);
@@ -266,7 +267,7 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
         }
         if (!has_id) {
             cp_buf_printf(b, "%s\"id\":", sep);
-            cp_json_escape(b, d->id, strlen(d->id));
+            cp_json_escape(b, d->id, d->id_len);
             sep = ",";
         }
         if (d->reject) {
@@ -274,7 +275,7 @@ void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, 
             cp_json_escape(b, d->reject, strlen(d->reject));
             if (dup_of_id) {
                 cp_buf_puts(b, ",\"dup_of\":");
-                cp_json_escape(b, dup_of_id, strlen(dup_of_id));
+                cp_json_escape(b, dup_of_id, dup_of_len);
             }
         }
         cp_buf_puts(b, "}\n");
@@ -299,4 +300,5 @@ void cp_doc_release(cp_doc *d)
     d->url = d->line_elided = NULL;
     d->members = NULL;
     d->bands = NULL;
+    d->id_len = 0;
 }

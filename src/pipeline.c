@@ -182,14 +182,19 @@ static const char *dolma_source(const run_t *r, uint32_t file)
     return !strcmp(f, "-") ? "stdin" : slash ? slash + 1 : f;
 }
 
-static const char *dup_id(const run_t *r, uint64_t first)
+/* The id of dedup ordinal first and its length: ids are stored one after another, each with a NUL after it
+ * (an id may hold NUL bytes itself, so the next offset tells where it ends). */
+static const char *dup_id(const run_t *r, uint64_t first, size_t *len)
 {
     const cp_cluster_hooks *h = r->o->hooks;
     if (!r->cfg->dup_of)
         return NULL;
     if (h && h->phase == CP_PHASE_DECIDE)
-        return h->id_of(h->ctx, first);
-    return first < r->n_ids ? r->ids.data + r->id_off[first] : NULL;
+        return h->id_of(h->ctx, first, len);
+    if (first >= r->n_ids)
+        return NULL;
+    *len = (first + 1 < r->n_ids ? r->id_off[first + 1] : r->ids.len) - r->id_off[first] - 1;
+    return r->ids.data + r->id_off[first];
 }
 
 /* Makes b's bytes the document's text by swapping buffers: the old text's memory becomes the scratch
@@ -221,8 +226,8 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
     /* report examples and --explain: keep this document's lines when it may be picked (rare, see explain.h) */
     int full = 0, keep_lines = 0;
     if (r->tracing) {
-        d->id_hash = d->id ? XXH3_64bits(d->id, strlen(d->id)) : 0;
-        full = r->ex && cp_explain_wants_limited(r->ex, d->id, file_name(r, d->file), d->line, d->id_hash,
+        d->id_hash = d->id ? XXH3_64bits(d->id, d->id_len) : 0;
+        full = r->ex && cp_explain_wants_limited(r->ex, d->id, d->id_len, file_name(r, d->file), d->line, d->id_hash,
                                                  r->ex_limit);
         keep_lines = full || (r->rep && !d->reject && d->id_hash <= r->rep_limit);
         if (full && d->reject)
@@ -281,7 +286,7 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
 static void p1_spilled(run_t *r, cp_doc *d)
 {
     if (r->tracing)
-        d->id_hash = d->id ? XXH3_64bits(d->id, strlen(d->id)) : 0;
+        d->id_hash = d->id ? XXH3_64bits(d->id, d->id_len) : 0;
 }
 
 /* S2 of a cluster's deciding pass, before the report takes a kept document: the trace p1_doc would have
@@ -380,17 +385,18 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
 }
 
 /* S2 for the report and --explain: the document joins their figures and picks, then its trace goes. */
-static const char *dup_of_id(const run_t *r, const cp_doc *d);
+static const char *dup_of_id(const run_t *r, const cp_doc *d, size_t *len);
 static uint64_t doc_pos(const run_t *r, const cp_doc *d);
 static void report_doc(run_t *r, cp_doc *d, scratch_t *s)
 {
-    const char *of = dup_of_id(r, d);
+    size_t of_len = 0;
+    const char *of = dup_of_id(r, d, &of_len);
     if (r->rep && r->spilled)
         spilled_trace(r, d, s);
     if (r->rep)
-        cp_report_add(r->rep, d, doc_pos(r, d), file_name(r, d->file), of, r->line_fate);
+        cp_report_add(r->rep, d, doc_pos(r, d), file_name(r, d->file), of, of_len, r->line_fate);
     if (r->ex && d->trace)
-        cp_explain_add(r->ex, d, file_name(r, d->file), of, r->line_fate);
+        cp_explain_add(r->ex, d, file_name(r, d->file), of, of_len, r->line_fate);
     cp_xdoc_free(d->trace);
     d->trace = NULL;
 }
@@ -444,14 +450,14 @@ static void decide_doc(run_t *r, cp_doc *d)
     uint64_t ord = r->n_ids, first, pos = doc_pos(r, d);
     if (cluster) {
         if (h->phase == CP_PHASE_COLLECT_DOCS && h->collect_id)
-            h->collect_id(h->ctx, pos, d->id);
+            h->collect_id(h->ctx, pos, d->id, d->id_len);
     } else if (cfg->dup_of && !r->counting) {
         if (r->n_ids == r->cap_ids) {
             r->cap_ids = r->cap_ids ? r->cap_ids * 2 : 4096;
             r->id_off = cp_xrealloc(r->id_off, r->cap_ids * sizeof *r->id_off);
         }
         r->id_off[r->n_ids] = r->ids.len;
-        cp_buf_append(&r->ids, d->id, strlen(d->id) + 1);
+        cp_buf_append(&r->ids, d->id, d->id_len + 1);
     }
     r->n_ids++;
     const char *why = NULL;
@@ -547,11 +553,11 @@ static void s1_doc(run_t *r, cp_doc *d)
 
 /* S2: counters and per-document messages, in input order. */
 /* The id "dup_of" names, or NULL. */
-static const char *dup_of_id(const run_t *r, const cp_doc *d)
+static const char *dup_of_id(const run_t *r, const cp_doc *d, size_t *len)
 {
     /* dup_lines has no single first document: no dup_of */
     const char *of = d->reject && !strncmp(d->reject, "dup_", 4) && strcmp(d->reject, "dup_lines")
-                         ? dup_id(r, d->dup_of) : NULL;
+                         ? dup_id(r, d->dup_of, len) : NULL;
     if (of && !r->cfg->near_dup_of && !strcmp(d->reject, "dup_near"))
         of = NULL; /* a compact index does not know it; cluster mode leaves it out the same way */
     return of;
@@ -620,8 +626,11 @@ static void emit_doc(void *ctx, const cp_doc *d, cp_buf *out)
     const run_t *r = ctx;
     if (!d->reject && r->cfg->format == CP_FORMAT_DOLMA)
         cp_dolma_emit(d, dolma_source(r, d->file), r->added, out);
-    else
-        cp_emit_doc(d, file_name(r, d->file), dup_of_id(r, d), out);
+    else {
+        size_t of_len = 0;
+        const char *of = dup_of_id(r, d, &of_len);
+        cp_emit_doc(d, file_name(r, d->file), of, of_len, out);
+    }
 }
 
 /* ---- regions: one batch finishes while the next one starts --------------------------------------------

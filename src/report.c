@@ -183,7 +183,7 @@ static json_t *example_head(const cp_doc *d, uint64_t pos, const char *file)
 {
     char h[24];
     snprintf(h, sizeof h, "%016" PRIx64, d->id_hash);
-    json_t *id = d->id ? json_string(d->id) : NULL;
+    json_t *id = d->id ? json_stringn(d->id, d->id_len) : NULL;
     return json_pack("{sososssI}", "id", id ? id : json_null(), "source", source_json(file, d->line), "hash", h,
                      "pos", (json_int_t)pos);
 }
@@ -213,7 +213,7 @@ void cp_report_file_failed(cp_report *r, const char *file)
 }
 
 void cp_report_add(cp_report *r, const cp_doc *d, uint64_t pos, const char *file, const char *dup_of,
-                   const char *line_dedup_fate)
+                   size_t dup_of_len, const char *line_dedup_fate)
 {
     int died = d->reject ? funnel_stage(d->reject) : F_N;
     for (int s = 0; s < F_N && s < died; s++) {
@@ -270,7 +270,7 @@ void cp_report_add(cp_report *r, const cp_doc *d, uint64_t pos, const char *file
         else
             json_object_set_new(ex, "text", json_string(""));
         if (dup_of)
-            json_object_set_new(ex, "dup_of", json_string(dup_of));
+            json_object_set_new(ex, "dup_of", json_stringn(dup_of, dup_of_len));
         if (d->parse_error)
             json_object_set_new(ex, "error", cut_text(d->parse_error, strlen(d->parse_error), 300));
         re->v[i].ex = ex;
@@ -405,6 +405,7 @@ static void esc(cp_buf *b, const char *s, size_t n)
         case '>': cp_buf_puts(b, "&gt;"); break;
         case '"': cp_buf_puts(b, "&quot;"); break;
         case '\'': cp_buf_puts(b, "&#39;"); break;
+        case 0: cp_buf_puts(b, "\\u0000"); break; /* in an id: shown as the record writes it (HTML has no NUL) */
         default: cp_buf_putc(b, s[i]);
         }
     }
@@ -413,6 +414,15 @@ static void esc(cp_buf *b, const char *s, size_t n)
 static void escs(cp_buf *b, const char *s)
 {
     esc(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* An id, whole (it may hold "\u0000"). */
+static void esc_id(cp_buf *b, const json_t *id)
+{
+    if (json_is_string(id))
+        esc(b, json_string_value(id), json_string_length(id));
+    else
+        cp_buf_puts(b, "(no id)");
 }
 
 static double jnum(const json_t *o, const char *k)
@@ -882,13 +892,13 @@ static void files_table(cp_buf *b, const json_t *s)
 static void example_meta(cp_buf *b, const json_t *ex)
 {
     cp_buf_puts(b, "<p class=\"meta\"><code>");
-    escs(b, json_string_value(json_object_get(ex, "id")) ? json_string_value(json_object_get(ex, "id")) : "(no id)");
+    esc_id(b, json_object_get(ex, "id"));
     cp_buf_puts(b, "</code> from <code>");
     escs(b, json_string_value(json_object_get(ex, "source")));
     cp_buf_puts(b, "</code>");
     if (json_object_get(ex, "dup_of")) {
         cp_buf_puts(b, ", a copy of <code>");
-        escs(b, json_string_value(json_object_get(ex, "dup_of")));
+        esc_id(b, json_object_get(ex, "dup_of"));
         cp_buf_puts(b, "</code>");
     }
     if (json_object_get(ex, "lang")) {
@@ -917,7 +927,7 @@ static void examples(cp_buf *b, const json_t *s, const json_t *ex)
     for (size_t i = 0; i < json_array_size(kept); i++) {
         const json_t *e = json_array_get(kept, i);
         cp_buf_printf(b, "<details class=\"ex\"%s><summary>", i == 0 ? " open" : "");
-        escs(b, json_string_value(json_object_get(e, "id")) ? json_string_value(json_object_get(e, "id")) : "(no id)");
+        esc_id(b, json_object_get(e, "id"));
         cp_buf_puts(b, "</summary>\n");
         example_meta(b, e);
         cp_buf_puts(b, "<ol class=\"lines\">\n");
@@ -1089,7 +1099,7 @@ int cp_report_rebuild(const char *outdir, char *err, size_t errlen)
     }
     p.len = 0;
     cp_buf_printf(&p, "%s/%s", outdir, CP_REPORT_EXAMPLES_FILE);
-    json_t *ex = json_load_file(p.data, 0, &je); /* optional: a run with --no-report has none */
+    json_t *ex = json_load_file(p.data, JSON_ALLOW_NUL, &je); /* optional (--no-report); ids may hold \u0000 */
     cp_buf_free(&p);
     cp_buf b = {0};
     cp_report_html(s, json_is_object(ex) ? ex : NULL, &b);

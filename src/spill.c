@@ -267,7 +267,7 @@ static void put_doc(cp_buf *b, const cp_doc *d)
         put_u32(b, (uint32_t)d->text_member);
         put(b, d->members, d->n_members * sizeof *d->members);
     }
-    put_str(b, d->id, d->id ? strlen(d->id) : 0);
+    put_str(b, d->id, d->id_len);
     put_str(b, d->url, d->url_len);
     put_str(b, d->parse_error, d->parse_error ? strlen(d->parse_error) : 0);
     put_str(b, d->reject, d->reject ? strlen(d->reject) + 1 : 0); /* with its NUL: read in place */
@@ -626,7 +626,7 @@ static int get_doc(cur_t *c, cp_doc *d)
         d->members = cp_xmalloc(d->n_members * sizeof *d->members);
         memcpy(d->members, m, d->n_members * sizeof *d->members);
     }
-    d->id = get_str(c, &n);
+    d->id = get_str(c, &d->id_len);
     d->url_buf = get_str(c, &d->url_len);
     d->url = d->url_buf;
     d->parse_error = get_str(c, &n);

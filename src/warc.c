@@ -445,7 +445,7 @@ int cp_warc_parse_doc(cp_doc *d, const char *file_name)
         if (key_eq(s, m, "text"))
             d->text_member = (int)d->n_members;
         else if (key_eq(s, m, "id"))
-            d->id = member_string(s, m, &(size_t){0});
+            d->id = member_string(s, m, &d->id_len);
         else if (key_eq(s, m, "url")) {
             const char *v = s + m->val_off + 1;
             size_t vl = m->val_len - 2;
@@ -466,6 +466,7 @@ int cp_warc_parse_doc(cp_doc *d, const char *file_name)
         cp_utf8_repair(f, strlen(f), &b);
         cp_buf_printf(&b, ":%" PRIu64, d->line);
         d->id = b.data;
+        d->id_len = b.len;
         d->id_generated = 1;
     }
     const char *block = s + n;

@@ -305,7 +305,7 @@ json_t *read_records(const char *dir, int skip_rejected)
             char *nl = strchr(line, '\n');
             size_t ll = nl ? (size_t)(nl - line) : strlen(line);
             json_error_t e;
-            json_t *j = json_loadb(line, ll, 0, &e);
+            json_t *j = json_loadb(line, ll, JSON_ALLOW_NUL, &e); /* an id may hold "\u0000" */
             if (!j) {
                 fprintf(stderr, "bad JSON in %s: %s\n", paths[i], e.text);
                 abort();

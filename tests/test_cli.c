@@ -787,10 +787,106 @@ static void test_fasttext_lang_script(void **state)
     free(in);
 }
 
+/* JSON allows "\u0000" in a string: an id holding it is one id, never cut at the NUL, wherever it is written. */
+static int is_id(const json_t *v, const char *want, size_t n)
+{
+    return json_is_string(v) && json_string_length(v) == n && !memcmp(json_string_value(v), want, n);
+}
+
+/* The JSON lines of a file, parsed with "\u0000" allowed */
+static json_t *load_lines(const char *path)
+{
+    json_t *a = json_array();
+    size_t len;
+    char *s = read_file(path, &len);
+    assert_non_null(s);
+    for (char *line = s, *nl; line < s + len; line = nl + 1) {
+        nl = memchr(line, '\n', (size_t)(s + len - line));
+        assert_non_null(nl);
+        json_error_t e;
+        json_t *j = json_loadb(line, (size_t)(nl - line), JSON_ALLOW_NUL, &e);
+        if (!j)
+            fail_msg("%s: %s", path, e.text);
+        json_array_append_new(a, j);
+    }
+    free(s);
+    return a;
+}
+
+static void test_id_with_nul_kept_whole(void **state)
+{
+    static const char first[] = "a\0first", second[] = "a\0second";
+    cli_fx *f = *state;
+    char *in = fixture(f, "a.jsonl",
+                       "{\"id\":\"a\\u0000first\",\"text\":\"" EN1 "\"}\n"
+                       "{\"id\":\"a\\u0000second\",\"text\":\"" EN1 "\"}\n"
+                       "{\"id\":\"a\",\"text\":\"" EN2 "\"}\n",
+                       0);
+    const char *args[] = {"-c", "none", "-q", "--keep-rejected", "-o", f->out, in, NULL};
+    assert_int_equal(run_cli(args, NULL, NULL), 0);
+    json_t *kept = read_records(f->out, 1), *rej = read_records(P(f->out, "rejected"), 0);
+    assert_int_equal(json_array_size(kept), 2);
+    assert_true(is_id(json_object_get(json_array_get(kept, 0), "id"), first, 7));
+    assert_int_equal(json_array_size(rej), 1);
+    assert_true(is_id(json_object_get(json_array_get(rej, 0), "id"), second, 8));
+    assert_true(is_id(json_object_get(json_array_get(rej, 0), "dup_of"), first, 7));
+    /* byte for byte: the kept id as the input wrote it, and dup_of escaped the same way */
+    size_t len;
+    char *all = read_all_shards(f->out, &len);
+    assert_non_null(strstr(all, "{\"id\":\"a\\u0000first\",\"text\":"));
+    assert_non_null(strstr(all, "\"dup_of\":\"a\\u0000first\""));
+    free(all);
+
+    /* --explain (in a folder of its own: read_records would take explain.jsonl for a shard) */
+    const char *out_ex = P(f->dir, "explain");
+    const char *eargs[] = {"-c", "none", "-q", "--explain", "10", "-o", out_ex, in, NULL};
+    assert_int_equal(run_cli(eargs, NULL, NULL), 0);
+    json_t *ex = load_lines(P(out_ex, "explain.jsonl"));
+    assert_int_equal(json_array_size(ex), 3);
+    int seen = 0;
+    for (size_t i = 0; i < 3; i++) {
+        json_t *r = json_array_get(ex, i), *id = json_object_get(r, "id");
+        if (is_id(id, second, 8)) {
+            assert_true(is_id(json_object_get(r, "dup_of"), first, 7));
+            seen++;
+        }
+        seen += is_id(id, first, 7);
+    }
+    assert_int_equal(seen, 2);
+    /* the report's examples: the duplicate is the only dup_exact, so always its example */
+    json_error_t e;
+    json_t *rex = json_load_file(P(f->out, "report-examples.json"), JSON_ALLOW_NUL, &e);
+    if (!rex)
+        fail_msg("report-examples.json: %s", e.text);
+    json_t *dup = json_array_get(json_object_get(json_object_get(rex, "rejected"), "dup_exact"), 0);
+    assert_true(is_id(json_object_get(dup, "id"), second, 8));
+    assert_true(is_id(json_object_get(dup, "dup_of"), first, 7));
+    /* the report shows it as the record writes it */
+    char *html = read_file(P(f->out, "report.html"), &len);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "a\\u0000second"));
+    free(html);
+
+    /* dolma keeps it whole too */
+    const char *out2 = P(f->dir, "dolma");
+    const char *dargs[] = {"-c", "none", "-q", "--format", "dolma", "-o", out2, in, NULL};
+    assert_int_equal(run_cli(dargs, NULL, NULL), 0);
+    json_t *dk = read_records(out2, 1);
+    assert_int_equal(json_array_size(dk), 2);
+    assert_true(is_id(json_object_get(json_array_get(dk, 0), "id"), first, 7));
+    json_decref(dk);
+    json_decref(rex);
+    json_decref(ex);
+    json_decref(kept);
+    json_decref(rej);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_basic_run, cli_fx_setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_id_with_nul_kept_whole, cli_fx_setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_empty_file_and_blank_lines, cli_fx_setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_no_final_newline_and_crlf, cli_fx_setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_lines_are_rejected_not_dropped, cli_fx_setup, cli_fx_teardown),

@@ -374,7 +374,7 @@ static const char *run_line(const char *s, size_t n)
     cp_parse_doc(&d, fields, 4, "case.json");
     const char *v = d.reject ? d.reject : "kept";
     cp_buf b = {0};
-    cp_emit_doc(&d, "case.json", NULL, &b);
+    cp_emit_doc(&d, "case.json", NULL, 0, &b);
     check_emitted(b.data, b.len);
     cp_buf_free(&b);
     cp_doc_release(&d);
@@ -642,7 +642,7 @@ static void ours(const char *s, size_t n, extract *x, int check_emit)
     }
     if (check_emit) {
         cp_buf b = {0};
-        cp_emit_doc(&d, "case.json", NULL, &b);
+        cp_emit_doc(&d, "case.json", NULL, 0, &b);
         check_emitted(b.data, b.len);
         cp_buf_free(&b);
     }

@@ -38,7 +38,7 @@ static int parse(cp_doc *d, const char *raw, const char *file)
 static json_t *emit(const cp_doc *d, const char *file, const char *dup_of, char **line)
 {
     cp_buf b = {0};
-    cp_emit_doc(d, file, dup_of, &b);
+    cp_emit_doc(d, file, dup_of, dup_of ? strlen(dup_of) : 0, &b);
     assert_non_null(b.data);
     assert_true(b.len > 0);
     assert_int_equal(b.data[b.len - 1], '\n');

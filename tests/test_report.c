@@ -102,6 +102,7 @@ static void feed(cp_report *r, int from, int to, char **ids)
         cp_doc d;
         memset(&d, 0, sizeof d);
         d.id = ids[i];
+        d.id_len = strlen(ids[i]);
         d.id_hash = (uint64_t)(i * 2654435761u) * 0x9E3779B97F4A7C15ull; /* a spread of hashes */
         d.line = (uint64_t)i + 1;
         char text[64];
@@ -122,7 +123,7 @@ static void feed(cp_report *r, int from, int to, char **ids)
             x->fates[1] = (cp_clean_fate){11, 9, CP_CLEAN_BP_MARKER, 0, -1, 0, 0};
             d.trace = x;
         }
-        cp_report_add(r, &d, (uint64_t)i, i < 50 ? "a.jsonl" : "b.jsonl", NULL, "line_dedup:first");
+        cp_report_add(r, &d, (uint64_t)i, i < 50 ? "a.jsonl" : "b.jsonl", NULL, 0, "line_dedup:first");
         cp_xdoc_free(x);
     }
 }
@@ -227,6 +228,8 @@ static void explain_specs(void **state)
     assert_true(cp_explain_wants(e, "c", "f", 9, 1));
     assert_false(cp_explain_wants(e, "d", "f", 9, 1));
     assert_false(cp_explain_wants(e, NULL, "f", 9, 1));
+    assert_true(cp_explain_wants_limited(e, "a", 1, "f", 9, 1, 0));
+    assert_false(cp_explain_wants_limited(e, "a\0b", 3, "f", 9, 1, 0)); /* an id holding "\u0000" is not "a" */
     cp_explain_destroy(e);
     e = cp_explain_create("line:dir/a:b.jsonl:12", err, sizeof err); /* the last colon splits */
     assert_non_null(e);

@@ -267,6 +267,29 @@ static void test_kill_resume_wet_dolma(void **state)
     same_stats_but(ref, out, "threads");
 }
 
+/* Ids holding "\u0000" (JSON allows it) cross a checkpoint whole: the ids dup_of names and the report's
+ * examples in it. A file read first gives 150 pages of the sample such ids, and 50 of them twice; the
+ * sample's own copies of those pages come later, so their dup_of names a NUL-holding id too. */
+static void test_kill_resume_id_with_nul(void **state)
+{
+    cli_fx *f = *state;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && python3 -c 'import json\n"
+             "L = [json.loads(l) for l in open(\"crawl-02.jsonl\") if l.strip()][:150]\n"
+             "with open(\"0-nul.jsonl\", \"w\") as f:\n"
+             "    for i, r in enumerate(L + L[:50]):\n"
+             "        r[\"id\"] = \"n\\0%%d\" %% i\n"
+             "        f.write(json.dumps(r) + \"\\n\")'",
+             f->in);
+    assert_int_equal(system(cmd), 0);
+    static const char *const kills[] = {"batch:6", NULL};
+    kill_and_resume(f, "first.json", "1", kills);
+    char *all = read_all_shards(P(f->dir, "ref"), &(size_t){0});
+    assert_non_null(strstr(all, "\"dup_of\":\"n\\u00000\""));
+    free(all);
+}
+
 /* SIGTERM (Slurm's warning before the time limit): a checkpoint at the next batch boundary, exit 130, the
  * .tmp shards kept; --resume then finishes the run as if nothing happened. */
 static void test_sigterm_writes_checkpoint(void **state)
@@ -464,6 +487,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_resume_first_t1, setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_kill_resume_first_t2, setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_kill_resume_all_t1, setup, cli_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resume_id_with_nul, setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_kill_resume_all_t2, setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_kill_resume_split_zstd, setup, cli_fx_teardown),
         cmocka_unit_test_setup_teardown(test_kill_resume_wet_dolma, setup, cli_fx_teardown),

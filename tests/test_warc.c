@@ -334,7 +334,7 @@ static void test_record_to_doc(void **state)
     /* written back as the record with its text */
     cp_buf out = {0};
     d.has_lang = 0;
-    cp_emit_doc(&d, "x.wet", NULL, &out);
+    cp_emit_doc(&d, "x.wet", NULL, 0, &out);
     json_t *j = json_loadb(out.data, out.len, 0, NULL);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "text")), d.text);

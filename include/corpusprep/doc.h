@@ -35,7 +35,9 @@ typedef struct {
     cp_member *members;    /* top-level members of the record, in order */
     uint32_t n_members;
     int text_member;       /* index of the member the text came from */
-    char *id;              /* "id" of the record (a string, or an integer written in decimal), else "<file>:<line>" */
+    char *id;              /* "id" of the record (a string, or an integer written in decimal), else "<file>:<line>";
+                              NUL-terminated, but a string id may hold "\u0000": id_len bytes are the id */
+    size_t id_len;
     int id_generated;      /* id is "<file>:<line>" */
     const char *url;       /* "url" when a string: into the line, or url_buf when it had escapes; else NULL */
     size_t url_len;

@@ -15,8 +15,8 @@
 int cp_dolma_added(const char *given, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Appends d (a kept, parsed document) to out as one dolma line:
- *   id       the record's id, whole (d->id, or its member again when a \u0000 in it cut d->id short; an
- *            integer id written in decimal, "<file>:<line>" when the record has none);
+ *   id       the record's id, whole (d->id_len bytes of d->id, a "\u0000" in it included; an integer id
+ *            written in decimal, "<file>:<line>" when the record has none);
  *   text     the cleaned text;
  *   source   source (a name given with --source, or the input file's name; repaired to UTF-8);
  *   added    added (cp_dolma_added);

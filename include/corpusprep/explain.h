@@ -48,18 +48,20 @@ typedef struct cp_explain cp_explain;
 /* Parses SPEC; NULL and a message in err when it is not one of the forms above. */
 cp_explain *cp_explain_create(const char *spec, char *err, size_t errlen);
 void cp_explain_destroy(cp_explain *e);
-/* Whether the document (after parse) is to be explained. id_hash: XXH3-64 of id. Thread-safe: it only reads
- * what the ordered step last changed (the N-th lowest hash so far, which only falls; a document that ends
- * among the N lowest was below it all along). */
+/* Whether the document (after parse) is to be explained. id (a C string here); id_hash: XXH3-64 of id.
+ * Thread-safe: it only reads what the ordered step last changed (the N-th lowest hash so far, which only
+ * falls; a document that ends among the N lowest was below it all along). */
 int cp_explain_wants(const cp_explain *e, const char *id, const char *file, uint64_t line, uint64_t id_hash);
 /* The same with the hash limit given: cp_explain_limit's value now or earlier (an earlier one admits a
  * superset, and cp_explain_add keeps the same records), so a parallel phase may test against a copy taken
  * before the ordered step runs beside it. */
 uint64_t cp_explain_limit(const cp_explain *e);
-int cp_explain_wants_limited(const cp_explain *e, const char *id, const char *file, uint64_t line, uint64_t id_hash,
-                             uint64_t limit);
-/* Ordered step: the document's record (decision, dup_of id or NULL, source file name) joins the set. */
-void cp_explain_add(cp_explain *e, const cp_doc *d, const char *file, const char *dup_of,
+/* Here id is id_len bytes (a "\u0000" in an id does not end it). */
+int cp_explain_wants_limited(const cp_explain *e, const char *id, size_t id_len, const char *file, uint64_t line,
+                             uint64_t id_hash, uint64_t limit);
+/* Ordered step: the document's record (decision, dup_of id of dup_of_len bytes or NULL, source file name) joins
+ * the set. */
+void cp_explain_add(cp_explain *e, const cp_doc *d, const char *file, const char *dup_of, size_t dup_of_len,
                     const char *line_dedup_fate);
 /* Writes OUTDIR/explain.jsonl (records in input order), atomically. Returns 0 or -1 with a message. */
 int cp_explain_write(const cp_explain *e, const char *outdir, char *err, size_t errlen);

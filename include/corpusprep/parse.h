@@ -19,8 +19,8 @@ int cp_parse_doc(cp_doc *d, char *const *text_fields, size_t n_text_fields, cons
  * becomes "text" with d->text, and "lang", "lang_score", "lang_script" (when the model names a script), "id" (when absent), "reject_reason" and "dup_of"
  * (for rejects) are set. Lines that did not parse become
  * {"reject_reason":"parse_error","source":"<file>:<line>","error":...,"raw":"<the line>"}.
- * dup_of_id is the id of the first occurrence for dup_* rejects, else NULL. */
-void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, cp_buf *out);
+ * dup_of_id (dup_of_len bytes) is the id of the first occurrence for dup_* rejects, else NULL. */
+void cp_emit_doc(const cp_doc *d, const char *file_name, const char *dup_of_id, size_t dup_of_len, cp_buf *out);
 
 /* Shared by the output formats (this file's cp_emit_doc, dolma.c), which splice the record from its bytes:
  * the line d's members point into (a cluster's spilled line when the spill elided the text, else the

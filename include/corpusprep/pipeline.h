@@ -36,12 +36,12 @@ typedef struct {
     void *ctx;
     /* called from the ordered step, in input order, for every key of every document that reaches it */
     void (*collect)(void *ctx, int kind, uint64_t key, uint64_t pos);
-    /* collect phase for documents: the id of each document that reaches the dedup step */
-    void (*collect_id)(void *ctx, uint64_t pos, const char *id);
+    /* collect phase for documents: the id (len bytes) of each document that reaches the dedup step */
+    void (*collect_id)(void *ctx, uint64_t pos, const char *id, size_t len);
     /* decide: returns 1 and sets *first when a document before pos carries key, else 0 */
     int (*first)(void *ctx, int kind, uint64_t key, uint64_t pos, uint64_t *first);
-    /* decide: id of the document at pos (for "dup_of"), or NULL */
-    const char *(*id_of)(void *ctx, uint64_t pos);
+    /* decide: id of the document at pos (for "dup_of") and *len, or NULL */
+    const char *(*id_of)(void *ctx, uint64_t pos, size_t *len);
     /* collect (optional): each batch after P1 and S1, in input order, documents as P1 left them (the
      * reject of P1 or NULL, cleaned text, line hashes). Returns 0, or -1 with a message (the run stops). */
     int (*spill)(void *ctx, const cp_batch *b, char *err, size_t errlen);

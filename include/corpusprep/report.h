@@ -29,9 +29,9 @@ int cp_report_wants_lines(const cp_report *r, uint64_t id_hash);
  * step runs beside it. */
 uint64_t cp_report_lines_limit(const cp_report *r);
 /* Counts one document in input order (d->reject, lengths, language, d->trace). pos orders ties across
- * ranks (CP_POS); file is its input name; dup_of the first document's id or NULL. */
+ * ranks (CP_POS); file is its input name; dup_of the first document's id (dup_of_len bytes) or NULL. */
 void cp_report_add(cp_report *r, const cp_doc *d, uint64_t pos, const char *file, const char *dup_of,
-                   const char *line_dedup_fate);
+                   size_t dup_of_len, const char *line_dedup_fate);
 /* An input file that could not be read to its end (counted as read_errors in per_file). */
 void cp_report_file_failed(cp_report *r, const char *file);
 /* A throughput sample: seconds since the start, uncompressed bytes and documents so far. */

@@ -126,7 +126,7 @@ static void check(const cp_doc *d, const char *source, const cp_buf *dolma, cons
     if (d->has_lang && (d->lang.script[0] ? !str_is(script, d->lang.script, strlen(d->lang.script)) : !!script))
         fz_fail("dolma: metadata's lang_script is not the document's: %s", dolma->data);
     json_t *jid = json_object_get(j, "id"); /* the record's id as jsonl keeps it, or the one made */
-    if (json_is_string(jid) ? !json_equal(jid, id) : !str_is(id, d->id, strlen(d->id)))
+    if (json_is_string(jid) ? !json_equal(jid, id) : !str_is(id, d->id, d->id_len))
         fz_fail("dolma: id is not the record's (jsonl's) id:\n%s%s", dolma->data, jsonl->data);
 
     /* created: the first of the date members holding a string, as written */
@@ -169,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         cp_buf dolma = {0}, jsonl = {0};
         cp_dolma_emit(&d, source, ADDED, &dolma);
-        cp_emit_doc(&d, "f.jsonl", NULL, &jsonl);
+        cp_emit_doc(&d, "f.jsonl", NULL, 0, &jsonl);
         check(&d, source, &dolma, &jsonl);
         cp_buf_free(&dolma);
         cp_buf_free(&jsonl);

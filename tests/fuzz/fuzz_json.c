@@ -43,7 +43,7 @@ static int is_ours(const char *k)
 static void check_emit(const cp_doc *d, json_t *j, const char *want_reject)
 {
     cp_buf b = {0};
-    cp_emit_doc(d, FILE_NAME, NULL, &b);
+    cp_emit_doc(d, FILE_NAME, NULL, 0, &b);
     json_t *out = fz_load_line("emitted", b.data, b.len, 0);
     json_t *rr = json_object_get(out, "reject_reason");
     if (want_reject ? !json_is_string(rr) || strcmp(json_string_value(rr), want_reject) : rr != NULL)
@@ -139,16 +139,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *id = json_object_get(j, "id");
         char want_id[64];
         const char *wid = NULL;
-        if (json_is_string(id) && json_string_length(id))
-            wid = json_string_value(id); /* as a C string: up to a \u0000 */
-        else if (json_is_integer(id)) {
+        size_t wlen = 0;
+        if (json_is_string(id) && json_string_length(id)) {
+            wid = json_string_value(id); /* whole: a \u0000 in it does not end it */
+            wlen = json_string_length(id);
+        } else if (json_is_integer(id)) {
             snprintf(want_id, sizeof want_id, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
             wid = want_id;
         } else {
             snprintf(want_id, sizeof want_id, "%s:%d", FILE_NAME, LINE_NO);
             wid = want_id;
         }
-        if (!d.id || strcmp(d.id, wid))
+        if (wid == want_id)
+            wlen = strlen(want_id);
+        if (!d.id || d.id_len != wlen || memcmp(d.id, wid, wlen) || d.id[wlen])
             fz_fail("id: parser says \"%s\", jansson says \"%s\"", d.id ? d.id : "(none)", wid);
         int own_id = (json_is_string(id) && json_string_length(id)) || json_is_integer(id);
         if (d.id_generated == own_id)

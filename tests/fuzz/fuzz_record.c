@@ -174,7 +174,7 @@ static void check(const setup_t *s, const cp_doc *d)
     if (d->reject && !d->reject[0])
         fz_fail("%s: empty reject reason", s->name);
     cp_buf out = {0};
-    cp_emit_doc(d, "f.jsonl", d->reject && !strncmp(d->reject, "dup_", 4) ? "x" : NULL, &out);
+    cp_emit_doc(d, "f.jsonl", d->reject && !strncmp(d->reject, "dup_", 4) ? "x" : NULL, 1, &out);
     json_t *j = fz_load_line(s->name, out.data, out.len, 0);
     json_t *rr = json_object_get(j, "reject_reason");
     if (d->reject) {

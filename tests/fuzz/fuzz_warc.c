@@ -29,7 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void emit_and_check(cp_doc *d, const char *want_reject)
 {
     cp_buf b = {0};
-    cp_emit_doc(d, "f.warc", NULL, &b);
+    cp_emit_doc(d, "f.warc", NULL, 0, &b);
     json_t *j = fz_load_line("emitted", b.data, b.len, 0);
     json_t *rr = json_object_get(j, "reject_reason");
     if (want_reject ? !json_is_string(rr) || strcmp(json_string_value(rr), want_reject) : rr != NULL)

@@ -70,6 +70,31 @@ CORPUSPREP_MPI_ROUND_BYTES=2048 run_case "mpich -n 3 in exchange rounds of 2 KB"
 # More ranks than files (11 files): some ranks read nothing and still own keys.
 run_case "mpich -n 12, more ranks than files" "mpirun.mpich" 12 "$BIN" first-url --keep-rejected --dedup-url -t 1
 
+# An id holding "\u0000" (JSON allows it): dup_of names the first copy whole, from 2 ranks (one file each) as
+# from the single process.
+mkdir -p "$T/nul"
+python3 - "$T/nul" <<'EOF'
+import json, sys
+t = "The committee said on Tuesday that the new bridge over the river will open to traffic next spring."
+for i, id in enumerate(("a\0first", "a\0second")):
+    with open("%s/f%d.jsonl" % (sys.argv[1], i), "w") as f:
+        f.write(json.dumps({"id": id, "text": t}) + "\n")
+EOF
+$SINGLE -q -c none --keep-rejected -o "$T/nul-ref" "$T/nul" 2>"$T/log"
+timeout 300 mpirun.mpich -n 2 "$BIN" -q -c none --keep-rejected -o "$T/nul-mpich" "$T/nul" >>"$T/log" 2>&1
+timeout 300 mpirun.openmpi -n 2 "$BUILD/openmpi/corpusprep-mpi" -q -c none --keep-rejected -o "$T/nul-openmpi" \
+    "$T/nul" >>"$T/log" 2>&1
+if python3 - "$T/nul-ref" "$T/nul-mpich" "$T/nul-openmpi" >>"$T/log" 2>&1 <<'EOF'
+import glob, gzip, json, sys
+for d in sys.argv[1:]:
+    recs = lambda sub: [json.loads(l) for f in sorted(glob.glob(d + sub + "/part-*.jsonl.gz")) for l in gzip.open(f)]
+    kept, rej = recs(""), recs("/rejected")
+    assert [r["id"] for r in kept] == ["a\0first"], (d, kept)
+    assert [(r["id"], r["dup_of"]) for r in rej] == [("a\0second", "a\0first")], (d, rej)
+EOF
+then pass "an id holding \\u0000: kept and dup_of whole, single and -n 2 (both MPIs)"
+else fail "an id holding \\u0000 cut short" "$T/log"; fi
+
 # stats.json: merged counts, the cluster section, one JSON on rank 0 only
 out="$T/out-mpich -n 3 line_dedup first, --dedup-url"
 if python3 - "$out/stats.json" "$T/ref-first-url/stats.json" >"$T/log" 2>&1 <<'EOF'
