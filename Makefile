@@ -74,7 +74,7 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory model || echo "warning: no fastText model ($(LID176)); its tests will be skipped" >&2
-	$(MAKE) --no-print-directory $(BIN) $(TESTS)
+	$(MAKE) --no-print-directory $(BIN) $(TESTS) $(BUILD)/bench_stages $(BUILD)/bench_minhash # the benches compile
 	BUILD=$(BUILD) CP_LID_MODEL=$(LID176) sh tests/run.sh $(TESTS)
 
 # The gzip reader's portable zlib path: the tests that read gzip, on an ISAL=0 build of their own.

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         if (docs[i].object) {
             docs[i].has_lang = 1;
-            cp_emit_doc(&docs[i], argv[1], NULL, &out);
+            cp_emit_doc(&docs[i], argv[1], NULL, 0, &out);
         }
     row("emit (output JSON lines)", (double)out.len, cpu() - t, "(MB of output)");
     static const struct {
