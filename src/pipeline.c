@@ -789,10 +789,8 @@ static void region_run_filler(void *ctx, long item, int thread)
 {
     region_t *g = ctx;
     cp_batch *b = g->head;
-    const cp_cluster_hooks *h = g->r->o->hooks;
-    int spilled = h && h->next_batch && h->phase == CP_PHASE_DECIDE; /* P1 ran in the collect pass */
     for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++)
-        if (spilled)
+        if (g->r->spilled) /* P1 ran in the collect pass */
             p1_spilled(g->r, &b->docs[i]);
         else
             p1_doc(g->r, &b->docs[i], &g->r->scr[thread]);

@@ -168,21 +168,32 @@ cp_spill_writer *cp_spill_create(const char *path, int level, uint64_t fingerpri
     return w;
 }
 
-/* A JSON record's line without its text member's value, "" in its place, and its members moved to match:
- * the second pass writes that member from the cleaned text, so the value (half of a record's bytes) need not
- * be compressed, stored and decompressed. The spill keeps the normalised text instead where the report may
- * need it (cp_doc.norm_text). */
+/* A JSON record's line without its text member's value, "" in its place: the second pass writes that member
+ * from the cleaned text, so the value (half of a record's bytes) need not be compressed, stored and
+ * decompressed. The spill keeps the normalised text instead where the report may need it (cp_doc.norm_text).
+ * put_members moves the members to match. */
 static void put_elided(cp_buf *b, const cp_doc *d, const char *line, size_t len)
 {
     const cp_member *t = &d->members[d->text_member];
-    uint32_t cut = t->val_off, gone = t->val_len - 2;
-    put_u64(b, len - gone);
-    put(b, line, cut);
+    put_u64(b, len - (t->val_len - 2));
+    put(b, line, t->val_off);
     put(b, "\"\"", 2);
-    put(b, line + cut + t->val_len, len - cut - t->val_len);
+    put(b, line + t->val_off + t->val_len, len - t->val_off - t->val_len);
+}
+
+/* The member table, as the line put before it holds them: with the text value elided, the text member's
+ * value is "" and the members after it move back by what went. */
+static void put_members(cp_buf *b, const cp_doc *d, int elided)
+{
     put_u64(b, d->line_utf8_fixes);
     put_u32(b, d->n_members);
     put_u32(b, (uint32_t)d->text_member);
+    if (!elided) {
+        put(b, d->members, d->n_members * sizeof *d->members);
+        return;
+    }
+    const cp_member *t = &d->members[d->text_member];
+    uint32_t cut = t->val_off, gone = t->val_len - 2;
     for (uint32_t i = 0; i < d->n_members; i++) {
         cp_member m = d->members[i];
         if ((int)i == d->text_member) {
@@ -262,11 +273,8 @@ static void put_doc(cp_buf *b, const cp_doc *d)
         if (d->raw)
             put(b, d->raw, d->raw_len + (d->warc ? d->block_len : 0)); /* a WARC record's block follows raw */
         put_str(b, d->line_fixed, d->line_fixed ? strlen(d->line_fixed) : 0);
-        put_u64(b, d->line_utf8_fixes);
-        put_u32(b, d->n_members);
-        put_u32(b, (uint32_t)d->text_member);
-        put(b, d->members, d->n_members * sizeof *d->members);
     }
+    put_members(b, d, elide);
     put_str(b, d->id, d->id_len);
     put_str(b, d->url, d->url_len);
     put_str(b, d->parse_error, d->parse_error ? strlen(d->parse_error) : 0);
