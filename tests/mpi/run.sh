@@ -159,8 +159,12 @@ for l in lines:
     got[int(m.group(1))].append((float(m.group(3)), float(m.group(4)), int(m.group(6))))
 # the job's figures, summed over the ranks: never above the job's totals, rising, the last line the totals
 want = {1: round(s["bytes_in_compressed"] / 1e6, 1), 2: round(s["bytes_in_uncompressed"] / 1e6, 1)}
+# A line before the last needs every rank to have reached the same reduction while the pass runs: how many
+# there are depends on the ranks' timing (a fast machine ends pass 1 before one completes), so each pass is
+# required its final line, and the job at least one line before a pass's end.
+assert sum(len(got[p]) - 1 for p in (1, 2)) >= 1, got
 for p in (1, 2):
-    assert len(got[p]) >= 2, (p, got[p])
+    assert len(got[p]) >= 1, (p, got[p])
     assert all(t == want[p] for _, t, _ in got[p]), (p, want[p], got[p][:3])
     assert all(a[2] <= b[2] and a[0] <= b[0] for a, b in zip(got[p], got[p][1:])), got[p]
     assert all(d <= s["docs_in"] for _, _, d in got[p]), got[p]
