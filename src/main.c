@@ -30,6 +30,7 @@
 #include "corpusprep/writer.h"
 #ifdef CP_MPI
 #include "corpusprep/mpi_cluster.h"
+#include "corpusprep/spill.h"
 #endif
 
 #define CORPUSPREP_VERSION "0.1.0"
@@ -94,6 +95,8 @@ static void usage(FILE *fp)
 "                         about 40 %% of the uncompressed input; removed at the end, kept for\n"
 "                         --resume when the job is interrupted in its second pass)\n"
 "                         [$SLURM_TMPDIR, else $TMPDIR, else DIR/_scratch]\n"
+"  --spill-level N        the spill's zstd level: 1, or lower (-1, -5, ... -1000) for less CPU and\n"
+"                         more scratch; README, Cluster mode, has the figures [1]\n"
 "Run:\n"
 "  -t, --threads N        worker threads; -t 1 uses one core [all cores]\n"
 "  -c, --config FILE      JSON config merged over the defaults, or a built-in preset: news (the\n"
@@ -130,7 +133,7 @@ enum {
     OPT_TEXT_FIELD = 256, OPT_LANGS, OPT_MIN_LANG_SCORE, OPT_KEEP_REJECTED, OPT_SPLIT_BY, OPT_SHARD_SIZE,
     OPT_LEVEL, OPT_PRINT_CONFIG, OPT_VERSION, OPT_COMPRESS, OPT_FORCE, OPT_MAX_LINE, OPT_NO_DEDUP, OPT_DEDUP_URL,
     OPT_NO_NEAR, OPT_FORMAT, OPT_SOURCE, OPT_ADDED, OPT_NO_REPORT, OPT_EXPLAIN, OPT_PROGRESS_EVERY, OPT_RESUME, OPT_CHECKPOINT_EVERY,
-    OPT_SCRATCH
+    OPT_SCRATCH, OPT_SPILL_LEVEL
 };
 
 /* "10m", "90s", "1h" -> seconds; "4G", "512M", "123" -> input bytes; "0" -> only on a signal; "off" -> none. */
@@ -197,7 +200,7 @@ int main(int argc, char **argv)
         {"no-report", no_argument, 0, OPT_NO_REPORT}, {"explain", required_argument, 0, OPT_EXPLAIN},
         {"progress-every", required_argument, 0, OPT_PROGRESS_EVERY},
         {"resume", no_argument, 0, OPT_RESUME}, {"checkpoint-every", required_argument, 0, OPT_CHECKPOINT_EVERY},
-        {"scratch", required_argument, 0, OPT_SCRATCH},
+        {"scratch", required_argument, 0, OPT_SCRATCH}, {"spill-level", required_argument, 0, OPT_SPILL_LEVEL},
         {"quiet", no_argument, 0, 'q'},              {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
@@ -210,6 +213,7 @@ int main(int argc, char **argv)
     const char *explain = NULL;
 #ifdef CP_MPI
     const char *scratch = NULL;
+    int spill_level = CP_SPILL_LEVEL_DEFAULT;
 #endif
     double progress_every = 0;
 #ifdef __GLIBC__
@@ -264,6 +268,19 @@ int main(int argc, char **argv)
             break;
 #else
             fprintf(stderr, "corpusprep: --scratch is for cluster mode (corpusprep-mpi)\n");
+            json_decref(flags);
+            return 2;
+#endif
+        case OPT_SPILL_LEVEL:
+#ifdef CP_MPI
+            if (cp_spill_parse_level(optarg, &spill_level, err, sizeof err)) {
+                fprintf(stderr, "corpusprep: --spill-level: %s\n", err);
+                json_decref(flags);
+                return 2;
+            }
+            break;
+#else
+            fprintf(stderr, "corpusprep: --spill-level is for cluster mode (corpusprep-mpi)\n");
             json_decref(flags);
             return 2;
 #endif
@@ -457,7 +474,7 @@ int main(int argc, char **argv)
                            .resume = resume, .checkpoints = checkpoints, .checkpoint_bytes = checkpoint_bytes,
                            .checkpoint_seconds = checkpoint_seconds};
 #ifdef CP_MPI
-    rc = cp_mpi_run(&po, force, scratch); /* reports on stderr itself */
+    rc = cp_mpi_run(&po, force, scratch, spill_level); /* reports on stderr itself */
     goto done;
 #endif
     cp_stats st;

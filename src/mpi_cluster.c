@@ -75,7 +75,6 @@
 #include "corpusprep/writer.h"
 
 #define ROUND_BYTES_DEFAULT ((size_t)64 << 20)
-#define SPILL_LEVEL 1 /* zstd; see README, Cluster mode, for the levels measured */
 
 static void note_peak(size_t *peak, size_t bytes)
 {
@@ -776,7 +775,7 @@ static int run_pass(cl_t *c, cp_pipeline_opts *po, cp_cluster_hooks *h, int phas
     return settle(c, rc, err, input_failed);
 }
 
-int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
+int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch, int spill_level)
 {
     double start = cp_now();
     cl_t c;
@@ -923,7 +922,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
             snprintf(err, sizeof err, "%s: cannot create the scratch folder: %s (--scratch DIR sets it)",
                      sdir.data, strerror(errno));
         else
-            c.spill_w = cp_spill_create(spath.data, SPILL_LEVEL, fp, err, sizeof err);
+            c.spill_w = cp_spill_create(spath.data, spill_level, fp, err, sizeof err);
         int no_spill = !c.spill_w, any_no_spill = 0;
         MPI_Allreduce(&no_spill, &any_no_spill, 1, MPI_INT, MPI_MAX, x->comm);
         if (any_no_spill) {
@@ -1064,6 +1063,7 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch)
             (json_int_t)c.line_keys);
         json_object_set_new(mine, "scratch_peak_bytes", json_integer((json_int_t)c.spill_bytes));
         json_object_set_new(mine, "spill_write_cpu_seconds", json_real(c.spill_write_cpu));
+        json_object_set_new(mine, "spill_level", json_integer(spill_level));
         json_object_set_new(mine, "spill_read_cpu_seconds", json_real(c.spill_read_cpu));
         json_object_set_new(mine, "resumed_at_pass_2", json_boolean(skip));
         cp_mpi_plan_note(mine, &plan, me);

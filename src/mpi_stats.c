@@ -205,6 +205,9 @@ int cp_mpi_merge_stats(const cp_net *x, const uint64_t distinct_mine[4], const u
     }
     json_object_set_new(cl, "scratch_peak_bytes_max", json_integer((json_int_t)spill_max));
     json_object_set_new(cl, "spill_bytes_per_doc", json_real(docs > 0 ? spill_sum / docs : 0));
+    json_t *level = json_object_get(json_array_get(per_rank, 0), "spill_level");
+    if (level)
+        json_object_set(cl, "spill_level", level);
     json_object_set_new(cl, "per_rank", per_rank);
     json_object_set_new(acc, "cluster", cl);
     json_object_set(acc, "config", o->cfg->tree);

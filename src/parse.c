@@ -291,12 +291,13 @@ void cp_doc_release(cp_doc *d)
     free(d->id);
     free(d->parse_error);
     free(d->text);
+    free(d->norm_diff);
     free(d->norm_text);
     free(d->bands);
     free(d->drop);
     cp_line_hashes_free(&d->lines);
     d->drop = NULL;
-    d->line_fixed = d->parse_error = d->text = d->norm_text = d->id = d->url_buf = NULL;
+    d->line_fixed = d->parse_error = d->text = d->norm_diff = d->norm_text = d->id = d->url_buf = NULL;
     d->url = d->line_elided = NULL;
     d->members = NULL;
     d->bands = NULL;

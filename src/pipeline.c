@@ -65,6 +65,7 @@ static void omp_set_num_threads(int n) { (void)n; }
 #include "corpusprep/parse.h"
 #include "corpusprep/progress.h"
 #include "corpusprep/warc.h"
+#include "corpusprep/spill.h"
 #include "corpusprep/report.h"
 #include "corpusprep/writer.h"
 
@@ -150,7 +151,7 @@ typedef struct {
     cp_report *rep;           /* NULL with --no-report */
     cp_explain *ex;           /* NULL without --explain */
     int tracing;              /* this pass decides and writes (not a counting or collect pass) */
-    int keep_norm;            /* a cluster's collect pass that spills, with the report on: cp_doc.norm_text */
+    int keep_norm;            /* a cluster's collect pass that spills, with the report on: cp_doc.norm_diff */
     int spilled;              /* a cluster's deciding pass: the batches come from the spill */
     const char *line_fate;    /* "line_dedup:first" / "line_dedup:all" */
     cp_progress *prog;
@@ -166,6 +167,10 @@ typedef struct {
     char added[40];           /* dolma "added": the config's, or the interrupted run's date when resumed */
     /* copied before each region: P1 keeps the lines of documents at or below them (see run_region) */
     uint64_t rep_limit, ex_limit;
+    /* a cluster's deciding pass: the spill's next batch, read by a region's filler (see run_pass) */
+    int want_next, have_next, next_rc;
+    cp_batch *next;
+    char next_err[1024];
 } run_t;
 
 static const char *file_name(const run_t *r, uint32_t file)
@@ -251,8 +256,12 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
             d->trace->clean_reject = d->reject;
         else if (d->trace)
             d->trace->nfates = cp_clean_fates(s->cs, d->trace->norm, &d->trace->fates, &d->trace->cap_fates);
-        if (r->keep_norm && !d->reject && (s->a.len != d->text_len || memcmp(s->a.data, d->text, d->text_len)))
-            d->norm_text = cp_xstrndup(d->text, d->text_len);
+        if (r->keep_norm && !d->reject && (s->a.len != d->text_len || memcmp(s->a.data, d->text, d->text_len))) {
+            cp_spill_norm_diff(d->text, d->text_len, s->a.data, s->a.len, &s->b);
+            d->norm_diff = cp_xmalloc(s->b.len + 1);
+            memcpy(d->norm_diff, s->b.data, s->b.len);
+            d->norm_diff_len = s->b.len;
+        }
         take_text(d, &s->a);
         d->clean_len = d->reject ? 0 : d->text_len;
         if (!d->reject && r->line_mode != CP_LINE_DEDUP_OFF)
@@ -299,9 +308,18 @@ static void spilled_trace(run_t *r, cp_doc *d, scratch_t *s)
 {
     if (d->reject || d->trace || d->id_hash > cp_report_lines_limit(r->rep))
         return;
-    const char *norm = d->norm_text ? d->norm_text : d->text;
-    size_t len = d->norm_text ? d->norm_len : d->text_len;
+    /* from the difference and the cleaned text, or rebuilt in P2 before line dedup changed that text. The
+     * spill's checksums vouch for the difference: one that does not fit would be a bug here, and the example
+     * would show the cleaned text as if cleaning had kept every line */
+    char *rebuilt = d->norm_text                                ? d->norm_text
+                    : d->norm_diff && !d->drop ? cp_spill_norm_text(d->norm_diff, d->norm_diff_len, d->text,
+                                                                    d->text_len, d->norm_len)
+                                               : NULL;
+    d->norm_text = NULL;
+    const char *norm = rebuilt ? rebuilt : d->text;
+    size_t len = rebuilt ? d->norm_len : d->text_len;
     d->trace = cp_xdoc_create(0, norm ? norm : "", norm ? len : 0);
+    free(rebuilt);
     if (r->cl && norm) {
         cp_clean_stats cs;
         const char *rj = cp_clean_doc(r->cl, d->trace->norm, len, s->cs, &s->a, &cs);
@@ -351,6 +369,9 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
         return;
     double t0 = cp_now();
     if (d->drop) {
+        /* a cluster's report example is rebuilt from the cleaned text, which is about to change */
+        if (r->spilled && d->norm_diff && d->id_hash <= r->rep_limit)
+            d->norm_text = cp_spill_norm_text(d->norm_diff, d->norm_diff_len, d->text, d->text_len, d->norm_len);
         cp_clean_drop_lines(d->text, d->text_len, &d->lines, d->drop, &s->a);
         take_text(d, &s->a);
         s->t[CP_T_CLEAN] += cp_now() - t0;
@@ -654,6 +675,7 @@ typedef struct {
     cp_batch *tail;           /* finishing in this region, or NULL */
     cp_batch *head;           /* starting (P1) in this region, or NULL */
     int early;                /* the tail stops after S1 (counting pass, cluster collect pass) */
+    int prefetch;             /* filler item 0 reads the spill's next batch */
     cp_chunks *chunks;        /* the tail's output plan, made in S2 */
     int rc;                   /* the write failed: err says why */
     char err[1024];
@@ -785,9 +807,25 @@ static void region_run_stage(void *ctx, int k, long item, int thread)
     }
 }
 
+/* A cluster's deciding pass: its P1 is next to nothing, so a thread that no ordered step needs would only
+ * wait; it reads (decompresses) the spill's next batch instead, which otherwise ran between regions while
+ * the other threads waited. One filler item, so one thread at a time uses the spill's reader. */
+static void prefetch(run_t *r)
+{
+    const cp_cluster_hooks *h = r->o->hooks;
+    r->want_next = 0;
+    r->next = NULL;
+    r->next_rc = h->next_batch(h->ctx, &r->next, r->next_err, sizeof r->next_err);
+    r->have_next = 1;
+}
+
 static void region_run_filler(void *ctx, long item, int thread)
 {
     region_t *g = ctx;
+    if (g->prefetch && item-- == 0) {
+        prefetch(g->r);
+        return;
+    }
     cp_batch *b = g->head;
     for (size_t i = (size_t)item * P1_GROUP; i < (size_t)(item + 1) * P1_GROUP && i < b->n; i++)
         if (g->r->spilled) /* P1 ran in the collect pass */
@@ -812,11 +850,11 @@ static int run_region(run_t *r, cp_batch *tail, cp_batch *head, char *err, size_
 {
     static const cp_overlap_ops ops = {region_stage_items, region_run_stage, region_run_filler,
                                        region_thread_begin, region_thread_end};
-    region_t g = {.r = r, .tail = tail, .head = head};
+    region_t g = {.r = r, .tail = tail, .head = head, .prefetch = head && r->want_next};
     g.early = r->counting || (r->o->hooks && r->o->hooks->phase == CP_PHASE_COLLECT_DOCS);
     r->rep_limit = r->rep ? cp_report_lines_limit(r->rep) : 0;
     r->ex_limit = r->ex ? cp_explain_limit(r->ex) : 0;
-    cp_overlap_run(&ops, &g, head ? groups(head->n, P1_GROUP) : 0);
+    cp_overlap_run(&ops, &g, (head ? groups(head->n, P1_GROUP) : 0) + g.prefetch);
     if (tail) {
         r->pos = tail->end;
         r->input_bytes += tail->bytes_in;
@@ -1099,11 +1137,22 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
     while (!rc) {
         cp_batch *b = NULL;
         if (spilled) {
-            int got = h->next_batch(h->ctx, &b, err, errlen);
+            int got;
+            if (r->have_next) { /* read during the last region */
+                r->have_next = 0;
+                got = r->next_rc;
+                b = r->next;
+                r->next = NULL;
+                if (got < 0)
+                    snprintf(err, errlen, "%s", r->next_err);
+            } else {
+                got = h->next_batch(h->ctx, &b, err, errlen);
+            }
             if (got <= 0) {
                 rc = got < 0 ? -1 : 0;
                 break;
             }
+            r->want_next = !b->last;
         } else if (!(b = cp_feeder_next(f, o->interrupted))) {
             rc = 130;
             break;
@@ -1154,6 +1203,9 @@ static int run_pass(run_t *r, double start, char *err, size_t errlen)
             rc = -1;
     }
     drop_batch(started);
+    drop_batch(r->next); /* read ahead by a region, not run: the run stopped first */
+    r->next = NULL;
+    r->have_next = r->want_next = 0;
     if (!f) {
         cp_progress_finish(r->prog, read_bytes, r->st->bytes_in, r->docs_seen);
         return rc;

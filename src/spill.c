@@ -22,7 +22,8 @@
 #include "corpusprep/util.h"
 
 #define MAGIC "CPSPILL\n"
-#define VERSION 3u /* 3: a record's text value elided from its line; the normalised text; frame checksums */
+#define VERSION 4u /* 3: a record's text value elided from its line; the normalised text; frame checksums.
+                      * 4: the normalised text's difference is a string, made by the worker */
 #define MAX_PARTS 64
 #define BOM 0x0102030405060708ull
 #define TAG_BLOCK 0x4b4c4255u /* "UBLK" */
@@ -86,6 +87,19 @@ static void put_str(cp_buf *b, const char *s, size_t n)
     put_u64(b, s ? (uint64_t)n + 1 : 0);
     if (s)
         put(b, s, n);
+}
+
+int cp_spill_parse_level(const char *s, int *level, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < ZSTD_minCLevel() || v > 1) {
+        snprintf(err, errlen, "'%s' is not a zstd level from %d to 1", s, ZSTD_minCLevel());
+        return -1;
+    }
+    *level = (int)v;
+    return 0;
 }
 
 static int write_all(cp_spill_writer *w, const void *p, size_t n, char *err, size_t errlen)
@@ -170,7 +184,7 @@ cp_spill_writer *cp_spill_create(const char *path, int level, uint64_t fingerpri
 
 /* A JSON record's line without its text member's value, "" in its place: the second pass writes that member
  * from the cleaned text, so the value (half of a record's bytes) need not be compressed, stored and
- * decompressed. The spill keeps the normalised text instead where the report may need it (cp_doc.norm_text).
+ * decompressed. The spill keeps the normalised text instead where the report may need it (cp_doc.norm_diff).
  * put_members moves the members to match. */
 static void put_elided(cp_buf *b, const cp_doc *d, const char *line, size_t len)
 {
@@ -230,11 +244,12 @@ static int next_line(lines_t *l, const char **s, size_t *n)
  * cleaning removed or changed): op k > 0 copies the k-th next cleaned line, op 0 is followed by a length
  * and the bytes. The spill then holds the text once and what cleaning took out. */
 #define NORM_LOOKAHEAD 4
-static void put_norm(cp_buf *b, const char *norm, size_t nlen, const char *text, size_t tlen)
+void cp_spill_norm_diff(const char *norm, size_t nlen, const char *clean, size_t clen, cp_buf *out)
 {
-    lines_t nl = {norm, norm + nlen, 1}, tl = {text ? text : "", text ? text + tlen : "", 1};
+    lines_t nl = {norm, norm + nlen, 1}, tl = {clean ? clean : "", clean ? clean + clen : "", 1};
     const char *s, *t;
     size_t n, m;
+    out->len = 0;
     while (next_line(&nl, &s, &n)) {
         lines_t look = tl;
         uint32_t op = 0;
@@ -244,10 +259,10 @@ static void put_norm(cp_buf *b, const char *norm, size_t nlen, const char *text,
                 tl = look;
                 break;
             }
-        put_u32(b, op);
+        put_u32(out, op);
         if (!op) {
-            put_u64(b, n);
-            put(b, s, n);
+            put_u64(out, n);
+            put(out, s, n);
         }
     }
 }
@@ -258,7 +273,7 @@ static void put_doc(cp_buf *b, const cp_doc *d)
     int elide = d->object && !d->warc && d->text && d->text_member >= 0 && (uint32_t)d->text_member < d->n_members;
     uint32_t flags = (d->raw && !elide ? 1u : 0) | (d->warc ? 2u : 0) | (d->object ? 4u : 0) |
                      (d->id_generated ? 8u : 0) | (d->has_url_key ? 16u : 0) | (elide ? 32u : 0) |
-                     (d->norm_text && !d->reject ? 64u : 0);
+                     (d->norm_diff && !d->reject ? 64u : 0);
     put_u32(b, flags);
     put_u32(b, d->file);
     put_u64(b, d->line);
@@ -288,7 +303,7 @@ static void put_doc(cp_buf *b, const cp_doc *d)
     put_u64(b, d->lines.n);
     put(b, d->lines.v, d->lines.n * sizeof *d->lines.v);
     if (flags & 64)
-        put_norm(b, d->norm_text, d->norm_len, d->text, d->text_len);
+        put_str(b, d->norm_diff, d->norm_diff_len);
 }
 
 int cp_spill_put(cp_spill_writer *w, const cp_batch *b, char *err, size_t errlen)
@@ -563,42 +578,41 @@ cp_spill_reader *cp_spill_open(const char *path, uint64_t fingerprint, char *err
     return NULL;
 }
 
-/* put_norm's lines back into d->norm_text (d->norm_len bytes), from d->text. */
-static void get_norm(cur_t *c, cp_doc *d)
+char *cp_spill_norm_text(const char *diff, size_t dlen, const char *clean, size_t clen, size_t norm_len)
 {
-    char *out = cp_xmalloc(d->norm_len + 1);
+    cur_t c = {diff, diff + dlen, 0};
+    char *out = cp_xmalloc(norm_len + 1);
     size_t at = 0;
-    lines_t tl = {d->text ? d->text : "", d->text ? d->text + d->text_len : "", 1};
-    for (int first = 1; !c->bad && (first || at < d->norm_len); first = 0) {
+    lines_t tl = {clean ? clean : "", clean ? clean + clen : "", 1};
+    for (int first = 1; !c.bad && (first || at < norm_len); first = 0) {
         if (!first)
             out[at++] = '\n';
-        uint32_t op = get_u32(c);
+        uint32_t op = get_u32(&c);
         const char *s = NULL;
         size_t n = 0;
         if (!op) {
-            n = get_u64(c);
-            s = n <= d->norm_len - at ? take(c, n) : NULL;
+            n = get_u64(&c);
+            s = n <= norm_len - at ? take(&c, n) : NULL;
         } else {
             for (uint32_t k = 0; k < op && op <= NORM_LOOKAHEAD; k++)
                 if (!next_line(&tl, &s, &n))
                     s = NULL;
-            if (op > NORM_LOOKAHEAD || n > d->norm_len - at)
+            if (op > NORM_LOOKAHEAD || n > norm_len - at)
                 s = NULL;
         }
         if (!s) {
-            c->bad = 1;
+            c.bad = 1;
             break;
         }
         memcpy(out + at, s, n);
         at += n;
     }
-    if (c->bad || at != d->norm_len) {
-        c->bad = 1;
+    if (c.bad || at != norm_len || c.p != c.end) {
         free(out);
-        return;
+        return NULL;
     }
     out[at] = 0;
-    d->norm_text = out;
+    return out;
 }
 
 static int get_doc(cur_t *c, cp_doc *d)
@@ -657,8 +671,11 @@ static int get_doc(cur_t *c, cp_doc *d)
     } else if (nl) {
         c->bad = 1;
     }
-    if (flags & 64)
-        get_norm(c, d);
+    if (flags & 64) { /* rebuilt only for a report example (cp_spill_norm_text); the checksum vouched for it */
+        d->norm_diff = get_str(c, &d->norm_diff_len);
+        if (!d->norm_diff || d->reject)
+            c->bad = 1;
+    }
     /* a record's members index the line they were scanned from: they must lie inside it */
     if (d->object && !d->warc && !c->bad) {
         size_t len = 0;

@@ -94,7 +94,12 @@ static cp_batch *make_batch(uint64_t index, int last)
     d->text = strdup("One line.\nTwo line.");
     d->text_len = strlen(d->text);
     d->text_in_len = 20;
-    d->norm_text = strdup(NORM);
+    cp_buf diff = {0};
+    cp_spill_norm_diff(NORM, strlen(NORM), d->text, d->text_len, &diff);
+    d->norm_diff = malloc(diff.len + 1);
+    memcpy(d->norm_diff, diff.data, diff.len);
+    d->norm_diff_len = diff.len;
+    cp_buf_free(&diff);
     d->norm_len = strlen(NORM);
     d->clean_len = 19;
     d->h_exact = 42;
@@ -206,7 +211,12 @@ static void test_roundtrip(void **state)
         m[2].key_off -= 20;
         m[2].val_off -= 20;
         assert_memory_equal(d0->members, m, sizeof m);
-        assert_string_equal(d0->norm_text, NORM);
+        assert_int_equal(d0->norm_diff_len, want->docs[0].norm_diff_len);
+        assert_memory_equal(d0->norm_diff, want->docs[0].norm_diff, d0->norm_diff_len);
+        char *norm = cp_spill_norm_text(d0->norm_diff, d0->norm_diff_len, d0->text, d0->text_len, d0->norm_len);
+        assert_non_null(norm);
+        assert_string_equal(norm, NORM);
+        free(norm);
         cp_buf out = {0}, out_want = {0};
         cp_emit_doc(d0, "in.jsonl", NULL, 0, &out);
         cp_emit_doc(&want->docs[0], "in.jsonl", NULL, 0, &out_want);
@@ -221,7 +231,7 @@ static void test_roundtrip(void **state)
             if (k)
                 assert_memory_equal(d->raw, e->raw, e->raw_len + e->block_len);
             if (k)
-                assert_null(d->norm_text);
+                assert_null(d->norm_diff);
             assert_int_equal(d->file, e->file);
             assert_int_equal(d->line, e->line);
             assert_int_equal(d->seq, e->seq);
@@ -296,6 +306,47 @@ static int read_all(uint64_t fp, char *err, size_t errlen)
     return rc;
 }
 
+/* The normalised text's difference from the cleaned one: exact for texts cleaning shortened, reordered
+ * nothing of, emptied, or left alone; refused where it does not fit the cleaned text it is given. */
+static void norm_roundtrip(const char *norm, const char *clean)
+{
+    cp_buf diff = {0};
+    cp_spill_norm_diff(norm, strlen(norm), clean, strlen(clean), &diff);
+    char *got = cp_spill_norm_text(diff.data ? diff.data : "", diff.len, clean, strlen(clean), strlen(norm));
+    assert_non_null(got);
+    assert_string_equal(got, norm);
+    free(got);
+    cp_buf_free(&diff);
+}
+
+static void test_norm_diff(void **state)
+{
+    (void)state;
+    norm_roundtrip(NORM, "One line.\nTwo line.");
+    norm_roundtrip("a\nb\nc", "a\nb\nc");
+    norm_roundtrip("a\nb\nc", "");
+    norm_roundtrip("", "");
+    norm_roundtrip("\n\n", "");
+    norm_roundtrip("x\n1\n2\n3\n4\n5\ny", "y");         /* the kept line lies beyond the lookahead */
+    norm_roundtrip("Menu\nline\nMenu\nline\n", "line\nline"); /* a line that repeats */
+
+    /* what cleaning removed is all the difference holds */
+    cp_buf diff = {0};
+    const char *norm = "Sign up now\nThe story itself, a long line of text.\nRead more";
+    const char *clean = "The story itself, a long line of text.";
+    cp_spill_norm_diff(norm, strlen(norm), clean, strlen(clean), &diff);
+    assert_true(diff.len < strlen(norm) - strlen(clean) + 3 * 12 + 1);
+    /* a difference rebuilt against another text, a wrong length, or cut: NULL, never a wrong text */
+    assert_null(cp_spill_norm_text(diff.data, diff.len, "", 0, strlen(norm)));
+    assert_null(cp_spill_norm_text(diff.data, diff.len, clean, strlen(clean), strlen(norm) - 1));
+    assert_null(cp_spill_norm_text(diff.data, diff.len, clean, strlen(clean), strlen(norm) + 1));
+    assert_null(cp_spill_norm_text(diff.data, diff.len - 1, clean, strlen(clean), strlen(norm)));
+    char *ok = cp_spill_norm_text(diff.data, diff.len, clean, strlen(clean), strlen(norm));
+    assert_string_equal(ok, norm);
+    free(ok);
+    cp_buf_free(&diff);
+}
+
 static void test_truncated(void **state)
 {
     (void)state;
@@ -348,10 +399,10 @@ static void test_wrong_fingerprint_and_version(void **state)
     assert_non_null(strstr(err, "another run"));
     FILE *f = fopen(file, "r+b");
     fseek(f, 8, SEEK_SET);
-    fputc(2, f); /* the format before the text values were left out: refused, not misread */
+    fputc(3, f); /* the format whose normalised text was not a string: refused, not misread */
     fclose(f);
     assert_null(cp_spill_open(file, FP, err, sizeof err));
-    assert_non_null(strstr(err, "not a spill of this corpusprep (format 2, this build reads 3)"));
+    assert_non_null(strstr(err, "not a spill of this corpusprep (format 3, this build reads 4)"));
     f = fopen(file, "r+b");
     fseek(f, 8, SEEK_SET);
     fputc(99, f); /* version */
@@ -384,6 +435,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+        cmocka_unit_test(test_norm_diff),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_fingerprint_and_version, setup, teardown),

@@ -53,9 +53,12 @@ typedef struct {
     size_t text_len;
     size_t text_cap;       /* bytes allocated for text, when known (0: text_len + 1) */
     size_t text_in_len;    /* length of the text field as read */
-    char *norm_text;       /* a cluster's collect pass, with the report on: the normalised text (norm_len
-                              bytes) when cleaning changed it, so that the second pass rebuilds a report
-                              example's trace from the spill (NULL: it equals text) */
+    char *norm_diff;       /* a cluster's collect pass, with the report on: when cleaning changed the text,
+                              the normalised text as its difference from the cleaned one (spill.h), so that
+                              the second pass can rebuild a report example's trace (NULL: it equals text) */
+    size_t norm_diff_len;
+    char *norm_text;       /* a cluster's deciding pass: that normalised text, rebuilt before line dedup
+                              changes the cleaned text, for a document that may become a report example */
     cp_line_hashes lines;  /* corpus-wide line dedup: the document's lines worth hashing */
     unsigned char *drop;   /* per line of `lines`: removed by line dedup (ordered step), or NULL */
 

@@ -20,6 +20,6 @@ int cp_mpi_main(int argc, char **argv, int (*cli)(int, char **));
  * and writes the merged OUTDIR/stats.json and the summary. Reports on stderr itself and returns the exit
  * code, the same on every rank: 0, 1 (some input not read to its end), 2 (usage or configuration), 130
  * (interrupted). A rank that fails otherwise (output not writable...) prints why and aborts the job. */
-int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch);
+int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch, int spill_level);
 
 #endif

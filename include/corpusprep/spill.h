@@ -19,11 +19,17 @@
 #include <stdint.h>
 
 #include "corpusprep/doc.h"
+#include "corpusprep/util.h"
 
 typedef struct cp_spill_writer cp_spill_writer;
 typedef struct cp_spill_reader cp_spill_reader;
 
-/* Creates path (replacing it) for writing; level: zstd level (1 or lower is what it is for). fingerprint is
+/* The spill's default zstd level. Lower levels cost less CPU and more scratch (README, Cluster mode). */
+#define CP_SPILL_LEVEL_DEFAULT 1
+/* A level as given on the command line: an integer from zstd's lowest level up to 1 (higher ones cost more
+ * CPU than the second read they replace). 0, or -1 with a message. */
+int cp_spill_parse_level(const char *s, int *level, char *err, size_t errlen);
+/* Creates path (replacing it) for writing; level: zstd level (cp_spill_parse_level's range). fingerprint is
  * stored and checked by cp_spill_open. NULL and a message in err when the file cannot be created. */
 cp_spill_writer *cp_spill_create(const char *path, int level, uint64_t fingerprint, char *err, size_t errlen);
 /* Appends batch b in its state after P1 (see pipeline.h, CP_PHASE_COLLECT_DOCS): the batch's own figures and
@@ -47,5 +53,13 @@ int cp_spill_next(cp_spill_reader *r, cp_batch **b, char *err, size_t errlen);
  * must know that the whole spill is sound before it skips the pass that made it. 0, or -1 with a message. */
 int cp_spill_verify(cp_spill_reader *r, char *err, size_t errlen);
 void cp_spill_close(cp_spill_reader *r);
+
+/* The normalised text as its difference from the cleaned text, into out (replacing what it held): cleaning
+ * keeps most lines as they are, so this is mostly what cleaning took out. A collect pass's worker makes it
+ * for each document cleaning changed (cp_doc.norm_diff), the spill stores it. */
+void cp_spill_norm_diff(const char *norm, size_t nlen, const char *clean, size_t clen, cp_buf *out);
+/* The normalised text (norm_len bytes, NUL-terminated, the caller frees it) rebuilt from that difference and
+ * the cleaned text; NULL when they do not fit together. The second pass rebuilds it for a report example only. */
+char *cp_spill_norm_text(const char *diff, size_t dlen, const char *clean, size_t clen, size_t norm_len);
 
 #endif

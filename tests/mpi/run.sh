@@ -372,6 +372,23 @@ if [ "$rc" = 0 ] && [ -z "$(ls -A "$T/scratch")" ] && same_shards "$T/res-ref" "
        "$T/res-scr/stats.json" >>"$T/log" 2>&1; then
     pass "--scratch DIR: spills there, removed at the end; peak scratch per rank in stats.json"
 else fail "--scratch: exit $rc, left: $(ls -A "$T/scratch")" "$T/log"; fi
+# --spill-level: a lower zstd level changes the spill's size, never the output; a level above 1 or not a
+# number is refused with exit 2, and so is the flag in the single process
+# shellcheck disable=SC2086
+$M -n 2 "$BIN" -q $R --spill-level -1000 -o "$T/res-lvl" "$T/in" >"$T/log" 2>&1
+rc=$?
+$M -n 2 "$BIN" -q --spill-level 3 -o "$T/res-lvl3" "$T/in" >>"$T/log" 2>&1
+r3=$?
+$M -n 2 "$BIN" -q --spill-level fast -o "$T/res-lvlx" "$T/in" >>"$T/log" 2>&1
+rx=$?
+$SINGLE -q --spill-level 1 -o "$T/res-lvls" "$T/in" >>"$T/log" 2>&1
+rs=$?
+if [ "$rc" = 0 ] && [ "$r3" = 2 ] && [ "$rx" = 2 ] && [ "$rs" = 2 ] && same_shards "$T/res-ref" "$T/res-lvl" &&
+   [ ! -e "$T/res-lvl3" ] && grep -q "is not a zstd level from" "$T/log" && grep -q "is for cluster mode" "$T/log" &&
+   python3 -c 'import json,sys; a,b=(json.load(open(f))["cluster"] for f in sys.argv[1:]); assert a["spill_level"] == -1000 and b["spill_level"] == 1 and a["spill_bytes_per_doc"] > 1.5 * b["spill_bytes_per_doc"], (a, b)' \
+       "$T/res-lvl/stats.json" "$T/res-scr/stats.json" >>"$T/log" 2>&1; then
+    pass "--spill-level -1000: same shards, a larger spill; 3, a word, or the single process: exit 2"
+else fail "--spill-level: exits $rc $r3 $rx $rs" "$T/log"; fi
 
 # Fail fast: Slurm says 3 tasks, MPI has 2 ranks (srun with the wrong --mpi plugin) -> exit 2, nothing written.
 SLURM_NTASKS=3 $M -n 2 "$BIN" -o "$T/out-ntasks" "$T/in" >"$T/log" 2>&1
