@@ -1068,12 +1068,17 @@ int cp_mpi_run(const cp_pipeline_opts *o, int force, const char *scratch, int sp
         json_object_set_new(mine, "resumed_at_pass_2", json_boolean(skip));
         cp_mpi_plan_note(mine, &plan, me);
         note_pass_times(mine, &c);
+        /* ranks end their deciding pass at different times, and the gather below would poll a core away
+         * from the ones still working (cp_idle_wait); so would the allreduce after it while rank 0 writes
+         * stats.json and the report */
+        cp_idle_barrier(x->comm);
         if (cp_mpi_merge_stats(x, c.distinct, c.near_hist, o, &st, mine, err, sizeof err)) {
             fprintf(stderr, "corpusprep: error: %s\n", err);
             fflush(stderr);
             MPI_Abort(x->comm, 1);
         }
         int any = 0;
+        cp_idle_barrier(x->comm);
         MPI_Allreduce(&input_failed, &any, 1, MPI_INT, MPI_MAX, x->comm);
         if (any) {
             if (!me)
@@ -1127,6 +1132,7 @@ int cp_mpi_main(int argc, char **argv, int (*cli)(int, char **))
         return 2;
     }
     int rc = cli(argc, argv);
+    cp_idle_barrier(MPI_COMM_WORLD); /* MPI_Finalize polls while it waits for the other ranks */
     MPI_Finalize();
     return rc;
 }
