@@ -258,8 +258,7 @@ static void p1_doc(run_t *r, cp_doc *d, scratch_t *s)
             d->trace->nfates = cp_clean_fates(s->cs, d->trace->norm, &d->trace->fates, &d->trace->cap_fates);
         if (r->keep_norm && !d->reject && (s->a.len != d->text_len || memcmp(s->a.data, d->text, d->text_len))) {
             cp_spill_norm_diff(d->text, d->text_len, s->a.data, s->a.len, &s->b);
-            d->norm_diff = cp_xmalloc(s->b.len + 1);
-            memcpy(d->norm_diff, s->b.data, s->b.len);
+            d->norm_diff = cp_xstrndup(s->b.data, s->b.len);
             d->norm_diff_len = s->b.len;
         }
         take_text(d, &s->a);
@@ -308,18 +307,11 @@ static void spilled_trace(run_t *r, cp_doc *d, scratch_t *s)
 {
     if (d->reject || d->trace || d->id_hash > cp_report_lines_limit(r->rep))
         return;
-    /* from the difference and the cleaned text, or rebuilt in P2 before line dedup changed that text. The
-     * spill's checksums vouch for the difference: one that does not fit would be a bug here, and the example
-     * would show the cleaned text as if cleaning had kept every line */
-    char *rebuilt = d->norm_text                                ? d->norm_text
-                    : d->norm_diff && !d->drop ? cp_spill_norm_text(d->norm_diff, d->norm_diff_len, d->text,
-                                                                    d->text_len, d->norm_len)
-                                               : NULL;
-    d->norm_text = NULL;
-    const char *norm = rebuilt ? rebuilt : d->text;
-    size_t len = rebuilt ? d->norm_len : d->text_len;
+    /* rebuilt in P2 (p2_doc). The spill's checksums vouch for the difference: one that did not fit would be a
+     * bug, and the example would show the cleaned text as if cleaning had kept every line */
+    const char *norm = d->norm_text ? d->norm_text : d->text;
+    size_t len = d->norm_text ? d->norm_len : d->text_len;
     d->trace = cp_xdoc_create(0, norm ? norm : "", norm ? len : 0);
-    free(rebuilt);
     if (r->cl && norm) {
         cp_clean_stats cs;
         const char *rj = cp_clean_doc(r->cl, d->trace->norm, len, s->cs, &s->a, &cs);
@@ -368,10 +360,11 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
     if (d->reject)
         return;
     double t0 = cp_now();
+    /* a cluster's possible report example (spilled_trace): its normalised text, from the cleaned text before
+     * line dedup changes it; rep_limit only falls, so S2's candidates are among these */
+    if (r->spilled && d->norm_diff && d->id_hash <= r->rep_limit)
+        d->norm_text = cp_spill_norm_text(d->norm_diff, d->norm_diff_len, d->text, d->text_len, d->norm_len);
     if (d->drop) {
-        /* a cluster's report example is rebuilt from the cleaned text, which is about to change */
-        if (r->spilled && d->norm_diff && d->id_hash <= r->rep_limit)
-            d->norm_text = cp_spill_norm_text(d->norm_diff, d->norm_diff_len, d->text, d->text_len, d->norm_len);
         cp_clean_drop_lines(d->text, d->text_len, &d->lines, d->drop, &s->a);
         take_text(d, &s->a);
         s->t[CP_T_CLEAN] += cp_now() - t0;
