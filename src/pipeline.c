@@ -361,9 +361,12 @@ static void p2_doc(run_t *r, cp_doc *d, scratch_t *s)
         return;
     double t0 = cp_now();
     /* a cluster's possible report example (spilled_trace): its normalised text, from the cleaned text before
-     * line dedup changes it; rep_limit only falls, so S2's candidates are among these */
-    if (r->spilled && d->norm_diff && d->id_hash <= r->rep_limit)
-        d->norm_text = cp_spill_norm_text(d->norm_diff, d->norm_diff_len, d->text, d->text_len, d->norm_len);
+     * line dedup changes it (a text cleaning left alone is that text itself); rep_limit only falls, so S2's
+     * candidates are among these */
+    if (r->spilled && r->rep && d->id_hash <= r->rep_limit && (d->norm_diff || d->drop))
+        d->norm_text = d->norm_diff ? cp_spill_norm_text(d->norm_diff, d->norm_diff_len, d->text, d->text_len,
+                                                         d->norm_len)
+                                    : cp_xstrndup(d->text, d->text_len);
     if (d->drop) {
         cp_clean_drop_lines(d->text, d->text_len, &d->lines, d->drop, &s->a);
         take_text(d, &s->a);

@@ -139,6 +139,35 @@ EOF
 then pass "report: histograms, funnel, per-file figures and examples equal for -t 1, -t 2 and K = 1, 2, 3 (both MPIs)"
 else fail "report figures differ" "$T/log"; fi
 
+# Report examples whose text cleaning left alone and corpus-wide line dedup shortened: the cluster shows the
+# text as cleaning saw it, every line with its fate, as the single process does (it once showed the shortened
+# text, a line short).
+mkdir -p "$T/ldx"
+python3 - "$T/ldx/a.jsonl" <<'EOF'
+import json, random, sys
+random.seed(3)
+words = ("the a river city council voted on new plan for schools while residents asked about costs and timing of "
+         "works near old bridge").split()
+def sent(n):
+    return " ".join(random.choice(words) for _ in range(n)).capitalize() + "."
+shared = [sent(20) for _ in range(3)]
+with open(sys.argv[1], "w") as f:
+    for i in range(40):
+        f.write(json.dumps({"id": "d%d" % i, "text": "\n".join([sent(22), shared[i % 3], sent(25), sent(21)])}) + "\n")
+EOF
+$SINGLE -q -t 1 -o "$T/ldx-ref" "$T/ldx" 2>/dev/null
+$M -n 1 "$BIN" -q -o "$T/ldx-k1" "$T/ldx" >"$T/log" 2>&1
+$M -n 2 "$BIN" -q -o "$T/ldx-k2" "$T/ldx" >>"$T/log" 2>&1
+if python3 - "$T/ldx-ref" "$T/ldx-k1" "$T/ldx-k2" >>"$T/log" 2>&1 <<'EOF'
+import json, sys
+ex = [json.load(open(d + "/report-examples.json"))["kept"] for d in sys.argv[1:]]
+assert any(l["fate"].startswith("line_dedup") for e in ex[0] for l in e["lines"]), "no example lost a line"
+assert all(len(e["lines"]) == 4 for e in ex[0]), ex[0]
+assert ex[1] == ex[0] and ex[2] == ex[0], "examples differ"
+EOF
+then pass "report examples that line dedup shortened and cleaning left alone: every line, as the single process (K = 1, 2)"
+else fail "report examples shortened by line dedup differ" "$T/log"; fi
+
 # --explain is for a single process: refused once, exit 2. Progress: rank 0 logs the job's figures (issue 13).
 $M -n 2 "$BIN" --explain 3 -o "$T/out-explain" "$T/in" >"$T/log" 2>&1
 rc=$?
